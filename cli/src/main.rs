@@ -1,0 +1,40 @@
+//! `classmate`: run, seed, load-test and operate a Classmate course-registration system.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Classmate, a course-registration (수강신청) system and its ops toolkit.
+#[derive(Parser)]
+#[command(name = "classmate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (embedded SQLite unless CLASSMATE_DATABASE_URL says otherwise).
+    Serve(commands::serve::ServeArgs),
+    /// Manage administrator accounts.
+    #[command(subcommand)]
+    Admin(commands::admin::AdminCommand),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => commands::serve::run(args).await,
+        Command::Admin(command) => commands::admin::run(command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("classmate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

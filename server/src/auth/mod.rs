@@ -1,0 +1,98 @@
+//! Who is calling: password hashing, signed session tokens, and the sign-up and log-in flows.
+
+pub mod key;
+pub mod password;
+pub mod token;
+
+use std::sync::Arc;
+
+pub use key::SigningKey;
+pub use token::{Claims, IssuedToken, Role, TokenError, Tokens};
+
+use crate::domain::{FieldError, NewStudent, NewStudentInput, Password, Student, StudentNumber};
+use crate::store::{Admin, Store, StoreError};
+
+/// Why a sign-up or log-in failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("invalid sign-up")]
+    Invalid(Vec<FieldError>),
+    #[error("wrong login or password")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+/// Registers a student: parses the form, hashes the password (off the async runtime) and stores.
+pub async fn sign_up(store: &dyn Store, input: NewStudentInput) -> Result<Student, AuthError> {
+    let student = NewStudent::parse(input).map_err(AuthError::Invalid)?;
+    let hash = password::hash_blocking(student.password.clone()).await?;
+    Ok(store.insert_student(&student, &hash).await?)
+}
+
+/// Checks a student's number and password. Unknown numbers cost as much time as wrong
+/// passwords, so the answer does not reveal which student numbers exist.
+pub async fn log_in_student(
+    store: &dyn Store,
+    student_number: &str,
+    password: String,
+) -> Result<Student, AuthError> {
+    let found = match StudentNumber::parse(student_number) {
+        Some(number) => store.student_credentials(&number).await?,
+        None => None,
+    };
+    let (student, hash) = found.unzip();
+    match password::verify_blocking(password, hash).await? {
+        true => student.ok_or(AuthError::InvalidCredentials),
+        false => Err(AuthError::InvalidCredentials),
+    }
+}
+
+/// Checks an administrator's username and password, as `log_in_student` does.
+pub async fn log_in_admin(
+    store: &dyn Store,
+    username: &str,
+    password: String,
+) -> Result<Admin, AuthError> {
+    let (admin, hash) = store.admin_credentials(username).await?.unzip();
+    match password::verify_blocking(password, hash).await? {
+        true => admin.ok_or(AuthError::InvalidCredentials),
+        false => Err(AuthError::InvalidCredentials),
+    }
+}
+
+/// Creates an administrator account with a username of 3–32 letters, digits, `-`, `_` or `.`.
+pub async fn create_admin(
+    store: &dyn Store,
+    username: &str,
+    password: String,
+) -> Result<Admin, AuthError> {
+    let mut errors = Vec::new();
+    let valid_name = (3..=32).contains(&username.len())
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !valid_name {
+        errors.push(FieldError::new(
+            "username",
+            "아이디는 3~32자의 영문, 숫자, -, _, . 이어야 합니다",
+        ));
+    }
+    let password = Password::parse(password);
+    if password.is_none() {
+        errors.push(FieldError::new(
+            "password",
+            "비밀번호는 8자 이상 128자 이하여야 합니다",
+        ));
+    }
+    let Some(password) = password.filter(|_| errors.is_empty()) else {
+        return Err(AuthError::Invalid(errors));
+    };
+    let hash = password::hash_blocking(password).await?;
+    Ok(store.insert_admin(username, &hash).await?)
+}
+
+/// Shared handle to the token issuer.
+pub type SharedTokens = Arc<Tokens>;

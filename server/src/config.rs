@@ -1,0 +1,196 @@
+//! Every setting of the server, read once from `CLASSMATE_*` environment variables or flags.
+//!
+//! With nothing set, Classmate runs embedded: a SQLite file under `./data` and a signing key
+//! generated beside it on first start.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::domain::CreditCap;
+
+/// The database settings, shared by `serve` and the tools that open the database.
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseConfig {
+    /// Database URL: `postgres://user@host/db` or `sqlite://path/to/file.db`.
+    #[arg(
+        long = "database-url",
+        env = "CLASSMATE_DATABASE_URL",
+        default_value = "sqlite://data/classmate.db"
+    )]
+    pub url: String,
+
+    /// Most database connections this process opens (SQLite: readers; it has one writer).
+    #[arg(
+        long = "db-max-connections",
+        env = "CLASSMATE_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    pub max_connections: u32,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON when standard output is not a terminal, readable text when it is.
+    Auto,
+    Json,
+    Pretty,
+}
+
+/// A configured secret. `Debug` and `--help` never show it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+fn parse_secret(raw: &str) -> Result<Secret, String> {
+    Ok(Secret(raw.to_owned()))
+}
+
+fn parse_credit_cap(raw: &str) -> Result<CreditCap, String> {
+    raw.parse::<u16>()
+        .ok()
+        .and_then(CreditCap::new)
+        .ok_or_else(|| "a whole number of credits from 1 to 40".to_owned())
+}
+
+/// The server's whole configuration.
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    /// Address and port the HTTP server listens on (port 0 picks a free one).
+    #[arg(long, env = "CLASSMATE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Secret that signs session tokens, at least 32 bytes. Every server process sharing a
+    /// database needs the same one. Unset: a key generated once and kept in --jwt-key-file.
+    #[arg(long, env = "CLASSMATE_JWT_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub jwt_secret: Option<Secret>,
+
+    /// Where the generated signing key is kept when no secret is set
+    /// [default: jwt.key beside the SQLite file, or ./data/jwt.key].
+    #[arg(long, env = "CLASSMATE_JWT_KEY_FILE")]
+    pub jwt_key_file: Option<PathBuf>,
+
+    /// How long a login lasts, e.g. `2h`, `30m`.
+    #[arg(long, env = "CLASSMATE_TOKEN_TTL", default_value = "2h", value_parser = humantime::parse_duration)]
+    pub token_ttl: Duration,
+
+    /// Most credits a student may hold (the original system used 20).
+    #[arg(long, env = "CLASSMATE_CREDIT_CAP", default_value = "18", value_parser = parse_credit_cap)]
+    pub credit_cap: CreditCap,
+
+    /// Most courses a cart may hold.
+    #[arg(long, env = "CLASSMATE_CART_LIMIT", default_value_t = 30)]
+    pub cart_limit: u32,
+
+    /// Log format.
+    #[arg(long, env = "CLASSMATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+
+    /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `classmate_server=debug`.
+    #[arg(long, env = "CLASSMATE_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Creates this administrator at start-up if it does not exist (with --admin-password).
+    #[arg(long, env = "CLASSMATE_ADMIN_USERNAME", requires = "admin_password")]
+    pub admin_username: Option<String>,
+
+    /// Password of --admin-username. Prefer the environment variable: flags show in `ps`.
+    #[arg(long, env = "CLASSMATE_ADMIN_PASSWORD", hide_env_values = true, value_parser = parse_secret)]
+    pub admin_password: Option<Secret>,
+
+    /// Mark the session cookie `Secure` (set it when serving over HTTPS).
+    #[arg(long, env = "CLASSMATE_COOKIE_SECURE", default_value_t = false)]
+    pub cookie_secure: bool,
+
+    /// Longest a request may take before the server answers 503.
+    #[arg(long, env = "CLASSMATE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+}
+
+impl Config {
+    /// The defaults every flag documents, with `url` as the database and no environment read:
+    /// what tests start from, whatever CLASSMATE_* variables the shell has.
+    pub fn with_database(url: impl Into<String>) -> Config {
+        use clap::{CommandFactory, FromArgMatches, Parser};
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            config: Config,
+        }
+        let matches = Defaults::command()
+            .mut_args(|arg| arg.env(None::<&'static str>))
+            .get_matches_from(["classmate"]);
+        let mut config = Defaults::from_arg_matches(&matches)
+            .expect("the defaults parse")
+            .config;
+        config.database.url = url.into();
+        config
+    }
+
+    /// Where the generated signing key lives: the configured file, else `jwt.key` beside the
+    /// SQLite database, else `./data/jwt.key`.
+    pub fn key_file(&self) -> PathBuf {
+        if let Some(path) = &self.jwt_key_file {
+            return path.clone();
+        }
+        sqlite_path(&self.database.url)
+            .and_then(|db| db.parent().map(|dir| dir.join("jwt.key")))
+            .unwrap_or_else(|| Path::new("data").join("jwt.key"))
+    }
+}
+
+/// The file a `sqlite:` URL points at, if it names one.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_file_sits_beside_the_sqlite_file() {
+        let key = |url: &str| Config::with_database(url).key_file();
+        assert_eq!(key("sqlite://data/classmate.db"), PathBuf::from("data/jwt.key"));
+        assert_eq!(key("sqlite:///var/lib/cm/db.sqlite?mode=rwc"), PathBuf::from("/var/lib/cm/jwt.key"));
+        assert_eq!(key("postgres://localhost/test"), PathBuf::from("data/jwt.key"));
+        assert_eq!(key("sqlite::memory:"), PathBuf::from("data/jwt.key"));
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_ones() {
+        let config = Config::with_database("sqlite://x.db");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.credit_cap.get(), 18);
+        assert_eq!(config.token_ttl, Duration::from_secs(7200));
+        assert!(config.jwt_secret.is_none());
+    }
+}

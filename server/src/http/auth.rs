@@ -1,0 +1,239 @@
+//! Accounts: sign up, log in (students and administrators), log out, and `me`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header::SET_COOKIE};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors};
+use super::extract::{Caller, Json, SESSION_COOKIE};
+use crate::auth::{self, IssuedToken, Role};
+use crate::domain::{NewStudentInput, Student};
+use crate::store::Admin;
+
+/// A student's profile.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StudentView {
+    pub id: i64,
+    pub student_number: String,
+    pub name: String,
+    pub department: String,
+    pub year: u8,
+}
+
+impl From<&Student> for StudentView {
+    fn from(s: &Student) -> Self {
+        StudentView {
+            id: s.id,
+            student_number: s.number.to_string(),
+            name: s.name.clone(),
+            department: s.department.clone(),
+            year: s.year.get(),
+        }
+    }
+}
+
+/// An administrator's profile.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AdminView {
+    pub id: i64,
+    pub username: String,
+}
+
+impl From<&Admin> for AdminView {
+    fn from(a: &Admin) -> Self {
+        AdminView {
+            id: a.id,
+            username: a.username.clone(),
+        }
+    }
+}
+
+/// A student's log-in form.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub student_number: String,
+    pub password: String,
+}
+
+/// An administrator's log-in form.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminLoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// A session token. Send it as `Authorization: Bearer <token>`; browsers also get it as an
+/// HttpOnly cookie.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Session<P> {
+    pub token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: OffsetDateTime,
+    pub profile: P,
+}
+
+/// Who the caller is.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "role", rename_all = "lowercase")]
+pub enum MeView {
+    Student(StudentView),
+    Admin(AdminView),
+}
+
+/// The headers that hand a browser its session cookie.
+fn session_cookie(state: &AppState, issued: &IssuedToken) -> HeaderMap {
+    let max_age = state.tokens.ttl().as_secs();
+    cookie_headers(state, &issued.token, max_age)
+}
+
+fn cookie_headers(state: &AppState, value: &str, max_age: u64) -> HeaderMap {
+    let secure = if state.cookie_secure { "; Secure" } else { "" };
+    let cookie =
+        format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    let mut headers = HeaderMap::new();
+    // Tokens are base64url and dots, so the cookie is always a valid header value.
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        headers.insert(SET_COOKIE, value);
+    }
+    headers
+}
+
+fn session<P>(issued: IssuedToken, profile: P) -> Session<P> {
+    Session {
+        expires_at: issued.claims.expires_at(),
+        token: issued.token,
+        token_type: "Bearer".into(),
+        profile,
+    }
+}
+
+/// Registers a student. The password is stored only as an argon2id hash.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/signup",
+    tag = "auth",
+    request_body = NewStudentInput,
+    responses(
+        (status = 201, description = "Registered", body = StudentView),
+        (status = 409, description = "STUDENT_NUMBER_TAKEN", body = ErrorBody),
+        BodyErrors,
+        ServerErrors,
+    )
+)]
+pub async fn signup(
+    State(state): State<AppState>,
+    Json(input): Json<NewStudentInput>,
+) -> Result<(StatusCode, Json<StudentView>), AppError> {
+    let student = auth::sign_up(state.store.as_ref(), input).await?;
+    tracing::info!(student_id = student.id, "student signed up");
+    Ok((StatusCode::CREATED, Json(StudentView::from(&student))))
+}
+
+/// Logs a student in: returns a token and sets the session cookie.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; also sets the classmate_session cookie", body = Session<StudentView>),
+        (status = 401, description = "INVALID_CREDENTIALS: unknown student number or wrong password", body = ErrorBody),
+        BodyErrors,
+        ServerErrors,
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    Json(form): Json<LoginRequest>,
+) -> Result<(HeaderMap, Json<Session<StudentView>>), AppError> {
+    let student =
+        auth::log_in_student(state.store.as_ref(), &form.student_number, form.password).await?;
+    let issued = state.tokens.issue(student.id, Role::Student);
+    let headers = session_cookie(&state, &issued);
+    Ok((headers, Json(session(issued, StudentView::from(&student)))))
+}
+
+/// Logs an administrator in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/admin/login",
+    tag = "auth",
+    request_body = AdminLoginRequest,
+    responses(
+        (status = 200, description = "Logged in; also sets the classmate_session cookie", body = Session<AdminView>),
+        (status = 401, description = "INVALID_CREDENTIALS", body = ErrorBody),
+        BodyErrors,
+        ServerErrors,
+    )
+)]
+pub async fn admin_login(
+    State(state): State<AppState>,
+    Json(form): Json<AdminLoginRequest>,
+) -> Result<(HeaderMap, Json<Session<AdminView>>), AppError> {
+    let admin = auth::log_in_admin(state.store.as_ref(), &form.username, form.password).await?;
+    let issued = state.tokens.issue(admin.id, Role::Admin);
+    let headers = session_cookie(&state, &issued);
+    Ok((headers, Json(session(issued, AdminView::from(&admin)))))
+}
+
+/// Logs out: the token stops working at once and the cookie is cleared.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "Logged out"),
+        AuthErrors,
+        ServerErrors,
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn logout(
+    State(state): State<AppState>,
+    Caller(claims): Caller,
+) -> Result<(StatusCode, HeaderMap), AppError> {
+    state
+        .store
+        .revoke_token(&claims.jti, claims.expires_at())
+        .await?;
+    Ok((StatusCode::NO_CONTENT, cookie_headers(&state, "", 0)))
+}
+
+/// The logged-in student or administrator.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller's profile, tagged with its role", body = MeView),
+        AuthErrors,
+        ServerErrors,
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn me(
+    State(state): State<AppState>,
+    Caller(claims): Caller,
+) -> Result<Json<MeView>, AppError> {
+    let view = match claims.role {
+        Role::Student => state
+            .store
+            .student(claims.sub)
+            .await?
+            .map(|s| MeView::Student(StudentView::from(&s))),
+        Role::Admin => state
+            .store
+            .admin(claims.sub)
+            .await?
+            .map(|a| MeView::Admin(AdminView::from(&a))),
+    };
+    view.map(Json).ok_or(AppError::InvalidToken)
+}

@@ -1,0 +1,200 @@
+//! The course catalog: `GET /api/v1/courses` and `GET /api/v1/courses/{id}`.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::error::{AppError, ErrorBody, ServerErrors};
+use super::extract::{Json, Path, Query};
+use crate::domain::{Course, Credits, Meeting, Rejection, Weekday};
+use crate::store::{CourseFilter, PageRequest};
+
+/// The largest page the catalog serves.
+pub const MAX_PER_PAGE: u32 = 100;
+
+/// One weekly meeting.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MeetingView {
+    pub weekday: Weekday,
+    /// Minutes since midnight.
+    pub start_min: u16,
+    pub end_min: u16,
+    /// `HH:MM`.
+    pub start: String,
+    pub end: String,
+    pub room: String,
+    /// As a timetable prints it, e.g. `월 10:30-11:45`.
+    pub label: String,
+}
+
+impl From<&Meeting> for MeetingView {
+    fn from(m: &Meeting) -> Self {
+        let clock = |min: u16| format!("{:02}:{:02}", min / 60, min % 60);
+        MeetingView {
+            weekday: m.weekday,
+            start_min: m.start_min,
+            end_min: m.end_min,
+            start: clock(m.start_min),
+            end: clock(m.end_min),
+            room: m.room.clone(),
+            label: m.label(),
+        }
+    }
+}
+
+/// Who may enroll beyond the common rules.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RestrictionsView {
+    /// Admitted year levels; null admits all.
+    pub years: Option<Vec<u8>>,
+    pub own_department_only: bool,
+}
+
+/// A course with its seats.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CourseView {
+    pub id: i64,
+    /// Code with section, e.g. `CSE2010-01`.
+    pub code: String,
+    pub title: String,
+    pub department: String,
+    pub professor: String,
+    pub credits: u8,
+    pub capacity: u32,
+    pub enrolled: u32,
+    pub seats_left: u32,
+    pub is_open: bool,
+    pub meetings: Vec<MeetingView>,
+    pub restrictions: RestrictionsView,
+}
+
+impl From<&Course> for CourseView {
+    fn from(course: &Course) -> Self {
+        let spec = &course.spec;
+        CourseView {
+            id: course.id,
+            code: spec.code.to_string(),
+            title: spec.title.clone(),
+            department: spec.department.clone(),
+            professor: spec.professor.clone(),
+            credits: spec.credits.get(),
+            capacity: spec.capacity,
+            enrolled: course.enrolled,
+            seats_left: course.seats_left(),
+            is_open: spec.is_open,
+            meetings: spec.meetings.iter().map(MeetingView::from).collect(),
+            restrictions: RestrictionsView {
+                years: spec.restrictions.years.map(|y| y.years()),
+                own_department_only: spec.restrictions.own_department_only,
+            },
+        }
+    }
+}
+
+/// Catalog filters and paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CourseQuery {
+    /// Exact department name, e.g. `컴퓨터공학과`.
+    pub department: Option<String>,
+    /// Courses meeting on this day.
+    pub weekday: Option<Weekday>,
+    /// Courses worth exactly this many credits (1–6).
+    pub credits: Option<i64>,
+    /// Only courses with a free seat.
+    pub has_seats: Option<bool>,
+    /// 1-based page number; default 1.
+    pub page: Option<u32>,
+    /// Courses per page, 1–100; default 20.
+    pub per_page: Option<u32>,
+}
+
+/// A page of the catalog.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CoursePage {
+    pub items: Vec<CourseView>,
+    pub page: u32,
+    pub per_page: u32,
+    /// Courses matching the filters, over all pages.
+    pub total: u64,
+}
+
+impl CourseQuery {
+    fn parse(self) -> Result<(CourseFilter, PageRequest), AppError> {
+        let credits = match self.credits {
+            Some(raw) => Some(Credits::new(raw).ok_or_else(|| {
+                AppError::InvalidQuery("credits must be between 1 and 6".into())
+            })?),
+            None => None,
+        };
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(20);
+        if page == 0 || page > 1_000_000 {
+            return Err(AppError::InvalidQuery("page must be between 1 and 1000000".into()));
+        }
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            return Err(AppError::InvalidQuery(format!(
+                "per_page must be between 1 and {MAX_PER_PAGE}"
+            )));
+        }
+        let filter = CourseFilter {
+            department: self.department.filter(|d| !d.trim().is_empty()),
+            weekday: self.weekday,
+            credits,
+            has_seats: self.has_seats.unwrap_or(false),
+        };
+        Ok((filter, PageRequest { page, per_page }))
+    }
+}
+
+/// Lists the catalog, filtered and paged, ordered by course code and section.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses",
+    tag = "courses",
+    params(CourseQuery),
+    responses(
+        (status = 200, description = "A page of courses", body = CoursePage),
+        (status = 400, description = "INVALID_QUERY: a filter or paging value is out of range or of the wrong type", body = ErrorBody),
+        ServerErrors,
+    )
+)]
+pub async fn list_courses(
+    State(state): State<AppState>,
+    Query(query): Query<CourseQuery>,
+) -> Result<Json<CoursePage>, AppError> {
+    let (filter, request) = query.parse()?;
+    let page = state.store.courses(&filter, request).await?;
+    Ok(Json(CoursePage {
+        items: page.items.iter().map(CourseView::from).collect(),
+        page: request.page,
+        per_page: request.per_page,
+        total: page.total,
+    }))
+}
+
+/// One course.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}",
+    tag = "courses",
+    params(("id" = i64, Path, description = "Course id")),
+    responses(
+        (status = 200, description = "The course", body = CourseView),
+        (status = 400, description = "INVALID_PATH: the id is not a number", body = ErrorBody),
+        (status = 404, description = "COURSE_NOT_FOUND", body = ErrorBody),
+        ServerErrors,
+    )
+)]
+pub async fn get_course(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<CourseView>, AppError> {
+    let course = state
+        .store
+        .course(id)
+        .await?
+        .ok_or(Rejection::CourseNotFound)?;
+    Ok(Json(CourseView::from(&course)))
+}

@@ -1,0 +1,474 @@
+//! The one error shape: every failure becomes
+//! `{"error": {"code": "COURSE_FULL", "message": "정원이 마감되었습니다", "details": {…}}}`.
+//!
+//! `AppError::into_response` is the only place a failure gets its status, code and message.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::{IntoResponses, ToSchema};
+
+use crate::auth::{AuthError, TokenError};
+use crate::domain::{FieldError, Rejection};
+use crate::registration::RegistrationError;
+use crate::store::{StoreError, Taken};
+
+/// The largest request body accepted.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// Every failure the API reports.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("enrollment rule: {}", .0.code())]
+    Rejected(Rejection),
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("JSON of the wrong shape: {0}")]
+    InvalidBody(String),
+    #[error("not JSON")]
+    UnsupportedMediaType,
+    #[error("body over the limit")]
+    PayloadTooLarge,
+    #[error("invalid path parameter: {0}")]
+    InvalidPath(String),
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("no credentials")]
+    Unauthenticated,
+    #[error("invalid token")]
+    InvalidToken,
+    #[error("expired token")]
+    TokenExpired,
+    #[error("revoked token")]
+    TokenRevoked,
+    #[error("wrong login or password")]
+    InvalidCredentials,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0:?} taken")]
+    Taken(Taken),
+    #[error("already in cart")]
+    AlreadyInCart,
+    #[error("cart full")]
+    CartFull { limit: u32 },
+    #[error("not in cart")]
+    NotInCart,
+    #[error("not enrolled")]
+    NotEnrolled,
+    #[error("capacity below enrolled")]
+    CapacityBelowEnrolled { capacity: u32, enrolled: u32 },
+    #[error("not ready: {failing:?}")]
+    NotReady { failing: Vec<(&'static str, String)> },
+    #[error("request timed out")]
+    Timeout,
+    #[error("dependency unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, English, machine-readable, e.g. `COURSE_FULL`.
+    #[schema(example = "COURSE_FULL")]
+    pub code: &'static str,
+    /// For people, in Korean.
+    #[schema(example = "정원이 마감되었습니다")]
+    pub message: String,
+    /// Facts about this failure (the clashing course, the credit totals, invalid fields…); `{}` when there are none.
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl AppError {
+    /// Status, stable code, Korean message and details of this failure.
+    fn parts(&self) -> (StatusCode, &'static str, &'static str, Value) {
+        use StatusCode as S;
+        let none = || json!({});
+        match self {
+            AppError::Rejected(rejection) => rejection_parts(rejection),
+            AppError::Validation(fields) => (
+                S::UNPROCESSABLE_ENTITY,
+                "VALIDATION_FAILED",
+                "입력값이 올바르지 않습니다",
+                json!({ "fields": fields }),
+            ),
+            AppError::MalformedJson(reason) => (
+                S::BAD_REQUEST,
+                "MALFORMED_JSON",
+                "JSON 형식이 올바르지 않습니다",
+                json!({ "reason": reason }),
+            ),
+            AppError::InvalidBody(reason) => (
+                S::UNPROCESSABLE_ENTITY,
+                "INVALID_BODY",
+                "요청 본문의 필드가 없거나 형식이 맞지 않습니다",
+                json!({ "reason": reason }),
+            ),
+            AppError::UnsupportedMediaType => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "요청 본문은 application/json이어야 합니다",
+                none(),
+            ),
+            AppError::PayloadTooLarge => (
+                S::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "요청 본문이 너무 큽니다",
+                json!({ "limit_bytes": BODY_LIMIT_BYTES }),
+            ),
+            AppError::InvalidPath(reason) => (
+                S::BAD_REQUEST,
+                "INVALID_PATH",
+                "경로의 값이 올바르지 않습니다",
+                json!({ "reason": reason }),
+            ),
+            AppError::InvalidQuery(reason) => (
+                S::BAD_REQUEST,
+                "INVALID_QUERY",
+                "검색 조건이 올바르지 않습니다",
+                json!({ "reason": reason }),
+            ),
+            AppError::RouteNotFound => (
+                S::NOT_FOUND,
+                "ROUTE_NOT_FOUND",
+                "요청한 주소를 찾을 수 없습니다",
+                none(),
+            ),
+            AppError::MethodNotAllowed => (
+                S::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "이 주소에서 허용되지 않는 메서드입니다",
+                none(),
+            ),
+            AppError::Unauthenticated => (
+                S::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "로그인이 필요합니다",
+                none(),
+            ),
+            AppError::InvalidToken => (
+                S::UNAUTHORIZED,
+                "INVALID_TOKEN",
+                "인증 정보가 올바르지 않습니다. 다시 로그인해 주세요",
+                none(),
+            ),
+            AppError::TokenExpired => (
+                S::UNAUTHORIZED,
+                "TOKEN_EXPIRED",
+                "로그인이 만료되었습니다. 다시 로그인해 주세요",
+                none(),
+            ),
+            AppError::TokenRevoked => (
+                S::UNAUTHORIZED,
+                "TOKEN_REVOKED",
+                "로그아웃된 인증 정보입니다. 다시 로그인해 주세요",
+                none(),
+            ),
+            AppError::InvalidCredentials => (
+                S::UNAUTHORIZED,
+                "INVALID_CREDENTIALS",
+                "아이디(학번) 또는 비밀번호가 올바르지 않습니다",
+                none(),
+            ),
+            AppError::Forbidden => (S::FORBIDDEN, "FORBIDDEN", "권한이 없습니다", none()),
+            AppError::Taken(Taken::StudentNumber) => (
+                S::CONFLICT,
+                "STUDENT_NUMBER_TAKEN",
+                "이미 가입된 학번입니다",
+                none(),
+            ),
+            AppError::Taken(Taken::AdminUsername) => (
+                S::CONFLICT,
+                "USERNAME_TAKEN",
+                "이미 사용 중인 아이디입니다",
+                none(),
+            ),
+            AppError::Taken(Taken::CourseCode) => (
+                S::CONFLICT,
+                "COURSE_CODE_TAKEN",
+                "같은 과목코드와 분반의 강좌가 이미 있습니다",
+                none(),
+            ),
+            AppError::AlreadyInCart => (
+                S::CONFLICT,
+                "ALREADY_IN_CART",
+                "이미 장바구니에 담긴 강좌입니다",
+                none(),
+            ),
+            AppError::CartFull { limit } => (
+                S::CONFLICT,
+                "CART_FULL",
+                "장바구니에 더 담을 수 없습니다",
+                json!({ "limit": limit }),
+            ),
+            AppError::NotInCart => (
+                S::NOT_FOUND,
+                "NOT_IN_CART",
+                "장바구니에 없는 강좌입니다",
+                none(),
+            ),
+            AppError::NotEnrolled => (
+                S::NOT_FOUND,
+                "NOT_ENROLLED",
+                "신청하지 않은 강좌입니다",
+                none(),
+            ),
+            AppError::CapacityBelowEnrolled { capacity, enrolled } => (
+                S::CONFLICT,
+                "CAPACITY_BELOW_ENROLLED",
+                "정원을 현재 신청 인원보다 적게 줄일 수 없습니다",
+                json!({ "capacity": capacity, "enrolled": enrolled }),
+            ),
+            AppError::NotReady { failing } => (
+                S::SERVICE_UNAVAILABLE,
+                "NOT_READY",
+                "서비스가 아직 준비되지 않았습니다",
+                json!({
+                    "failing": failing.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+                    "checks": failing.iter().map(|(name, why)| (name.to_string(), json!(why))).collect::<serde_json::Map<_, _>>(),
+                }),
+            ),
+            AppError::Timeout => (
+                S::SERVICE_UNAVAILABLE,
+                "TIMEOUT",
+                "요청 처리 시간이 초과되었습니다. 잠시 후 다시 시도해 주세요",
+                none(),
+            ),
+            AppError::Unavailable(_) => (
+                S::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "일시적으로 서비스를 이용할 수 없습니다. 잠시 후 다시 시도해 주세요",
+                none(),
+            ),
+            AppError::Internal(_) => (
+                S::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "서버 오류가 발생했습니다",
+                none(),
+            ),
+        }
+    }
+
+    /// The stable code this error answers with.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+}
+
+fn rejection_parts(rejection: &Rejection) -> (StatusCode, &'static str, &'static str, Value) {
+    use StatusCode as S;
+    let (status, message, details) = match rejection {
+        Rejection::CourseNotFound => (S::NOT_FOUND, "존재하지 않는 강좌입니다", json!({})),
+        Rejection::CourseClosed => (S::CONFLICT, "수강신청을 받지 않는 강좌입니다", json!({})),
+        Rejection::AlreadyEnrolled => (S::CONFLICT, "이미 신청한 강좌입니다", json!({})),
+        Rejection::YearRestricted { year, allowed } => (
+            S::FORBIDDEN,
+            "수강 가능한 학년이 아닙니다",
+            json!({ "year": year, "allowed_years": allowed }),
+        ),
+        Rejection::DepartmentRestricted { department } => (
+            S::FORBIDDEN,
+            "개설 학과 학생만 신청할 수 있는 강좌입니다",
+            json!({ "department": department }),
+        ),
+        Rejection::TimeClash {
+            course_id,
+            code,
+            title,
+        } => (
+            S::CONFLICT,
+            "이미 신청한 강좌와 수업 시간이 겹칩니다",
+            json!({ "clashes_with": { "course_id": course_id, "code": code, "title": title } }),
+        ),
+        Rejection::CreditLimitExceeded {
+            enrolled,
+            adding,
+            cap,
+        } => (
+            S::CONFLICT,
+            "최대 신청 가능 학점을 초과합니다",
+            json!({ "enrolled_credits": enrolled, "course_credits": adding, "credit_cap": cap }),
+        ),
+        Rejection::CourseFull { capacity } => (
+            S::CONFLICT,
+            "정원이 마감되었습니다",
+            json!({ "capacity": capacity }),
+        ),
+    };
+    (status, rejection.code(), message, details)
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, message, details) = self.parts();
+        match &self {
+            AppError::Internal(why) => tracing::error!(code, error = %why, "request failed"),
+            AppError::Unavailable(why) => tracing::warn!(code, error = %why, "request failed"),
+            AppError::NotReady { failing } => tracing::warn!(code, ?failing, "not ready"),
+            _ => tracing::debug!(code, "request refused"),
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: message.to_owned(),
+                details,
+            },
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<Rejection> for AppError {
+    fn from(rejection: Rejection) -> Self {
+        AppError::Rejected(rejection)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Taken(what) => AppError::Taken(what),
+            StoreError::CourseNotFound => AppError::Rejected(Rejection::CourseNotFound),
+            StoreError::CapacityBelowEnrolled { capacity, enrolled } => {
+                AppError::CapacityBelowEnrolled { capacity, enrolled }
+            }
+            StoreError::Unavailable(e) => AppError::Unavailable(e.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<RegistrationError> for AppError {
+    fn from(error: RegistrationError) -> Self {
+        match error {
+            RegistrationError::Rejected(rejection) => AppError::Rejected(rejection),
+            // The token was valid but its student is gone.
+            RegistrationError::UnknownStudent => AppError::InvalidToken,
+            RegistrationError::AlreadyInCart => AppError::AlreadyInCart,
+            RegistrationError::CartFull { limit } => AppError::CartFull { limit },
+            RegistrationError::NotInCart => AppError::NotInCart,
+            RegistrationError::NotEnrolled => AppError::NotEnrolled,
+            RegistrationError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AuthError> for AppError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Invalid(fields) => AppError::Validation(fields),
+            AuthError::InvalidCredentials => AppError::InvalidCredentials,
+            AuthError::Store(e) => e.into(),
+            AuthError::Hashing(why) => AppError::Internal(why),
+        }
+    }
+}
+
+impl From<TokenError> for AppError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Expired => AppError::TokenExpired,
+            TokenError::Malformed | TokenError::BadSignature => AppError::InvalidToken,
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => AppError::InvalidBody(e.body_text()),
+            JsonRejection::JsonSyntaxError(e) => AppError::MalformedJson(e.body_text()),
+            JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            other => AppError::MalformedJson(other.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        AppError::InvalidPath(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        AppError::InvalidQuery(rejection.body_text())
+    }
+}
+
+/// Answers requests to routes that do not exist.
+pub async fn route_not_found() -> AppError {
+    AppError::RouteNotFound
+}
+
+/// Answers requests with a method the route does not take.
+pub async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
+/// Turns a panic in a handler into the error shape instead of a dropped connection.
+pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    AppError::Internal("a handler panicked".into()).into_response()
+}
+
+/// Responses every endpoint may give when the server itself is in trouble.
+#[derive(IntoResponses)]
+pub enum ServerErrors {
+    /// INTERNAL: an unexpected failure; the request wrote nothing.
+    #[response(status = 500)]
+    Internal(#[to_schema] ErrorBody),
+    /// SERVICE_UNAVAILABLE (the database cannot be reached) or TIMEOUT.
+    #[response(status = 503)]
+    Unavailable(#[to_schema] ErrorBody),
+}
+
+/// Responses of endpoints that need a logged-in caller.
+#[derive(IntoResponses)]
+pub enum AuthErrors {
+    /// UNAUTHENTICATED (no token), INVALID_TOKEN (forged or malformed), TOKEN_EXPIRED or TOKEN_REVOKED (logged out).
+    #[response(status = 401)]
+    Unauthorized(#[to_schema] ErrorBody),
+    /// FORBIDDEN: the token's role may not call this endpoint.
+    #[response(status = 403)]
+    Forbidden(#[to_schema] ErrorBody),
+}
+
+/// Responses of endpoints that read a JSON body.
+#[derive(IntoResponses)]
+pub enum BodyErrors {
+    /// MALFORMED_JSON: the body is not JSON (or not UTF-8).
+    #[response(status = 400)]
+    Malformed(#[to_schema] ErrorBody),
+    /// PAYLOAD_TOO_LARGE: the body is over 64 KiB.
+    #[response(status = 413)]
+    TooLarge(#[to_schema] ErrorBody),
+    /// UNSUPPORTED_MEDIA_TYPE: Content-Type is not application/json.
+    #[response(status = 415)]
+    MediaType(#[to_schema] ErrorBody),
+    /// INVALID_BODY (missing field, wrong type, unknown field) or VALIDATION_FAILED (details.fields names each).
+    #[response(status = 422)]
+    Invalid(#[to_schema] ErrorBody),
+}

@@ -1,0 +1,166 @@
+//! The HTTP API under `/api/v1`, the probes, and the OpenAPI document that describes them.
+//!
+//! One file per resource. Handlers stay thin: they extract, call `registration`, `auth` or the
+//! store, and map the result; every failure leaves through [`AppError`].
+
+pub mod admin;
+pub mod auth;
+pub mod cart;
+pub mod courses;
+pub mod enrollments;
+pub mod error;
+pub mod extract;
+pub mod health;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::AppError;
+
+use crate::auth::Tokens;
+use crate::registration::Rules;
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub tokens: Arc<Tokens>,
+    pub rules: Rules,
+    /// Whether session cookies are marked `Secure`.
+    pub cookie_secure: bool,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Classmate",
+        description = "수강신청 API. Every error has the shape \
+            `{\"error\": {\"code\": \"COURSE_FULL\", \"message\": \"정원이 마감되었습니다\", \"details\": {}}}` \
+            with a stable English `code` and a Korean `message`."
+    ),
+    tags(
+        (name = "auth", description = "Sign up, log in, log out"),
+        (name = "courses", description = "The course catalog"),
+        (name = "cart", description = "장바구니: plan before enrolling"),
+        (name = "enrollments", description = "수강신청 and cancellation"),
+        (name = "admin", description = "Catalog administration (admin role)"),
+        (name = "health", description = "Probes"),
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail)),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(extract::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// Every documented route, and the document describing them, built from the same handlers.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(auth::signup))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::admin_login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(courses::list_courses))
+        .routes(routes!(courses::get_course))
+        .routes(routes!(cart::get_cart, cart::add_to_cart))
+        .routes(routes!(cart::remove_from_cart))
+        .routes(routes!(enrollments::list_enrollments, enrollments::enroll))
+        .routes(routes!(enrollments::cancel))
+        .routes(routes!(admin::create_course))
+        .routes(routes!(admin::update_course))
+}
+
+/// The OpenAPI document served at `/api/openapi.json`.
+pub fn openapi() -> OpenApiDoc {
+    api().split_for_parts().1
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let (routes, document) = api().split_for_parts();
+    // Serialised once: the document only changes with the code.
+    let document = bytes::Bytes::from(document.to_json().expect("the OpenAPI document serializes"));
+    let routes = routes
+        .route(
+            "/api/openapi.json",
+            get(move || async move {
+                ([(header::CONTENT_TYPE, "application/json")], document.clone())
+            }),
+        )
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .with_state(state);
+
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            let id = request
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+        })
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(Level::INFO));
+
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(trace)
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(CatchPanicLayer::custom(error::panic_response))
+            .layer(middleware::from_fn_with_state(request_timeout, deadline))
+            .layer(DefaultBodyLimit::max(error::BODY_LIMIT_BYTES)),
+    )
+}
+
+/// Answers `TIMEOUT` when a request takes longer than configured. Dropping the handler's future
+/// drops its transaction, which rolls back.
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => AppError::Timeout.into_response(),
+    }
+}

@@ -1,0 +1,278 @@
+//! Where students, courses, carts and enrollments live: one `Store` trait, one implementation per
+//! database (PostgreSQL for production, SQLite for the embedded default).
+//!
+//! The stores hold no rules. `registration` reads through a [`StudentTx`], asks the domain, and
+//! writes back; the database itself still refuses a seat past capacity (a conditional update and a
+//! `CHECK`) and a second enrollment of one student in one course (a unique key).
+
+mod postgres;
+mod rows;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::domain::{Course, CourseSpec, Credits, NewStudent, Student, StudentNumber, Weekday};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a database URL names, if it is one Classmate supports.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else {
+            None
+        }
+    }
+}
+
+/// Opens the database `url` names, creating the schema if it is new.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
+    match Backend::of_url(url) {
+        Some(Backend::Postgres) => Ok(Arc::new(PgStore::connect(url, max_connections).await?)),
+        Some(Backend::Sqlite) => Ok(Arc::new(SqliteStore::connect(url, max_connections).await?)),
+        None => Err(StoreError::UnsupportedUrl),
+    }
+}
+
+/// A unique value that is already taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    StudentNumber,
+    AdminUsername,
+    CourseCode,
+}
+
+/// What can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0:?} is already taken")]
+    Taken(Taken),
+    #[error("no such course")]
+    CourseNotFound,
+    #[error("capacity {capacity} is below the {enrolled} students enrolled")]
+    CapacityBelowEnrolled { capacity: u32, enrolled: u32 },
+    #[error("database is unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("schema migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("the database URL must start with postgres://, postgresql:// or sqlite:")]
+    UnsupportedUrl,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error),
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+/// An administrator account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    pub id: i64,
+    pub username: String,
+}
+
+/// Filters of the course catalog; every `None` matches all.
+#[derive(Debug, Clone, Default)]
+pub struct CourseFilter {
+    pub department: Option<String>,
+    /// Courses with at least one meeting on this day.
+    pub weekday: Option<Weekday>,
+    pub credits: Option<Credits>,
+    /// Only courses with a free seat.
+    pub has_seats: bool,
+}
+
+/// Which page of a listing to return, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl PageRequest {
+    /// Rows to skip before this page.
+    pub fn offset(self) -> i64 {
+        i64::from(self.page.saturating_sub(1)) * i64::from(self.per_page)
+    }
+}
+
+/// One page of a listing and the size of the whole.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub request: PageRequest,
+}
+
+/// A course in a student's cart.
+#[derive(Debug, Clone)]
+pub struct CartEntry {
+    pub course: Course,
+    pub added_at: OffsetDateTime,
+}
+
+/// A course a student holds.
+#[derive(Debug, Clone)]
+pub struct Enrollment {
+    pub id: i64,
+    pub course: Course,
+    pub enrolled_at: OffsetDateTime,
+}
+
+/// The row an enrollment wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnrollmentRecord {
+    pub id: i64,
+    pub enrolled_at: OffsetDateTime,
+}
+
+/// A course whose seat counter disagrees with its enrollment rows. Never expected; the audit looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatMismatch {
+    pub course_id: i64,
+    pub counter: i64,
+    pub rows: i64,
+}
+
+/// The persistence every backend provides.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Succeeds when the database answers a trivial query.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Stores a new student with an already computed password hash.
+    async fn insert_student(
+        &self,
+        student: &NewStudent,
+        password_hash: &str,
+    ) -> Result<Student, StoreError>;
+
+    /// The student with this number and their password hash, for logging in.
+    async fn student_credentials(
+        &self,
+        number: &StudentNumber,
+    ) -> Result<Option<(Student, String)>, StoreError>;
+
+    /// The student with this id.
+    async fn student(&self, id: i64) -> Result<Option<Student>, StoreError>;
+
+    /// Stores a new administrator.
+    async fn insert_admin(&self, username: &str, password_hash: &str) -> Result<Admin, StoreError>;
+
+    /// The administrator with this username and their password hash.
+    async fn admin_credentials(
+        &self,
+        username: &str,
+    ) -> Result<Option<(Admin, String)>, StoreError>;
+
+    /// The administrator with this id.
+    async fn admin(&self, id: i64) -> Result<Option<Admin>, StoreError>;
+
+    /// Remembers that the token `jti` was logged out until it would have expired anyway.
+    async fn revoke_token(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Whether the token `jti` was logged out.
+    async fn is_token_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+
+    /// Adds a course to the catalog.
+    async fn insert_course(&self, spec: &CourseSpec) -> Result<Course, StoreError>;
+
+    /// Replaces a course's spec. Refuses a capacity below the seats already taken.
+    async fn update_course(&self, id: i64, spec: &CourseSpec) -> Result<Course, StoreError>;
+
+    /// The course with this id.
+    async fn course(&self, id: i64) -> Result<Option<Course>, StoreError>;
+
+    /// A page of the catalog, ordered by code and section.
+    async fn courses(
+        &self,
+        filter: &CourseFilter,
+        page: PageRequest,
+    ) -> Result<Page<Course>, StoreError>;
+
+    /// The student's cart, ordered by when each course was added.
+    async fn cart(&self, student_id: i64) -> Result<Vec<CartEntry>, StoreError>;
+
+    /// Takes a course out of the cart; false if it was not in it.
+    async fn remove_from_cart(&self, student_id: i64, course_id: i64) -> Result<bool, StoreError>;
+
+    /// The courses the student holds, ordered by code.
+    async fn enrollments(&self, student_id: i64) -> Result<Vec<Enrollment>, StoreError>;
+
+    /// Opens a transaction that no other `StudentTx` of the same student can interleave with
+    /// (PostgreSQL locks the student's row; SQLite takes its single write lock).
+    /// `None` if there is no such student.
+    async fn begin_student(&self, student_id: i64)
+    -> Result<Option<Box<dyn StudentTx>>, StoreError>;
+
+    /// Courses whose seat counter differs from their enrollment rows.
+    async fn seat_mismatches(&self) -> Result<Vec<SeatMismatch>, StoreError>;
+}
+
+/// A transaction serialised per student: what one student's cart and enrollment changes run in.
+/// Dropping it without `commit` rolls it back.
+#[async_trait]
+pub trait StudentTx: Send {
+    /// The student, as read under the lock.
+    fn student(&self) -> &Student;
+
+    /// A course, as this transaction sees it.
+    async fn course(&mut self, course_id: i64) -> Result<Option<Course>, StoreError>;
+
+    /// The courses the student holds.
+    async fn enrolled_courses(&mut self) -> Result<Vec<Course>, StoreError>;
+
+    /// How many courses are in the student's cart.
+    async fn cart_len(&mut self) -> Result<u32, StoreError>;
+
+    /// Puts a course in the cart; false if it was already there.
+    async fn add_to_cart(&mut self, course_id: i64) -> Result<bool, StoreError>;
+
+    /// Writes the enrollment row; `None` if the unique (student, course) key already has one.
+    async fn insert_enrollment(
+        &mut self,
+        course_id: i64,
+    ) -> Result<Option<EnrollmentRecord>, StoreError>;
+
+    /// Takes one seat if the course is open and not full, in one conditional update.
+    async fn take_seat(&mut self, course_id: i64) -> Result<bool, StoreError>;
+
+    /// Deletes the enrollment row; false if there was none.
+    async fn delete_enrollment(&mut self, course_id: i64) -> Result<bool, StoreError>;
+
+    /// Gives one seat back.
+    async fn release_seat(&mut self, course_id: i64) -> Result<(), StoreError>;
+
+    /// Makes every change of this transaction durable.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}

@@ -1,0 +1,136 @@
+//! Statements both backends run unchanged. SQLite reads `$1` as PostgreSQL does, so one text
+//! serves both; what differs (row locks, how a transaction begins) lives in each backend's file.
+
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::CourseFilter;
+
+/// The course columns every course query selects, in `CourseRow`'s order.
+macro_rules! course_columns {
+    () => {
+        "c.id, c.subject, c.section, c.title, c.department, c.professor, c.credits, c.capacity, \
+         c.enrolled, c.meetings, c.allowed_years, c.own_department_only, c.is_open"
+    };
+}
+
+pub(super) const INSERT_STUDENT: &str = "INSERT INTO students \
+     (student_number, name, department, year, password_hash, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (student_number) DO NOTHING RETURNING id";
+
+pub(super) const STUDENT_BY_ID: &str =
+    "SELECT id, student_number, name, department, year FROM students WHERE id = $1";
+
+pub(super) const STUDENT_CREDENTIALS: &str = "SELECT id, student_number, name, department, year, \
+     password_hash FROM students WHERE student_number = $1";
+
+pub(super) const INSERT_ADMIN: &str = "INSERT INTO admins (username, password_hash, created_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (username) DO NOTHING RETURNING id";
+
+pub(super) const ADMIN_BY_ID: &str = "SELECT id, username FROM admins WHERE id = $1";
+
+pub(super) const ADMIN_CREDENTIALS: &str =
+    "SELECT id, username, password_hash FROM admins WHERE username = $1";
+
+pub(super) const REVOKE_TOKEN: &str = "INSERT INTO revoked_tokens (jti, expires_at) \
+     VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING";
+
+/// Revocations of tokens that have expired anyway are kept no longer.
+pub(super) const PRUNE_REVOKED: &str = "DELETE FROM revoked_tokens WHERE expires_at < $1";
+
+pub(super) const IS_REVOKED: &str =
+    "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)";
+
+/// Inserts a course and returns its id (SQLite's `RETURNING` cannot name a table alias, so
+/// callers read the course back with `COURSE_BY_ID`).
+pub(super) const INSERT_COURSE: &str = "INSERT INTO courses (subject, section, title, department, \
+     professor, credits, capacity, meetings, weekday_mask, allowed_years, own_department_only, \
+     is_open, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
+     ON CONFLICT (subject, section) DO NOTHING RETURNING id";
+
+/// Replaces a course's spec unless the new capacity is below the seats taken; `$1` is the id.
+pub(super) const UPDATE_COURSE: &str = "UPDATE courses SET subject = $2, section = $3, \
+     title = $4, department = $5, professor = $6, credits = $7, capacity = $8, meetings = $9, \
+     weekday_mask = $10, allowed_years = $11, own_department_only = $12, is_open = $13, \
+     updated_at = $14 WHERE id = $1 AND enrolled <= $8 RETURNING id";
+
+pub(super) const COURSE_BY_ID: &str =
+    concat!("SELECT ", course_columns!(), " FROM courses c WHERE c.id = $1");
+
+pub(super) const COURSE_LISTING: &str = concat!("SELECT ", course_columns!(), " FROM courses c");
+
+pub(super) const COURSE_COUNT: &str = "SELECT count(*) FROM courses c";
+
+pub(super) const CART: &str = concat!(
+    "SELECT ",
+    course_columns!(),
+    ", ci.added_at FROM cart_items ci JOIN courses c ON c.id = ci.course_id \
+     WHERE ci.student_id = $1 ORDER BY ci.added_at, c.id"
+);
+
+pub(super) const CART_LEN: &str = "SELECT count(*) FROM cart_items WHERE student_id = $1";
+
+pub(super) const ADD_TO_CART: &str = "INSERT INTO cart_items (student_id, course_id, added_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (student_id, course_id) DO NOTHING";
+
+pub(super) const REMOVE_FROM_CART: &str =
+    "DELETE FROM cart_items WHERE student_id = $1 AND course_id = $2";
+
+pub(super) const ENROLLMENTS: &str = concat!(
+    "SELECT ",
+    course_columns!(),
+    ", e.id AS enrollment_id, e.enrolled_at FROM enrollments e \
+     JOIN courses c ON c.id = e.course_id WHERE e.student_id = $1 ORDER BY c.subject, c.section"
+);
+
+pub(super) const ENROLLED_COURSES: &str = concat!(
+    "SELECT ",
+    course_columns!(),
+    " FROM enrollments e JOIN courses c ON c.id = e.course_id WHERE e.student_id = $1"
+);
+
+pub(super) const INSERT_ENROLLMENT: &str = "INSERT INTO enrollments \
+     (student_id, course_id, enrolled_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (student_id, course_id) DO NOTHING RETURNING id";
+
+/// The seat guard. One statement reads and writes the counter, so concurrent enrollments queue
+/// on the course's row (PostgreSQL) or on the write lock (SQLite) and none passes capacity.
+pub(super) const TAKE_SEAT: &str = "UPDATE courses SET enrolled = enrolled + 1 \
+     WHERE id = $1 AND is_open AND enrolled < capacity";
+
+pub(super) const DELETE_ENROLLMENT: &str =
+    "DELETE FROM enrollments WHERE student_id = $1 AND course_id = $2";
+
+pub(super) const RELEASE_SEAT: &str =
+    "UPDATE courses SET enrolled = enrolled - 1 WHERE id = $1 AND enrolled > 0";
+
+pub(super) const SEAT_MISMATCHES: &str = "SELECT c.id, CAST(c.enrolled AS BIGINT) AS counter, \
+     count(e.id) AS row_count FROM courses c LEFT JOIN enrollments e ON e.course_id = c.id \
+     GROUP BY c.id, c.enrolled HAVING c.enrolled <> count(e.id) ORDER BY c.id";
+
+/// Appends the catalog filter's `WHERE` clause to a listing or count query.
+pub(super) fn push_course_filter<'a, DB>(query: &mut QueryBuilder<'a, DB>, filter: &'a CourseFilter)
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    i16: Encode<'a, DB> + Type<DB>,
+{
+    query.push(" WHERE 1 = 1");
+    if let Some(department) = &filter.department {
+        query.push(" AND c.department = ").push_bind(department.as_str());
+    }
+    if let Some(weekday) = filter.weekday {
+        query
+            .push(" AND (c.weekday_mask & ")
+            .push_bind(1i16 << weekday.index())
+            .push(") <> 0");
+    }
+    if let Some(credits) = filter.credits {
+        query
+            .push(" AND c.credits = ")
+            .push_bind(i16::from(credits.get()));
+    }
+    if filter.has_seats {
+        query.push(" AND c.enrolled < c.capacity");
+    }
+}
