@@ -167,7 +167,9 @@ impl Config {
 
 /// The file a `sqlite:` URL points at, if it names one.
 fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
 }
@@ -179,9 +181,18 @@ mod tests {
     #[test]
     fn the_key_file_sits_beside_the_sqlite_file() {
         let key = |url: &str| Config::with_database(url).key_file();
-        assert_eq!(key("sqlite://data/classmate.db"), PathBuf::from("data/jwt.key"));
-        assert_eq!(key("sqlite:///var/lib/cm/db.sqlite?mode=rwc"), PathBuf::from("/var/lib/cm/jwt.key"));
-        assert_eq!(key("postgres://localhost/test"), PathBuf::from("data/jwt.key"));
+        assert_eq!(
+            key("sqlite://data/classmate.db"),
+            PathBuf::from("data/jwt.key")
+        );
+        assert_eq!(
+            key("sqlite:///var/lib/cm/db.sqlite?mode=rwc"),
+            PathBuf::from("/var/lib/cm/jwt.key")
+        );
+        assert_eq!(
+            key("postgres://localhost/test"),
+            PathBuf::from("data/jwt.key")
+        );
         assert_eq!(key("sqlite::memory:"), PathBuf::from("data/jwt.key"));
     }
 

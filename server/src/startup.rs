@@ -61,21 +61,22 @@ impl Application {
                 key
             }
         };
-        if let (Some(username), Some(password)) = (&config.admin_username, &config.admin_password)
-        {
-            match auth::create_admin(store.as_ref(), username, password.expose().to_owned()).await
-            {
-                Ok(admin) => tracing::info!(username = %admin.username, "created the configured administrator"),
+        if let (Some(username), Some(password)) = (&config.admin_username, &config.admin_password) {
+            match auth::create_admin(store.as_ref(), username, password.expose().to_owned()).await {
+                Ok(admin) => {
+                    tracing::info!(username = %admin.username, "created the configured administrator")
+                }
                 Err(AuthError::Store(StoreError::Taken(Taken::AdminUsername))) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: config.bind,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.bind)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.bind,
+                    source,
+                })?;
         let state = AppState {
             store,
             tokens: Arc::new(Tokens::new(key, config.token_ttl)),
@@ -109,11 +110,14 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
+        let store = self.state.store.clone();
         let router = http::router(self.state, self.config.request_timeout);
-        axum::serve(self.listener, router)
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(StartupError::Serve)
+            .map_err(StartupError::Serve);
+        store.close().await;
+        served
     }
 }
 

@@ -30,12 +30,17 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 .with_context(|| "cannot open the database")?;
             match auth::create_admin(store.as_ref(), &username, password).await {
                 Ok(admin) => {
-                    println!("관리자 계정을 만들었습니다: {} (id {})", admin.username, admin.id);
+                    println!(
+                        "관리자 계정을 만들었습니다: {} (id {})",
+                        admin.username, admin.id
+                    );
                     Ok(())
                 }
                 Err(AuthError::Invalid(fields)) => {
-                    let reasons: Vec<String> =
-                        fields.iter().map(|f| format!("{}: {}", f.field, f.reason)).collect();
+                    let reasons: Vec<String> = fields
+                        .iter()
+                        .map(|f| format!("{}: {}", f.field, f.reason))
+                        .collect();
                     bail!("{}", reasons.join("; "))
                 }
                 Err(e) => Err(e).context("cannot create the administrator"),

@@ -91,7 +91,7 @@ impl fmt::Debug for SigningKey {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
@@ -108,7 +108,10 @@ mod tests {
     fn short_secrets_are_refused() {
         assert!(SigningKey::from_secret("too short").is_err());
         assert!(SigningKey::from_secret(&"k".repeat(32)).is_ok());
-        assert_eq!(format!("{:?}", SigningKey::from_secret(&"k".repeat(32)).unwrap()), "SigningKey(***)");
+        assert_eq!(
+            format!("{:?}", SigningKey::from_secret(&"k".repeat(32)).unwrap()),
+            "SigningKey(***)"
+        );
     }
 
     #[test]
@@ -128,6 +131,9 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         std::fs::write(&path, "zz").unwrap();
-        assert!(matches!(SigningKey::load_or_generate(&path), Err(KeyError::Invalid(_))));
+        assert!(matches!(
+            SigningKey::load_or_generate(&path),
+            Err(KeyError::Invalid(_))
+        ));
     }
 }

@@ -69,7 +69,10 @@ mod tests {
         let password = Password::parse("수강신청 성공!".into()).unwrap();
         let first = hash(&password).unwrap();
         let second = hash(&password).unwrap();
-        assert!(first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{first}");
+        assert!(
+            first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{first}"
+        );
         assert_ne!(first, second, "each hash has its own salt");
         assert!(verify("수강신청 성공!", &first));
         assert!(verify("수강신청 성공!", &second));

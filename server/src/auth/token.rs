@@ -125,21 +125,16 @@ impl Tokens {
             return Err(TokenError::Malformed);
         }
         let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-        let (header, payload) = signing_input
-            .split_once('.')
-            .ok_or(TokenError::Malformed)?;
+        let (header, payload) = signing_input.split_once('.').ok_or(TokenError::Malformed)?;
         if header != self.header {
             return Err(TokenError::Malformed);
         }
-        let signature = B64
-            .decode(signature)
-            .map_err(|_| TokenError::Malformed)?;
+        let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
         self.mac(signing_input)
             .verify_slice(&signature)
             .map_err(|_| TokenError::BadSignature)?;
         let payload = B64.decode(payload).map_err(|_| TokenError::Malformed)?;
-        let claims: Claims =
-            serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
         if claims.iss != ISSUER {
             return Err(TokenError::Malformed);
         }
@@ -187,7 +182,11 @@ mod tests {
 
         let later = OffsetDateTime::now_utc() + time::Duration::seconds(3601);
         assert_eq!(t.verify_at(&issued.token, later), Err(TokenError::Expired));
-        let old = t.issue_at(1, Role::Student, OffsetDateTime::now_utc() - time::Duration::hours(2));
+        let old = t.issue_at(
+            1,
+            Role::Student,
+            OffsetDateTime::now_utc() - time::Duration::hours(2),
+        );
         assert_eq!(t.verify(&old.token), Err(TokenError::Expired));
     }
 
@@ -216,13 +215,24 @@ mod tests {
 
         // alg: none, with and without a signature.
         let none = B64.encode(r#"{"alg":"none","typ":"JWT"}"#);
-        assert_eq!(t.verify(&format!("{none}.{}.", parts[1])), Err(TokenError::Malformed));
+        assert_eq!(
+            t.verify(&format!("{none}.{}.", parts[1])),
+            Err(TokenError::Malformed)
+        );
         assert_eq!(
             t.verify(&format!("{none}.{}.{}", parts[1], parts[2])),
             Err(TokenError::Malformed)
         );
 
-        for junk in ["", ".", "..", "a.b.c", "not a token", &"x".repeat(5000), &issued[..issued.len() - 1]] {
+        for junk in [
+            "",
+            ".",
+            "..",
+            "a.b.c",
+            "not a token",
+            &"x".repeat(5000),
+            &issued[..issued.len() - 1],
+        ] {
             assert!(t.verify(junk).is_err(), "{junk:?}");
         }
     }

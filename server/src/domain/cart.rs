@@ -73,7 +73,12 @@ mod tests {
     use crate::domain::course::Weekday::*;
     use crate::domain::rules::tests::course;
 
-    fn scheduled(id: i64, credits: i64, day: crate::domain::Weekday, start: u16) -> ScheduledCourse {
+    fn scheduled(
+        id: i64,
+        credits: i64,
+        day: crate::domain::Weekday,
+        start: u16,
+    ) -> ScheduledCourse {
         ScheduledCourse::from(&course(id, credits, &[(day, start, start + 75)]))
     }
 
@@ -81,10 +86,10 @@ mod tests {
     fn clashes_are_found_against_enrollments_and_the_rest_of_the_cart() {
         let enrolled = [scheduled(1, 3, Mon, 540)];
         let cart = [
-            scheduled(1, 3, Mon, 540),  // held
-            scheduled(2, 3, Mon, 600),  // clashes with held 1 and cart 3
-            scheduled(3, 3, Mon, 660),  // clashes with cart 2
-            scheduled(4, 2, Tue, 540),  // free
+            scheduled(1, 3, Mon, 540), // held
+            scheduled(2, 3, Mon, 600), // clashes with held 1 and cart 3
+            scheduled(3, 3, Mon, 660), // clashes with cart 2
+            scheduled(4, 2, Tue, 540), // free
         ];
         let a = assess_cart(&cart, &enrolled, CreditCap::default());
         let by_id = |id| a.items.iter().find(|i| i.course_id == id).unwrap();
@@ -98,12 +103,20 @@ mod tests {
 
     #[test]
     fn credit_totals_against_the_cap() {
-        let enrolled: Vec<_> = (0..5).map(|i| scheduled(i, 3, Wed, 480 + i as u16 * 90)).collect();
+        let enrolled: Vec<_> = (0..5)
+            .map(|i| scheduled(i, 3, Wed, 480 + i as u16 * 90))
+            .collect();
         let exactly = [scheduled(10, 3, Fri, 540)];
         let over = [scheduled(10, 3, Fri, 540), scheduled(11, 1, Sat, 540)];
         let cap = CreditCap::default();
-        assert!(!assess_cart(&exactly, &enrolled, cap).exceeds_cap, "15 + 3 = 18");
-        assert!(assess_cart(&over, &enrolled, cap).exceeds_cap, "15 + 4 > 18");
+        assert!(
+            !assess_cart(&exactly, &enrolled, cap).exceeds_cap,
+            "15 + 3 = 18"
+        );
+        assert!(
+            assess_cart(&over, &enrolled, cap).exceeds_cap,
+            "15 + 4 > 18"
+        );
         assert!(!assess_cart(&[], &[], cap).exceeds_cap);
     }
 }

@@ -423,15 +423,60 @@ mod tests {
         let h = |hh: u16, mm: u16| hh * 60 + mm;
         let cases = [
             // (a, b, clash, why)
-            ((Mon, h(9, 0), h(10, 15)), (Mon, h(10, 0), h(11, 15)), true, "partial overlap"),
-            ((Mon, h(9, 0), h(10, 15)), (Mon, h(10, 15), h(11, 30)), false, "back to back"),
-            ((Mon, h(10, 15), h(11, 30)), (Mon, h(9, 0), h(10, 15)), false, "back to back, reversed"),
-            ((Mon, h(9, 0), h(12, 0)), (Mon, h(10, 0), h(11, 0)), true, "contains"),
-            ((Mon, h(10, 0), h(11, 0)), (Mon, h(9, 0), h(12, 0)), true, "contained"),
-            ((Mon, h(9, 0), h(10, 15)), (Mon, h(9, 0), h(10, 15)), true, "identical"),
-            ((Mon, h(9, 0), h(10, 15)), (Tue, h(9, 0), h(10, 15)), false, "other day"),
-            ((Sat, h(9, 0), h(9, 1)), (Sat, h(9, 0), h(9, 1)), true, "one minute"),
-            ((Fri, h(9, 0), h(10, 0)), (Fri, h(10, 1), h(11, 0)), false, "one minute apart"),
+            (
+                (Mon, h(9, 0), h(10, 15)),
+                (Mon, h(10, 0), h(11, 15)),
+                true,
+                "partial overlap",
+            ),
+            (
+                (Mon, h(9, 0), h(10, 15)),
+                (Mon, h(10, 15), h(11, 30)),
+                false,
+                "back to back",
+            ),
+            (
+                (Mon, h(10, 15), h(11, 30)),
+                (Mon, h(9, 0), h(10, 15)),
+                false,
+                "back to back, reversed",
+            ),
+            (
+                (Mon, h(9, 0), h(12, 0)),
+                (Mon, h(10, 0), h(11, 0)),
+                true,
+                "contains",
+            ),
+            (
+                (Mon, h(10, 0), h(11, 0)),
+                (Mon, h(9, 0), h(12, 0)),
+                true,
+                "contained",
+            ),
+            (
+                (Mon, h(9, 0), h(10, 15)),
+                (Mon, h(9, 0), h(10, 15)),
+                true,
+                "identical",
+            ),
+            (
+                (Mon, h(9, 0), h(10, 15)),
+                (Tue, h(9, 0), h(10, 15)),
+                false,
+                "other day",
+            ),
+            (
+                (Sat, h(9, 0), h(9, 1)),
+                (Sat, h(9, 0), h(9, 1)),
+                true,
+                "one minute",
+            ),
+            (
+                (Fri, h(9, 0), h(10, 0)),
+                (Fri, h(10, 1), h(11, 0)),
+                false,
+                "one minute apart",
+            ),
         ];
         for ((d1, s1, e1), (d2, s2, e2), clash, why) in cases {
             let (a, b) = (meeting(d1, s1, e1), meeting(d2, s2, e2));
@@ -447,7 +492,10 @@ mod tests {
         let tue_thu = [meeting(Tue, 630, 705), meeting(Thu, 630, 705)];
         let fri_wed = [meeting(Fri, 540, 720), meeting(Wed, 700, 780)];
         assert!(!meetings_clash(&mon_wed, &tue_thu));
-        assert!(meetings_clash(&mon_wed, &fri_wed), "second meetings overlap");
+        assert!(
+            meetings_clash(&mon_wed, &fri_wed),
+            "second meetings overlap"
+        );
         assert!(!meetings_clash(&tue_thu, &fri_wed));
         assert!(!meetings_clash(&mon_wed, &[]));
     }
@@ -553,8 +601,12 @@ mod tests {
                 c.meetings[1].start_min = 700;
                 c.meetings[1].end_min = 760;
             }),
-            ("restrictions.years", |c| c.restrictions.years = Some(vec![0])),
-            ("restrictions.years", |c| c.restrictions.years = Some(vec![])),
+            ("restrictions.years", |c| {
+                c.restrictions.years = Some(vec![0])
+            }),
+            ("restrictions.years", |c| {
+                c.restrictions.years = Some(vec![])
+            }),
         ];
         for (field, edit) in cases {
             let mut input = valid_input();

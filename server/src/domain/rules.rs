@@ -259,7 +259,11 @@ pub(crate) mod tests {
         closed_and_full.enrolled = 40;
 
         vec![
-            case("open course with seats", course(1, 3, &[(Mon, H9, H915)]), Ok(())),
+            case(
+                "open course with seats",
+                course(1, 3, &[(Mon, H9, H915)]),
+                Ok(()),
+            ),
             Case {
                 target: None,
                 ..case("unknown course", course(1, 3, &[]), Err("COURSE_NOT_FOUND"))
@@ -271,11 +275,19 @@ pub(crate) mod tests {
             case("capacity shrunk below enrolled", shrunk, Err("COURSE_FULL")),
             Case {
                 schedule: vec![course(2, 3, &[(Mon, H9, H915)])],
-                ..case("already enrolled", course(2, 3, &[(Mon, H9, H915)]), Err("ALREADY_ENROLLED"))
+                ..case(
+                    "already enrolled",
+                    course(2, 3, &[(Mon, H9, H915)]),
+                    Err("ALREADY_ENROLLED"),
+                )
             },
             Case {
                 schedule: vec![course(3, 3, &[(Mon, H9, H915)])],
-                ..case("partial overlap", course(4, 3, &[(Mon, H10, H1115)]), Err("TIME_CLASH"))
+                ..case(
+                    "partial overlap",
+                    course(4, 3, &[(Mon, H10, H1115)]),
+                    Err("TIME_CLASH"),
+                )
             },
             Case {
                 schedule: vec![course(3, 3, &[(Mon, H9, H10)])],
@@ -283,7 +295,11 @@ pub(crate) mod tests {
             },
             Case {
                 schedule: vec![course(3, 3, &[(Mon, H9, H915)])],
-                ..case("same time, other day", course(4, 3, &[(Tue, H9, H915)]), Ok(()))
+                ..case(
+                    "same time, other day",
+                    course(4, 3, &[(Tue, H9, H915)]),
+                    Ok(()),
+                )
             },
             Case {
                 schedule: vec![course(3, 3, &[(Mon, H9, H915), (Wed, H9, H915)])],
@@ -306,34 +322,62 @@ pub(crate) mod tests {
             },
             Case {
                 schedule: three_credit_block(100, 5),
-                ..case("exactly at the cap: 15 + 3 = 18", course(4, 3, &[(Sat, 18 * 60, 19 * 60)]), Ok(()))
+                ..case(
+                    "exactly at the cap: 15 + 3 = 18",
+                    course(4, 3, &[(Sat, 18 * 60, 19 * 60)]),
+                    Ok(()),
+                )
             },
             Case {
                 schedule: three_credit_block(100, 6),
-                ..case("one past the cap: 18 + 1", course(4, 1, &[(Sat, 18 * 60, 19 * 60)]), Err("CREDIT_LIMIT_EXCEEDED"))
+                ..case(
+                    "one past the cap: 18 + 1",
+                    course(4, 1, &[(Sat, 18 * 60, 19 * 60)]),
+                    Err("CREDIT_LIMIT_EXCEEDED"),
+                )
             },
             Case {
                 schedule: three_credit_block(100, 5),
-                ..case("15 + 4 > 18", course(4, 4, &[(Sat, 18 * 60, 19 * 60)]), Err("CREDIT_LIMIT_EXCEEDED"))
+                ..case(
+                    "15 + 4 > 18",
+                    course(4, 4, &[(Sat, 18 * 60, 19 * 60)]),
+                    Err("CREDIT_LIMIT_EXCEEDED"),
+                )
             },
             Case {
                 schedule: three_credit_block(100, 6),
                 cap: 21,
-                ..case("a higher configured cap (the original 20 and up)", course(4, 3, &[(Sat, 18 * 60, 19 * 60)]), Ok(()))
+                ..case(
+                    "a higher configured cap (the original 20 and up)",
+                    course(4, 3, &[(Sat, 18 * 60, 19 * 60)]),
+                    Ok(()),
+                )
             },
             Case {
                 cap: 2,
-                ..case("a single course over a tiny cap", course(4, 3, &[(Sat, 18 * 60, 19 * 60)]), Err("CREDIT_LIMIT_EXCEEDED"))
+                ..case(
+                    "a single course over a tiny cap",
+                    course(4, 3, &[(Sat, 18 * 60, 19 * 60)]),
+                    Err("CREDIT_LIMIT_EXCEEDED"),
+                )
             },
             Case {
                 schedule: vec![course(3, 3, &[(Mon, H9, H915)])],
-                ..case("a clash is reported before the seats", {
-                    let mut c = course(4, 3, &[(Mon, H9, H915)]);
-                    c.enrolled = 40;
-                    c
-                }, Err("TIME_CLASH"))
+                ..case(
+                    "a clash is reported before the seats",
+                    {
+                        let mut c = course(4, 3, &[(Mon, H9, H915)]);
+                        c.enrolled = 40;
+                        c
+                    },
+                    Err("TIME_CLASH"),
+                )
             },
-            case("year restricted to first years", first_years.clone(), Err("YEAR_RESTRICTED")),
+            case(
+                "year restricted to first years",
+                first_years.clone(),
+                Err("YEAR_RESTRICTED"),
+            ),
             Case {
                 student: student("컴퓨터공학과", 1),
                 ..case("first year in a first-year course", first_years, Ok(()))
@@ -342,11 +386,19 @@ pub(crate) mod tests {
                 student: student("컴퓨터공학과", 4),
                 ..case("senior in a 3-4 course", juniors_seniors.clone(), Ok(()))
             },
-            case("sophomore in a 3-4 course", juniors_seniors, Err("YEAR_RESTRICTED")),
+            case(
+                "sophomore in a 3-4 course",
+                juniors_seniors,
+                Err("YEAR_RESTRICTED"),
+            ),
             case("own department", own_department.clone(), Ok(())),
             Case {
                 student: student("경영학과", 2),
-                ..case("other department", own_department, Err("DEPARTMENT_RESTRICTED"))
+                ..case(
+                    "other department",
+                    own_department,
+                    Err("DEPARTMENT_RESTRICTED"),
+                )
             },
         ]
     }

@@ -182,7 +182,10 @@ mod tests {
     fn passwords_have_a_length_window_and_hide_in_debug() {
         assert!(Password::parse("1234567".into()).is_none());
         assert!(Password::parse("12345678".into()).is_some());
-        assert!(Password::parse("가나다라마바사아".into()).is_some(), "8 characters, 24 bytes");
+        assert!(
+            Password::parse("가나다라마바사아".into()).is_some(),
+            "8 characters, 24 bytes"
+        );
         assert!(Password::parse("x".repeat(128)).is_some());
         assert!(Password::parse("x".repeat(129)).is_none());
         let shown = format!("{:?}", Password::parse("hunter2hunter2".into()).unwrap());

@@ -96,8 +96,9 @@ fn session_cookie(state: &AppState, issued: &IssuedToken) -> HeaderMap {
 
 fn cookie_headers(state: &AppState, value: &str, max_age: u64) -> HeaderMap {
     let secure = if state.cookie_secure { "; Secure" } else { "" };
-    let cookie =
-        format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    );
     let mut headers = HeaderMap::new();
     // Tokens are base64url and dots, so the cookie is always a valid header value.
     if let Ok(value) = HeaderValue::from_str(&cookie) {

@@ -122,16 +122,19 @@ pub struct CoursePage {
 
 impl CourseQuery {
     fn parse(self) -> Result<(CourseFilter, PageRequest), AppError> {
-        let credits = match self.credits {
-            Some(raw) => Some(Credits::new(raw).ok_or_else(|| {
-                AppError::InvalidQuery("credits must be between 1 and 6".into())
-            })?),
-            None => None,
-        };
+        let credits =
+            match self.credits {
+                Some(raw) => Some(Credits::new(raw).ok_or_else(|| {
+                    AppError::InvalidQuery("credits must be between 1 and 6".into())
+                })?),
+                None => None,
+            };
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(20);
         if page == 0 || page > 1_000_000 {
-            return Err(AppError::InvalidQuery("page must be between 1 and 1000000".into()));
+            return Err(AppError::InvalidQuery(
+                "page must be between 1 and 1000000".into(),
+            ));
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
             return Err(AppError::InvalidQuery(format!(

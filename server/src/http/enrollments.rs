@@ -54,9 +54,13 @@ pub async fn enroll(
     student: CurrentStudent,
     Json(body): Json<CourseRef>,
 ) -> Result<(StatusCode, Json<EnrollmentView>), AppError> {
-    let enrolled =
-        registration::enroll(state.store.as_ref(), &state.rules, student.id, body.course_id)
-            .await?;
+    let enrolled = registration::enroll(
+        state.store.as_ref(),
+        &state.rules,
+        student.id,
+        body.course_id,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(EnrollmentView {

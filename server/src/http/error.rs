@@ -3,11 +3,14 @@
 //!
 //! `AppError::into_response` is the only place a failure gets its status, code and message.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoResponses, ToSchema};
 
 use crate::auth::{AuthError, TokenError};
@@ -66,7 +69,9 @@ pub enum AppError {
     #[error("capacity below enrolled")]
     CapacityBelowEnrolled { capacity: u32, enrolled: u32 },
     #[error("not ready: {failing:?}")]
-    NotReady { failing: Vec<(&'static str, String)> },
+    NotReady {
+        failing: Vec<(&'static str, String)>,
+    },
     #[error("request timed out")]
     Timeout,
     #[error("dependency unavailable: {0}")]
@@ -332,9 +337,10 @@ impl IntoResponse for AppError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }
@@ -395,18 +401,6 @@ impl From<TokenError> for AppError {
     }
 }
 
-impl From<JsonRejection> for AppError {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::JsonDataError(e) => AppError::InvalidBody(e.body_text()),
-            JsonRejection::JsonSyntaxError(e) => AppError::MalformedJson(e.body_text()),
-            JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-            other => AppError::MalformedJson(other.body_text()),
-        }
-    }
-}
-
 impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> Self {
         AppError::InvalidPath(rejection.body_text())
@@ -434,41 +428,77 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
     AppError::Internal("a handler panicked".into()).into_response()
 }
 
+/// Documents error responses that all share the `ErrorBody` schema, one per status.
+fn error_responses(
+    responses: &[(u16, &str)],
+) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+    responses
+        .iter()
+        .map(|(status, description)| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content("application/json", content)
+                .build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
+}
+
 /// Responses every endpoint may give when the server itself is in trouble.
-#[derive(IntoResponses)]
-pub enum ServerErrors {
-    /// INTERNAL: an unexpected failure; the request wrote nothing.
-    #[response(status = 500)]
-    Internal(#[to_schema] ErrorBody),
-    /// SERVICE_UNAVAILABLE (the database cannot be reached) or TIMEOUT.
-    #[response(status = 503)]
-    Unavailable(#[to_schema] ErrorBody),
+pub struct ServerErrors;
+
+impl IntoResponses for ServerErrors {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        error_responses(&[
+            (
+                500,
+                "INTERNAL: an unexpected failure; the request wrote nothing",
+            ),
+            (
+                503,
+                "SERVICE_UNAVAILABLE (the database cannot be reached) or TIMEOUT",
+            ),
+        ])
+    }
 }
 
 /// Responses of endpoints that need a logged-in caller.
-#[derive(IntoResponses)]
-pub enum AuthErrors {
-    /// UNAUTHENTICATED (no token), INVALID_TOKEN (forged or malformed), TOKEN_EXPIRED or TOKEN_REVOKED (logged out).
-    #[response(status = 401)]
-    Unauthorized(#[to_schema] ErrorBody),
-    /// FORBIDDEN: the token's role may not call this endpoint.
-    #[response(status = 403)]
-    Forbidden(#[to_schema] ErrorBody),
+pub struct AuthErrors;
+
+impl IntoResponses for AuthErrors {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        error_responses(&[
+            (
+                401,
+                "UNAUTHENTICATED (no token), INVALID_TOKEN (forged or malformed), TOKEN_EXPIRED, or TOKEN_REVOKED (logged out)",
+            ),
+            (
+                403,
+                "FORBIDDEN: the token's role may not call this endpoint",
+            ),
+        ])
+    }
 }
 
 /// Responses of endpoints that read a JSON body.
-#[derive(IntoResponses)]
-pub enum BodyErrors {
-    /// MALFORMED_JSON: the body is not JSON (or not UTF-8).
-    #[response(status = 400)]
-    Malformed(#[to_schema] ErrorBody),
-    /// PAYLOAD_TOO_LARGE: the body is over 64 KiB.
-    #[response(status = 413)]
-    TooLarge(#[to_schema] ErrorBody),
-    /// UNSUPPORTED_MEDIA_TYPE: Content-Type is not application/json.
-    #[response(status = 415)]
-    MediaType(#[to_schema] ErrorBody),
-    /// INVALID_BODY (missing field, wrong type, unknown field) or VALIDATION_FAILED (details.fields names each).
-    #[response(status = 422)]
-    Invalid(#[to_schema] ErrorBody),
+pub struct BodyErrors;
+
+impl IntoResponses for BodyErrors {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        error_responses(&[
+            (400, "MALFORMED_JSON: the body is not JSON, or not UTF-8"),
+            (413, "PAYLOAD_TOO_LARGE: the body is over 64 KiB"),
+            (
+                415,
+                "UNSUPPORTED_MEDIA_TYPE: Content-Type is not application/json",
+            ),
+            (
+                422,
+                "INVALID_BODY (not an object, a missing or unknown field, a wrong type) or VALIDATION_FAILED (details.fields names each invalid field)",
+            ),
+        ])
+    }
 }

@@ -1,10 +1,14 @@
 //! Extractors that refuse bad input in the one error shape, and that say who is calling.
 
-use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
 
 use super::AppState;
 use super::error::AppError;
@@ -13,10 +17,55 @@ use crate::auth::{Claims, Role};
 /// The cookie the web UI keeps its session token in.
 pub const SESSION_COOKIE: &str = "classmate_session";
 
-/// A JSON body; malformed, mistyped or oversized bodies become `AppError`s.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// A JSON object body. Anything else (another content type, a body over the limit, bytes that
+/// are not JSON, an array where an object belongs, a missing or mistyped field) is an `AppError`.
 pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let is_json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| mime.trim().to_ascii_lowercase())
+            .is_some_and(|mime| mime == "application/json" || mime.ends_with("+json"));
+        if !is_json {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+                    _ => AppError::MalformedJson(rejection.body_text()),
+                })?;
+        // serde would read a struct from an array too; the API only takes objects.
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => {}
+            Some(b'[') => {
+                return Err(AppError::InvalidBody(
+                    "the body must be a JSON object".into(),
+                ));
+            }
+            _ => {
+                return Err(AppError::MalformedJson(
+                    "the body is not a JSON object".into(),
+                ));
+            }
+        }
+        serde_json::from_slice(&bytes)
+            .map(Json)
+            .map_err(|e| match e.classify() {
+                Category::Data => AppError::InvalidBody(e.to_string()),
+                Category::Syntax | Category::Eof | Category::Io => {
+                    AppError::MalformedJson(e.to_string())
+                }
+            })
+    }
+}
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
@@ -45,7 +94,9 @@ fn presented_token(parts: &Parts) -> Result<Option<&str>, AppError> {
         return Ok(Some(token.trim()));
     }
     for header in parts.headers.get_all(COOKIE) {
-        let Ok(cookies) = header.to_str() else { continue };
+        let Ok(cookies) = header.to_str() else {
+            continue;
+        };
         let session = cookies
             .split(';')
             .filter_map(|pair| pair.trim().split_once('='))

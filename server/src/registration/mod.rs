@@ -76,8 +76,8 @@ pub async fn enroll(
         .iter()
         .map(ScheduledCourse::from)
         .collect();
-    let mut course = check_enrollment(tx.student(), course.as_ref(), &schedule, rules.credit_cap)?
-        .clone();
+    let mut course =
+        check_enrollment(tx.student(), course.as_ref(), &schedule, rules.credit_cap)?.clone();
     // The row first: the unique key refuses a duplicate before the course's row is locked,
     // and the seat's lock is then held only for the update and the commit.
     let record = tx

@@ -170,6 +170,9 @@ pub trait Store: Send + Sync {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Closes every connection; later calls fail as if the database were gone.
+    async fn close(&self);
+
     /// Stores a new student with an already computed password hash.
     async fn insert_student(
         &self,
@@ -232,8 +235,10 @@ pub trait Store: Send + Sync {
     /// Opens a transaction that no other `StudentTx` of the same student can interleave with
     /// (PostgreSQL locks the student's row; SQLite takes its single write lock).
     /// `None` if there is no such student.
-    async fn begin_student(&self, student_id: i64)
-    -> Result<Option<Box<dyn StudentTx>>, StoreError>;
+    async fn begin_student(
+        &self,
+        student_id: i64,
+    ) -> Result<Option<Box<dyn StudentTx>>, StoreError>;
 
     /// Courses whose seat counter differs from their enrollment rows.
     async fn seat_mismatches(&self) -> Result<Vec<SeatMismatch>, StoreError>;

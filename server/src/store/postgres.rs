@@ -53,11 +53,6 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
-    /// The pool, for tests and tools that inspect the database directly.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     async fn course_in<'e>(
         executor: impl sqlx::PgExecutor<'e>,
         id: i64,
@@ -85,6 +80,10 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 
     async fn insert_student(

@@ -32,7 +32,8 @@ impl TryFrom<CourseRow> for Course {
 
     fn try_from(row: CourseRow) -> Result<Course, StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("course {}: {what}", row.id));
-        let code = CourseCode::from_parts(&row.subject, &row.section).ok_or_else(|| corrupt("code"))?;
+        let code =
+            CourseCode::from_parts(&row.subject, &row.section).ok_or_else(|| corrupt("code"))?;
         let credits = Credits::new(row.credits.into()).ok_or_else(|| corrupt("credits"))?;
         let meetings: Vec<Meeting> =
             serde_json::from_str(&row.meetings).map_err(|_| corrupt("meetings"))?;

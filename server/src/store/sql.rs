@@ -37,8 +37,7 @@ pub(super) const REVOKE_TOKEN: &str = "INSERT INTO revoked_tokens (jti, expires_
 /// Revocations of tokens that have expired anyway are kept no longer.
 pub(super) const PRUNE_REVOKED: &str = "DELETE FROM revoked_tokens WHERE expires_at < $1";
 
-pub(super) const IS_REVOKED: &str =
-    "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)";
+pub(super) const IS_REVOKED: &str = "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)";
 
 /// Inserts a course and returns its id (SQLite's `RETURNING` cannot name a table alias, so
 /// callers read the course back with `COURSE_BY_ID`).
@@ -54,8 +53,11 @@ pub(super) const UPDATE_COURSE: &str = "UPDATE courses SET subject = $2, section
      weekday_mask = $10, allowed_years = $11, own_department_only = $12, is_open = $13, \
      updated_at = $14 WHERE id = $1 AND enrolled <= $8 RETURNING id";
 
-pub(super) const COURSE_BY_ID: &str =
-    concat!("SELECT ", course_columns!(), " FROM courses c WHERE c.id = $1");
+pub(super) const COURSE_BY_ID: &str = concat!(
+    "SELECT ",
+    course_columns!(),
+    " FROM courses c WHERE c.id = $1"
+);
 
 pub(super) const COURSE_LISTING: &str = concat!("SELECT ", course_columns!(), " FROM courses c");
 
@@ -117,7 +119,9 @@ where
 {
     query.push(" WHERE 1 = 1");
     if let Some(department) = &filter.department {
-        query.push(" AND c.department = ").push_bind(department.as_str());
+        query
+            .push(" AND c.department = ")
+            .push_bind(department.as_str());
     }
     if let Some(weekday) = filter.weekday {
         query

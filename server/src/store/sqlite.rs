@@ -68,11 +68,6 @@ impl SqliteStore {
         Ok(SqliteStore { writer, reader })
     }
 
-    /// The write pool, for tests and tools that inspect the database directly.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.writer
-    }
-
     async fn course_in<'e>(
         executor: impl sqlx::SqliteExecutor<'e>,
         id: i64,
@@ -100,6 +95,11 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
+    }
+
+    async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
     }
 
     async fn insert_student(

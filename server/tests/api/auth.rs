@@ -1,0 +1,341 @@
+//! Sign up, log in, tokens and cookies, log out, and who may call what.
+
+use classmate_server::auth::Role;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::kit::{Backend, TestApp, course_input};
+use classmate_server::domain::Weekday;
+
+on_both_backends!(
+    sign_up_log_in_browse_cart_enroll_cancel,
+    sign_up_refuses_bad_forms_and_taken_numbers,
+    log_in_refuses_wrong_passwords_and_unknown_numbers,
+    the_session_cookie_is_http_only_and_works,
+    log_out_revokes_the_token_and_clears_the_cookie,
+    expired_forged_and_missing_tokens_are_refused,
+    roles_are_checked,
+    admins_log_in_and_see_themselves,
+);
+
+async fn sign_up_log_in_browse_cart_enroll_cancel(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let course = app
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            30,
+            &[(Weekday::Mon, 630, 705), (Weekday::Wed, 630, 705)],
+        ))
+        .await;
+
+    let signed_up = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            &json!({"student_number": "2024000123", "name": "박지훈", "password": "수강신청-화이팅!",
+                    "department": "컴퓨터공학과", "year": 1}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(signed_up["student_number"], "2024000123");
+    assert!(signed_up.get("password").is_none() && signed_up.get("password_hash").is_none());
+
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"student_number": "2024000123", "password": "수강신청-화이팅!"}),
+        )
+        .await
+        .expect(200);
+    let token = login["token"].as_str().unwrap().to_owned();
+    assert_eq!(login["token_type"], "Bearer");
+    assert_eq!(login["profile"]["name"], "박지훈");
+
+    let me = app.get("/api/v1/me", Some(&token)).await.expect(200);
+    assert_eq!(
+        (me["role"].as_str(), me["year"].as_u64()),
+        (Some("student"), Some(1))
+    );
+
+    let catalog = app.get("/api/v1/courses", None).await.expect(200);
+    assert_eq!(catalog["total"], 1);
+    assert_eq!(
+        catalog["items"][0]["meetings"][1]["label"],
+        "수 10:30-11:45"
+    );
+
+    let cart = app
+        .post(
+            "/api/v1/cart",
+            Some(&token),
+            &json!({"course_id": course.id}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(cart["cart_credits"], 3);
+
+    let enrolled = app.enroll(&token, course.id).await.expect(201);
+    assert_eq!(enrolled["course"]["code"], "CSE2010-01");
+    assert_eq!(enrolled["course"]["seats_left"], 29);
+    let cart = app.get("/api/v1/cart", Some(&token)).await.expect(200);
+    assert_eq!(
+        cart["items"][0]["enrolled"], true,
+        "the cart shows it is held"
+    );
+    assert_eq!(
+        (
+            cart["cart_credits"].as_u64(),
+            cart["enrolled_credits"].as_u64()
+        ),
+        (Some(0), Some(3))
+    );
+
+    app.delete(&format!("/api/v1/enrollments/{}", course.id), Some(&token))
+        .await
+        .expect(204);
+    let after = app
+        .get(&format!("/api/v1/courses/{}", course.id), None)
+        .await
+        .expect(200);
+    assert_eq!(after["seats_left"], 30, "cancel gives the seat back");
+    let held = app
+        .get("/api/v1/enrollments", Some(&token))
+        .await
+        .expect(200);
+    assert_eq!(held["items"], json!([]));
+    assert_eq!(held["total_credits"], 0);
+}
+
+async fn sign_up_refuses_bad_forms_and_taken_numbers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let form = json!({"student_number": "2023111111", "name": "최유나", "password": "password-1",
+                      "department": "경영학과", "year": 3});
+    app.post("/api/v1/auth/signup", None, &form)
+        .await
+        .expect(201);
+    app.post("/api/v1/auth/signup", None, &form)
+        .await
+        .assert_error(409, "STUDENT_NUMBER_TAKEN");
+
+    let bad = json!({"student_number": "12", "name": " ", "password": "short",
+                     "department": "", "year": 9});
+    let reply = app.post("/api/v1/auth/signup", None, &bad).await;
+    reply.assert_error(422, "VALIDATION_FAILED");
+    let fields: Vec<&str> = reply.body["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["student_number", "name", "department", "year", "password"]
+    );
+    assert_eq!(app.row_counts().await["students"], 1);
+}
+
+async fn log_in_refuses_wrong_passwords_and_unknown_numbers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let student = app.student().await;
+    let attempts = [
+        json!({"student_number": student.number, "password": "wrong-password"}),
+        json!({"student_number": "2099999999", "password": crate::kit::PASSWORD}),
+        json!({"student_number": "not-a-number", "password": crate::kit::PASSWORD}),
+    ];
+    for attempt in attempts {
+        let reply = app.post("/api/v1/auth/login", None, &attempt).await;
+        reply.assert_error(401, "INVALID_CREDENTIALS");
+        assert!(reply.headers.get("set-cookie").is_none());
+    }
+    let ok = json!({"student_number": student.number, "password": crate::kit::PASSWORD});
+    app.post("/api/v1/auth/login", None, &ok).await.expect(200);
+}
+
+async fn the_session_cookie_is_http_only_and_works(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let student = app.student().await;
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"student_number": student.number, "password": crate::kit::PASSWORD}),
+        )
+        .await;
+    let cookie = login.headers["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=7200"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    assert_eq!(
+        pair,
+        format!(
+            "classmate_session={}",
+            login.body["token"].as_str().unwrap()
+        )
+    );
+    let me = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/me"))
+                .header("cookie", format!("theme=dark; {pair}")),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(me["id"], student.id);
+}
+
+async fn log_out_revokes_the_token_and_clears_the_cookie(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let student = app.student().await;
+    let other = app.state.tokens.issue(student.id, Role::Student).token;
+    let reply = app
+        .post("/api/v1/auth/logout", Some(&student.token), &json!({}))
+        .await;
+    assert_eq!(reply.status, 204);
+    let cleared = reply.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.starts_with("classmate_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    app.get("/api/v1/me", Some(&student.token))
+        .await
+        .assert_error(401, "TOKEN_REVOKED");
+    app.get("/api/v1/cart", Some(&student.token))
+        .await
+        .assert_error(401, "TOKEN_REVOKED");
+    // Only that session ended.
+    app.get("/api/v1/me", Some(&other)).await.expect(200);
+}
+
+async fn expired_forged_and_missing_tokens_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let student = app.student().await;
+    let course = app
+        .course(course_input(
+            "TOK1000-01",
+            3,
+            5,
+            &[(Weekday::Fri, 540, 600)],
+        ))
+        .await;
+    let before = app.row_counts().await;
+
+    let expired = app
+        .state
+        .tokens
+        .issue_at(
+            student.id,
+            Role::Student,
+            OffsetDateTime::now_utc() - time::Duration::hours(3),
+        )
+        .token;
+    let (head, rest) = student.token.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+    use base64::Engine;
+    let promoted = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        r#"{{"sub":{},"role":"admin","iat":0,"exp":9999999999,"jti":"x","iss":"classmate"}}"#,
+        student.id
+    ));
+    let forged = format!("{head}.{promoted}.{signature}");
+    let none_alg = format!(
+        "{}.{promoted}.",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)
+    );
+    let body = json!({"course_id": course.id});
+    let cases: [(Option<&str>, u16, &str); 5] = [
+        (None, 401, "UNAUTHENTICATED"),
+        (Some(&expired), 401, "TOKEN_EXPIRED"),
+        (Some(&forged), 401, "INVALID_TOKEN"),
+        (Some(&none_alg), 401, "INVALID_TOKEN"),
+        (Some("garbage"), 401, "INVALID_TOKEN"),
+    ];
+    for (token, status, code) in cases {
+        let reply = app.post("/api/v1/enrollments", token, &body).await;
+        reply.assert_error(status, code);
+        assert_eq!(reply.headers["www-authenticate"], "Bearer");
+        app.post("/api/v1/admin/courses", token, &json!({}))
+            .await
+            .assert_error(status, code);
+    }
+    let basic = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/me"))
+                .header("authorization", "Basic dXNlcjpwYXNz"),
+            None,
+        )
+        .await;
+    basic.assert_error(401, "INVALID_TOKEN");
+    assert_eq!(app.row_counts().await, before, "nothing was written");
+}
+
+async fn roles_are_checked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let student = app.student().await;
+    let admin = app.admin_token().await;
+    let course = app
+        .course(course_input(
+            "ROL1000-01",
+            3,
+            5,
+            &[(Weekday::Fri, 540, 600)],
+        ))
+        .await;
+    let input = serde_json::to_value(course_input(
+        "ROL2000-01",
+        3,
+        5,
+        &[(Weekday::Fri, 700, 760)],
+    ))
+    .unwrap();
+
+    app.post("/api/v1/admin/courses", Some(&student.token), &input)
+        .await
+        .assert_error(403, "FORBIDDEN");
+    app.put(
+        &format!("/api/v1/admin/courses/{}", course.id),
+        Some(&student.token),
+        &input,
+    )
+    .await
+    .assert_error(403, "FORBIDDEN");
+    app.enroll(&admin, course.id)
+        .await
+        .assert_error(403, "FORBIDDEN");
+    app.get("/api/v1/cart", Some(&admin))
+        .await
+        .assert_error(403, "FORBIDDEN");
+    assert_eq!(app.row_counts().await["courses"], 1);
+}
+
+async fn admins_log_in_and_see_themselves(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.admin_username = Some("registrar".into());
+        config.admin_password = Some("registrar-password".to_owned().into());
+    })
+    .await;
+    let login = app
+        .post(
+            "/api/v1/auth/admin/login",
+            None,
+            &json!({"username": "registrar", "password": "registrar-password"}),
+        )
+        .await
+        .expect(200);
+    let token = login["token"].as_str().unwrap();
+    let me = app.get("/api/v1/me", Some(token)).await.expect(200);
+    assert_eq!(
+        (me["role"].as_str(), me["username"].as_str()),
+        (Some("admin"), Some("registrar"))
+    );
+    app.post(
+        "/api/v1/auth/admin/login",
+        None,
+        &json!({"username": "registrar", "password": "wrong-password"}),
+    )
+    .await
+    .assert_error(401, "INVALID_CREDENTIALS");
+}

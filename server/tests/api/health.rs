@@ -1,0 +1,110 @@
+//! Probes, request ids and graceful shutdown.
+
+use std::time::Duration;
+
+use crate::kit::{Backend, TestApp, course_input};
+use classmate_server::domain::Weekday;
+
+on_both_backends!(
+    probes_answer,
+    readiness_names_the_failing_database,
+    every_response_carries_a_request_id,
+    shutdown_lets_in_flight_requests_finish,
+);
+
+async fn probes_answer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(app.get("/healthz", None).await.expect(200)["status"], "ok");
+    assert_eq!(
+        app.get("/readyz", None).await.expect(200)["status"],
+        "ready"
+    );
+}
+
+async fn readiness_names_the_failing_database(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.lose_database().await;
+    let reply = app.get("/readyz", None).await;
+    reply.assert_error(503, "NOT_READY");
+    assert_eq!(
+        reply.body["error"]["details"]["failing"],
+        serde_json::json!(["database"])
+    );
+    assert!(reply.body["error"]["details"]["checks"]["database"].is_string());
+    // Liveness does not depend on the database.
+    app.get("/healthz", None).await.expect(200);
+}
+
+async fn every_response_carries_a_request_id(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for reply in [
+        app.get("/healthz", None).await,
+        app.get("/nowhere", None).await,
+    ] {
+        let id = reply.headers.get("x-request-id").expect("a request id");
+        assert_eq!(id.to_str().unwrap().len(), 36, "a UUID");
+    }
+    let given = app
+        .send(
+            app.client
+                .get(app.url("/healthz"))
+                .header("x-request-id", "trace-me-42"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        given.headers["x-request-id"], "trace-me-42",
+        "a caller's id is kept"
+    );
+}
+
+async fn shutdown_lets_in_flight_requests_finish(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    let course = app
+        .course(course_input(
+            "SHU1000-01",
+            3,
+            10,
+            &[(Weekday::Mon, 540, 615)],
+        ))
+        .await;
+    let student = app.student().await;
+    let lock = app.hold_student_lock(student.id).await;
+
+    // The enrollment starts and blocks on the lock held above.
+    let client = app.client.clone();
+    let url = app.url("/api/v1/enrollments");
+    let token = student.token.clone();
+    let in_flight = tokio::spawn(async move {
+        client
+            .post(url)
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "course_id": course.id }))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!in_flight.is_finished(), "the request waits for the lock");
+
+    let server = app.begin_shutdown();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !server.is_finished(),
+        "the server waits for the request in flight"
+    );
+
+    drop(lock);
+    let status = tokio::time::timeout(Duration::from_secs(10), in_flight)
+        .await
+        .expect("the request finishes")
+        .unwrap()
+        .expect("it got an answer");
+    assert_eq!(status, 201, "the in-flight enrollment completed");
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops after it")
+        .unwrap()
+        .expect("a clean stop");
+    assert_eq!(app.row_counts().await["enrollments"], 1);
+}

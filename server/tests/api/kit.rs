@@ -1,0 +1,462 @@
+//! The test kit: a real server on port 0 over a fresh PostgreSQL schema or SQLite file,
+//! a client, and shortcuts that create students and courses through the store.
+//!
+//! Students share one password hash computed once per test process, and their tokens are minted
+//! with the app's own key: hashing is slow on purpose and is tested on its own.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock};
+
+use classmate_server::auth::{Role, password};
+use classmate_server::config::Config;
+use classmate_server::domain::{
+    Course, CourseSpec, CourseSpecInput, MeetingInput, NewStudent, Password, RestrictionsInput,
+    StudentNumber, Weekday, Year,
+};
+use classmate_server::http::AppState;
+use classmate_server::store::{PgStore, SqliteStore, Store};
+use classmate_server::{Application, StartupError};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::SqlitePool;
+use sqlx::{Connection, Executor};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The password every kit-made student has.
+pub const PASSWORD: &str = "load-test-password";
+
+static PASSWORD_HASH: LazyLock<String> = LazyLock::new(|| {
+    password::hash(&Password::parse(PASSWORD.into()).unwrap()).expect("hash the shared password")
+});
+
+/// Every table, for counting rows before and after a request that must write nothing.
+const TABLES: [&str; 6] = [
+    "students",
+    "admins",
+    "courses",
+    "cart_items",
+    "enrollments",
+    "revoked_tokens",
+];
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// The PostgreSQL the tests use: `CLASSMATE_TEST_DATABASE_URL`, else the local `test` database.
+pub fn postgres_url() -> String {
+    std::env::var("CLASSMATE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+enum Database {
+    /// A schema of its own in the test database, dropped when the app is.
+    Postgres { pool: PgPool, schema: String },
+    /// A file in a directory of its own, deleted when the app is.
+    Sqlite {
+        pool: SqlitePool,
+        _dir: tempfile::TempDir,
+    },
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Database::Postgres { schema, .. } = self {
+            let schema = schema.clone();
+            // Drop runs outside async; a short-lived thread with its own runtime cleans up.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_url()).await {
+                        let _ = conn
+                            .execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A student made through the store, with a minted token.
+#[derive(Debug, Clone)]
+pub struct TestStudent {
+    pub id: i64,
+    pub number: String,
+    pub token: String,
+}
+
+/// A response: status, headers and the body parsed as JSON (`Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error code of an error reply, or "" for a success.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts this is an error in the one shape, with `status` and `code`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "{code}: {}", self.body);
+        assert_eq!(self.code(), code, "{}", self.body);
+        let message = self.body["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            message.chars().any(|c| ('가'..='힣').contains(&c)),
+            "the message is Korean: {}",
+            self.body
+        );
+        assert!(self.body["error"]["details"].is_object(), "{}", self.body);
+        assert_eq!(
+            self.body.as_object().map(|o| o.len()),
+            Some(1),
+            "only `error` at the top: {}",
+            self.body
+        );
+    }
+
+    /// Asserts the status is `status` and returns the body.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        self.body
+    }
+}
+
+/// A running server and everything a test needs to talk to it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    next_student: AtomicU32,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), StartupError>>>,
+    database: Database,
+}
+
+impl TestApp {
+    /// A server with the default configuration on `backend`.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// A server whose configuration `configure` adjusts first.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let (store, database, mut config): (Arc<dyn Store>, Database, Config) = match backend {
+            Backend::Postgres => {
+                let url = postgres_url();
+                let schema = format!("t_{}", random_suffix());
+                let mut admin = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL at {url} is unreachable ({e}). Start it or set \
+                         CLASSMATE_TEST_DATABASE_URL."
+                    )
+                });
+                admin
+                    .execute(format!("CREATE SCHEMA {schema}").as_str())
+                    .await
+                    .expect("create the test schema");
+                let options = PgConnectOptions::from_str(&url)
+                    .unwrap()
+                    .options([("search_path", schema.as_str())]);
+                let store = PgStore::connect_with(options.clone(), 16)
+                    .await
+                    .expect("open the PostgreSQL store");
+                // The kit's own connections, apart from the app's pool, like another client's.
+                let pool = PgPool::connect_with(options)
+                    .await
+                    .expect("a kit connection");
+                let mut config = Config::with_database(url);
+                config.jwt_secret = Some(format!("test-secret-{schema}-0123456789abcdef").into());
+                (Arc::new(store), Database::Postgres { pool, schema }, config)
+            }
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("classmate.db").display());
+                let store = SqliteStore::connect(&url, 8)
+                    .await
+                    .expect("open the SQLite store");
+                let pool = SqlitePool::connect(&url).await.expect("a kit connection");
+                let config = Config::with_database(url);
+                (
+                    Arc::new(store),
+                    Database::Sqlite { pool, _dir: dir },
+                    config,
+                )
+            }
+        };
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        configure(&mut config);
+        let app = Application::with_store(config, store)
+            .await
+            .expect("build the app");
+        let address = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
+        let (shutdown, stop) = oneshot::channel();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stop.await;
+        }));
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            state,
+            next_student: AtomicU32::new(0),
+            shutdown: Some(shutdown),
+            server: Some(server),
+            database,
+        }
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// The app's store.
+    pub fn store(&self) -> &dyn Store {
+        self.state.store.as_ref()
+    }
+
+    /// A new computer-science sophomore.
+    pub async fn student(&self) -> TestStudent {
+        self.student_in("컴퓨터공학과", 2).await
+    }
+
+    /// A new student of `department` in `year`.
+    pub async fn student_in(&self, department: &str, year: i64) -> TestStudent {
+        let n = self.next_student.fetch_add(1, Ordering::Relaxed);
+        let number = format!("{}", 2_026_000_000_u64 + u64::from(n));
+        let new = NewStudent {
+            number: StudentNumber::parse(&number).unwrap(),
+            name: format!("학생{n}"),
+            department: department.into(),
+            year: Year::new(year).unwrap(),
+            password: Password::parse(PASSWORD.into()).unwrap(),
+        };
+        let student = self
+            .store()
+            .insert_student(&new, &PASSWORD_HASH)
+            .await
+            .expect("insert a student");
+        TestStudent {
+            id: student.id,
+            number,
+            token: self.state.tokens.issue(student.id, Role::Student).token,
+        }
+    }
+
+    /// `count` new students.
+    pub async fn students(&self, count: usize) -> Vec<TestStudent> {
+        let mut students = Vec::with_capacity(count);
+        for _ in 0..count {
+            students.push(self.student().await);
+        }
+        students
+    }
+
+    /// A token of a new administrator.
+    pub async fn admin_token(&self) -> String {
+        let n = self.next_student.fetch_add(1, Ordering::Relaxed);
+        let admin = self
+            .store()
+            .insert_admin(&format!("admin{n}"), &PASSWORD_HASH)
+            .await
+            .expect("insert an admin");
+        self.state.tokens.issue(admin.id, Role::Admin).token
+    }
+
+    /// Adds a course through the store.
+    pub async fn course(&self, input: CourseSpecInput) -> Course {
+        let spec = CourseSpec::parse(&input).expect("a valid course");
+        self.store()
+            .insert_course(&spec)
+            .await
+            .expect("insert a course")
+    }
+
+    /// Rows in every table, to prove a refused request wrote nothing.
+    pub async fn row_counts(&self) -> BTreeMap<&'static str, i64> {
+        let mut counts = BTreeMap::new();
+        for table in TABLES {
+            let sql = format!("SELECT count(*) FROM {table}");
+            let n: i64 = match &self.database {
+                Database::Postgres { pool, .. } => sqlx::query_scalar(&sql).fetch_one(pool).await,
+                Database::Sqlite { pool, .. } => sqlx::query_scalar(&sql).fetch_one(pool).await,
+            }
+            .expect("count rows");
+            counts.insert(table, n);
+        }
+        counts
+    }
+
+    /// Holds the student's row lock (PostgreSQL) or the database's write lock (SQLite) from
+    /// another connection until the returned sender is used or dropped, so that a request on
+    /// that student blocks. Returns once the lock is held.
+    pub async fn hold_student_lock(&self, student_id: i64) -> oneshot::Sender<()> {
+        let (release, released) = oneshot::channel::<()>();
+        let (held, is_held) = oneshot::channel();
+        match &self.database {
+            Database::Postgres { pool, .. } => {
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("SELECT id FROM students WHERE id = $1 FOR UPDATE")
+                    .bind(student_id)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tokio::spawn(async move {
+                    let _ = held.send(());
+                    let _ = released.await;
+                    tx.rollback().await.unwrap();
+                });
+            }
+            Database::Sqlite { _dir, .. } => {
+                let url = format!("sqlite://{}", _dir.path().join("classmate.db").display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                conn.execute("BEGIN IMMEDIATE").await.unwrap();
+                tokio::spawn(async move {
+                    let _ = held.send(());
+                    let _ = released.await;
+                    conn.execute("ROLLBACK").await.unwrap();
+                });
+            }
+        }
+        is_held.await.unwrap();
+        release
+    }
+
+    /// Closes the app's database pool, as if the database had gone away.
+    pub async fn lose_database(&self) {
+        self.store().close().await;
+    }
+
+    /// Starts shutting the server down without waiting.
+    pub fn begin_shutdown(&mut self) -> JoinHandle<Result<(), StartupError>> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.server.take().expect("the server is running")
+    }
+
+    /// Sends `request` with `token` as a bearer token, if any, and parses the reply.
+    pub async fn send(&self, request: reqwest::RequestBuilder, token: Option<&str>) -> Reply {
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("a body");
+        let body = match bytes.is_empty() {
+            true => Value::Null,
+            false => serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("JSON body, got {:?}", String::from_utf8_lossy(&bytes))),
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(self.client.get(self.url(path)), token).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(self.client.post(self.url(path)).json(body), token)
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(self.client.put(self.url(path)).json(body), token)
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(self.client.delete(self.url(path)), token).await
+    }
+
+    /// `POST /api/v1/enrollments` for `course_id`.
+    pub async fn enroll(&self, token: &str, course_id: i64) -> Reply {
+        self.post(
+            "/api/v1/enrollments",
+            Some(token),
+            &serde_json::json!({ "course_id": course_id }),
+        )
+        .await
+    }
+}
+
+fn random_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    format!("{:016x}", hasher.finish())
+}
+
+/// A course input: `code`, `credits`, `capacity` and meetings as (day, start, end) in minutes.
+pub fn course_input(
+    code: &str,
+    credits: i64,
+    capacity: i64,
+    meetings: &[(Weekday, i64, i64)],
+) -> CourseSpecInput {
+    CourseSpecInput {
+        code: code.into(),
+        title: format!("강좌 {code}"),
+        department: "컴퓨터공학과".into(),
+        professor: "김교수".into(),
+        credits,
+        capacity,
+        meetings: meetings
+            .iter()
+            .map(|&(weekday, start_min, end_min)| MeetingInput {
+                weekday,
+                start_min,
+                end_min,
+                room: "IT관 101".into(),
+            })
+            .collect(),
+        restrictions: RestrictionsInput::default(),
+        is_open: true,
+    }
+}
+
+/// `count` three-credit courses whose meetings never overlap: each its own day and 90-minute slot.
+pub fn non_clashing_courses(prefix: &str, count: usize) -> Vec<CourseSpecInput> {
+    (0..count)
+        .map(|i| {
+            let day = Weekday::ALL[i % 6];
+            let start = 8 * 60 + (i / 6) as i64 * 90;
+            course_input(
+                &format!("{prefix}{:04}-01", 1000 + i),
+                3,
+                40,
+                &[(day, start, start + 75)],
+            )
+        })
+        .collect()
+}
