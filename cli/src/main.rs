@@ -33,7 +33,10 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("classmate: {e:#}");
+            eprintln!(
+                "classmate: {}",
+                classmate_server::telemetry::error_chain(e.as_ref())
+            );
             ExitCode::FAILURE
         }
     }

@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
     match serve(cli.config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("classmate-server: {e}");
+            eprintln!("classmate-server: {}", telemetry::error_chain(&e));
             ExitCode::FAILURE
         }
     }

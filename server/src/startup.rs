@@ -16,18 +16,18 @@ use crate::store::{self, Store, StoreError, Taken};
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("database: {0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("signing key: {0}")]
+    #[error("signing key")]
     Key(#[from] KeyError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("administrator from configuration: {0}")]
+    #[error("administrator from configuration")]
     Admin(#[from] AuthError),
-    #[error("server: {0}")]
+    #[error("server")]
     Serve(#[source] std::io::Error),
 }
 

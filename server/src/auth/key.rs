@@ -14,7 +14,7 @@ pub const MIN_SECRET_LEN: usize = 32;
 pub enum KeyError {
     #[error("the signing secret must be at least {MIN_SECRET_LEN} bytes")]
     TooShort,
-    #[error("cannot read or write the signing key file {path}: {source}")]
+    #[error("cannot read or write the signing key file {path}")]
     File {
         path: String,
         source: std::io::Error,

@@ -17,6 +17,7 @@ use crate::auth::{AuthError, TokenError};
 use crate::domain::{FieldError, Rejection};
 use crate::registration::RegistrationError;
 use crate::store::{StoreError, Taken};
+use crate::telemetry::error_chain;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -360,8 +361,10 @@ impl From<StoreError> for AppError {
             StoreError::CapacityBelowEnrolled { capacity, enrolled } => {
                 AppError::CapacityBelowEnrolled { capacity, enrolled }
             }
-            StoreError::Unavailable(e) => AppError::Unavailable(e.to_string()),
-            other => AppError::Internal(other.to_string()),
+            unavailable @ StoreError::Unavailable(_) => {
+                AppError::Unavailable(error_chain(&unavailable))
+            }
+            other => AppError::Internal(error_chain(&other)),
         }
     }
 }

@@ -66,11 +66,11 @@ pub enum StoreError {
     CourseNotFound,
     #[error("capacity {capacity} is below the {enrolled} students enrolled")]
     CapacityBelowEnrolled { capacity: u32, enrolled: u32 },
-    #[error("database is unavailable: {0}")]
+    #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(#[source] sqlx::Error),
-    #[error("schema migration failed: {0}")]
+    #[error("schema migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
@@ -89,6 +89,13 @@ impl From<sqlx::Error> for StoreError {
             other => StoreError::Database(other),
         }
     }
+}
+
+/// Whether `error` is the database refusing a duplicate of a unique key.
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
 }
 
 /// An administrator account.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, QueryBuilder, Transaction};
+use sqlx::{Connection, PgConnection, Postgres, QueryBuilder, Transaction};
 use time::OffsetDateTime;
 
 use super::rows::{
@@ -14,7 +14,7 @@ use super::rows::{
 };
 use super::{
     Admin, Backend, CartEntry, CourseFilter, Enrollment, EnrollmentRecord, Page, PageRequest,
-    SeatMismatch, Store, StoreError, StudentTx, Taken, sql,
+    SeatMismatch, Store, StoreError, StudentTx, Taken, is_unique_violation, sql,
 };
 use crate::domain::{Course, CourseSpec, NewStudent, Student, StudentNumber};
 
@@ -41,6 +41,9 @@ impl PgStore {
         options: PgConnectOptions,
         max_connections: u32,
     ) -> Result<PgStore, StoreError> {
+        // One plain connection first: if the server is down or refuses us, say why at once
+        // instead of after the pool's acquire timeout.
+        PgConnection::connect_with(&options).await?.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
@@ -63,12 +66,6 @@ impl PgStore {
             .await?;
         row.map(Course::try_from).transpose()
     }
-}
-
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .is_some_and(|e| e.is_unique_violation())
 }
 
 #[async_trait]

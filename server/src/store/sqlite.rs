@@ -21,7 +21,7 @@ use super::rows::{
 };
 use super::{
     Admin, Backend, CartEntry, CourseFilter, Enrollment, EnrollmentRecord, Page, PageRequest,
-    SeatMismatch, Store, StoreError, StudentTx, Taken, sql,
+    SeatMismatch, Store, StoreError, StudentTx, Taken, is_unique_violation, sql,
 };
 use crate::domain::{Course, CourseSpec, NewStudent, Student, StudentNumber};
 
@@ -78,12 +78,6 @@ impl SqliteStore {
             .await?;
         row.map(Course::try_from).transpose()
     }
-}
-
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .is_some_and(|e| e.is_unique_violation())
 }
 
 #[async_trait]

@@ -1,0 +1,298 @@
+//! `classmate serve` and `classmate admin` as an operator runs them: a real process, real signals.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor};
+
+const BIN: &str = env!("CARGO_BIN_EXE_classmate");
+
+/// Every setting `serve` has, by its environment variable.
+const SETTINGS: [&str; 14] = [
+    "CLASSMATE_DATABASE_URL",
+    "CLASSMATE_DB_MAX_CONNECTIONS",
+    "CLASSMATE_BIND",
+    "CLASSMATE_JWT_SECRET",
+    "CLASSMATE_JWT_KEY_FILE",
+    "CLASSMATE_TOKEN_TTL",
+    "CLASSMATE_CREDIT_CAP",
+    "CLASSMATE_CART_LIMIT",
+    "CLASSMATE_LOG_FORMAT",
+    "CLASSMATE_LOG",
+    "CLASSMATE_ADMIN_USERNAME",
+    "CLASSMATE_ADMIN_PASSWORD",
+    "CLASSMATE_COOKIE_SECURE",
+    "CLASSMATE_REQUEST_TIMEOUT",
+];
+
+/// A `classmate` command in `dir` with no CLASSMATE_* variable inherited from the shell.
+fn classmate(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CLASSMATE_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// A server process and its JSON log lines.
+struct Server {
+    child: Child,
+    logs: mpsc::Receiver<Value>,
+    base: String,
+}
+
+impl Server {
+    /// Starts `classmate serve` on a free port in `dir` and waits for it to listen.
+    fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
+        let mut child = classmate(dir)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start classmate serve");
+        let stdout = child.stdout.take().unwrap();
+        let (sender, logs) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let parsed = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| panic!("a JSON log line, got {line:?}"));
+                if sender.send(parsed).is_err() {
+                    break;
+                }
+            }
+        });
+        let listening = wait_for(&logs, |l| l["message"] == "listening");
+        let base = format!("http://{}", listening["addr"].as_str().unwrap());
+        Server { child, logs, base }
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for(logs: &mpsc::Receiver<Value>, matches: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let line = logs
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the expected log line in time");
+        if matches(&line) {
+            return line;
+        }
+    }
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut request = client.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[test]
+fn serve_help_lists_every_setting_with_its_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = classmate(dir.path())
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for setting in SETTINGS {
+        assert!(
+            help.contains(&format!("[env: {setting}")),
+            "{setting} in --help"
+        );
+    }
+    for default in [
+        "[default: sqlite://data/classmate.db]",
+        "[default: 127.0.0.1:8080]",
+        "[default: 18]",
+        "[default: 2h]",
+        "[default: auto]",
+        "[default: 30s]",
+    ] {
+        assert!(help.contains(default), "{default} in --help");
+    }
+}
+
+#[test]
+fn a_bad_database_url_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "mysql://localhost/db",
+        "postgres://postgres@127.0.0.1:1/nothing",
+    ] {
+        let out = classmate(dir.path())
+            .args(["serve", "--database-url", url])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("classmate: "), "{stderr}");
+        assert!(stderr.contains("database"), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_default_serves_logs_json_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+
+    // An administrator made with `classmate admin create`, the password on standard input.
+    let mut create = classmate(dir.path())
+        .args(["admin", "create", "--username", "registrar"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"registrar-password\n")
+        .unwrap();
+    let created = create.wait_with_output().unwrap();
+    assert!(created.status.success(), "{created:?}");
+    assert!(
+        dir.path().join("data/classmate.db").exists(),
+        "the embedded database"
+    );
+
+    let mut server = Server::start(dir.path(), &[]);
+    assert!(
+        dir.path().join("data/jwt.key").exists(),
+        "the generated key beside the database"
+    );
+    let api = |path: &str| format!("{}{path}", server.base);
+
+    let (status, admin) = post(
+        &client,
+        api("/api/v1/auth/admin/login"),
+        None,
+        json!({"username": "registrar", "password": "registrar-password"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let admin_token = admin["token"].as_str().unwrap().to_owned();
+    let (status, course) = post(&client, api("/api/v1/admin/courses"), Some(&admin_token), json!({
+        "code": "SIG1000-01", "title": "운영체제", "department": "컴퓨터공학과", "professor": "이교수",
+        "credits": 3, "capacity": 10,
+        "meetings": [{"weekday": "FRI", "start_min": 540, "end_min": 615, "room": "IT관 101"}]
+    })).await;
+    assert_eq!(status, 201, "{course}");
+    let (status, _) = post(
+        &client,
+        api("/api/v1/auth/signup"),
+        None,
+        json!({
+            "student_number": "2025000001", "name": "한가람", "password": "password-123",
+            "department": "컴퓨터공학과", "year": 1
+        }),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, login) = post(
+        &client,
+        api("/api/v1/auth/login"),
+        None,
+        json!({"student_number": "2025000001", "password": "password-123"}),
+    )
+    .await;
+    let token = login["token"].as_str().unwrap().to_owned();
+
+    // Every request is logged as JSON with its request id.
+    let logged = wait_for(&server.logs, |l| {
+        l["message"] == "finished processing request"
+    });
+    assert!(
+        logged["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 36),
+        "{logged}"
+    );
+    assert!(
+        logged["status"].is_number() && logged["latency"].is_string(),
+        "{logged}"
+    );
+
+    // Hold SQLite's write lock from another connection so an enrollment is in flight.
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/classmate.db").display()
+    );
+    let mut blocker = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    blocker.execute("BEGIN IMMEDIATE").await.unwrap();
+    let in_flight = {
+        let (client, url, token) = (client.clone(), api("/api/v1/enrollments"), token.clone());
+        let body = json!({"course_id": course["id"]});
+        tokio::spawn(async move { post(&client, url, Some(&token), body).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    server.terminate();
+    wait_for(&server.logs, |l| {
+        l["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("shutting down"))
+    });
+    assert!(
+        server.wait(Duration::from_millis(300)).is_none(),
+        "it waits for the request in flight"
+    );
+    blocker.execute("ROLLBACK").await.unwrap();
+
+    let (status, enrolled) = in_flight.await.unwrap();
+    assert_eq!(status, 201, "the in-flight enrollment finished: {enrolled}");
+    let exit = server.wait(Duration::from_secs(10)).expect("it stops");
+    assert!(exit.success(), "{exit:?}");
+
+    // The key was kept: a token from the first run works on the next.
+    let again = Server::start(dir.path(), &[]);
+    let me = client
+        .get(format!("{}/api/v1/me", again.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+}
