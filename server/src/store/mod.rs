@@ -6,6 +6,7 @@
 //! `CHECK`) and a second enrollment of one student in one course (a unique key).
 
 mod postgres;
+mod relational;
 mod rows;
 mod sql;
 mod sqlite;
@@ -18,6 +19,7 @@ use time::OffsetDateTime;
 use crate::domain::{Course, CourseSpec, Credits, NewStudent, Student, StudentNumber, Weekday};
 
 pub use postgres::PgStore;
+pub use relational::{Dialect, SqlStore};
 pub use sqlite::SqliteStore;
 
 /// Which database a store runs on.

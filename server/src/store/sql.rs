@@ -1,10 +1,6 @@
 //! Statements both backends run unchanged. SQLite reads `$1` as PostgreSQL does, so one text
 //! serves both; what differs (row locks, how a transaction begins) lives in each backend's file.
 
-use sqlx::{Database, Encode, QueryBuilder, Type};
-
-use super::CourseFilter;
-
 /// The course columns every course query selects, in `CourseRow`'s order.
 macro_rules! course_columns {
     () => {
@@ -59,9 +55,27 @@ pub(super) const COURSE_BY_ID: &str = concat!(
     " FROM courses c WHERE c.id = $1"
 );
 
-pub(super) const COURSE_LISTING: &str = concat!("SELECT ", course_columns!(), " FROM courses c");
+/// The catalog filter: `$1` department, `$2` weekday bit, `$3` credits, each NULL for any;
+/// `$4` true for only courses with a free seat.
+macro_rules! course_filter {
+    () => {
+        " WHERE ($1 IS NULL OR c.department = $1) \
+          AND ($2 IS NULL OR (c.weekday_mask & $2) <> 0) \
+          AND ($3 IS NULL OR c.credits = $3) \
+          AND (NOT $4 OR c.enrolled < c.capacity)"
+    };
+}
 
-pub(super) const COURSE_COUNT: &str = "SELECT count(*) FROM courses c";
+/// A page of the catalog: the filter, then `$5` rows after skipping `$6`.
+pub(super) const COURSE_LISTING: &str = concat!(
+    "SELECT ",
+    course_columns!(),
+    " FROM courses c",
+    course_filter!(),
+    " ORDER BY c.subject, c.section LIMIT $5 OFFSET $6"
+);
+
+pub(super) const COURSE_COUNT: &str = concat!("SELECT count(*) FROM courses c", course_filter!());
 
 pub(super) const CART: &str = concat!(
     "SELECT ",
@@ -73,10 +87,10 @@ pub(super) const CART: &str = concat!(
 pub(super) const CART_LEN: &str = "SELECT count(*) FROM cart_items WHERE student_id = $1";
 
 pub(super) const ADD_TO_CART: &str = "INSERT INTO cart_items (student_id, course_id, added_at) \
-     VALUES ($1, $2, $3) ON CONFLICT (student_id, course_id) DO NOTHING";
+     VALUES ($1, $2, $3) ON CONFLICT (student_id, course_id) DO NOTHING RETURNING course_id";
 
 pub(super) const REMOVE_FROM_CART: &str =
-    "DELETE FROM cart_items WHERE student_id = $1 AND course_id = $2";
+    "DELETE FROM cart_items WHERE student_id = $1 AND course_id = $2 RETURNING course_id";
 
 pub(super) const ENROLLMENTS: &str = concat!(
     "SELECT ",
@@ -98,43 +112,14 @@ pub(super) const INSERT_ENROLLMENT: &str = "INSERT INTO enrollments \
 /// The seat guard. One statement reads and writes the counter, so concurrent enrollments queue
 /// on the course's row (PostgreSQL) or on the write lock (SQLite) and none passes capacity.
 pub(super) const TAKE_SEAT: &str = "UPDATE courses SET enrolled = enrolled + 1 \
-     WHERE id = $1 AND is_open AND enrolled < capacity";
+     WHERE id = $1 AND is_open AND enrolled < capacity RETURNING id";
 
 pub(super) const DELETE_ENROLLMENT: &str =
-    "DELETE FROM enrollments WHERE student_id = $1 AND course_id = $2";
+    "DELETE FROM enrollments WHERE student_id = $1 AND course_id = $2 RETURNING id";
 
 pub(super) const RELEASE_SEAT: &str =
-    "UPDATE courses SET enrolled = enrolled - 1 WHERE id = $1 AND enrolled > 0";
+    "UPDATE courses SET enrolled = enrolled - 1 WHERE id = $1 AND enrolled > 0 RETURNING id";
 
 pub(super) const SEAT_MISMATCHES: &str = "SELECT c.id, CAST(c.enrolled AS BIGINT) AS counter, \
      count(e.id) AS row_count FROM courses c LEFT JOIN enrollments e ON e.course_id = c.id \
      GROUP BY c.id, c.enrolled HAVING c.enrolled <> count(e.id) ORDER BY c.id";
-
-/// Appends the catalog filter's `WHERE` clause to a listing or count query.
-pub(super) fn push_course_filter<'a, DB>(query: &mut QueryBuilder<'a, DB>, filter: &'a CourseFilter)
-where
-    DB: Database,
-    &'a str: Encode<'a, DB> + Type<DB>,
-    i16: Encode<'a, DB> + Type<DB>,
-{
-    query.push(" WHERE 1 = 1");
-    if let Some(department) = &filter.department {
-        query
-            .push(" AND c.department = ")
-            .push_bind(department.as_str());
-    }
-    if let Some(weekday) = filter.weekday {
-        query
-            .push(" AND (c.weekday_mask & ")
-            .push_bind(1i16 << weekday.index())
-            .push(") <> 0");
-    }
-    if let Some(credits) = filter.credits {
-        query
-            .push(" AND c.credits = ")
-            .push_bind(i16::from(credits.get()));
-    }
-    if filter.has_seats {
-        query.push(" AND c.enrolled < c.capacity");
-    }
-}

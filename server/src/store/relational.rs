@@ -1,0 +1,425 @@
+//! The one `Store` implementation, shared by PostgreSQL and SQLite.
+//!
+//! Both run the same statements (`sql.rs`); what differs between them is a [`Dialect`]: how a
+//! write transaction begins and how a student's row is locked. SQLite keeps one writer and a pool
+//! of readers; PostgreSQL uses one pool for both.
+
+use async_trait::async_trait;
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Transaction,
+    Type,
+};
+use time::OffsetDateTime;
+
+use super::rows::{
+    AdminCredentialsRow, AdminRow, CartRow, CourseColumns, CourseRow, CredentialsRow,
+    EnrollmentRow, SeatMismatchRow, StudentRow, convert_all,
+};
+use super::{
+    Admin, Backend, CartEntry, CourseFilter, Enrollment, EnrollmentRecord, Page, PageRequest,
+    SeatMismatch, Store, StoreError, StudentTx, Taken, is_unique_violation, sql,
+};
+use crate::domain::{Course, CourseSpec, NewStudent, Student, StudentNumber};
+
+/// What sets one database apart from the other for the shared store.
+pub trait Dialect: Database {
+    /// Which backend this is.
+    const BACKEND: Backend;
+    /// The statement that opens a write transaction.
+    const BEGIN: &'static str;
+    /// Reads a student by id (`$1`) and holds whatever lock serialises that student's
+    /// transactions until the transaction ends.
+    const LOCK_STUDENT: &'static str;
+}
+
+/// A store on a sqlx database: writes through `writer`, reads through `reader` (the same pool
+/// on PostgreSQL).
+pub struct SqlStore<DB: Database> {
+    pub(super) writer: Pool<DB>,
+    pub(super) reader: Pool<DB>,
+}
+
+impl<DB: Database> Clone for SqlStore<DB> {
+    fn clone(&self) -> Self {
+        SqlStore {
+            writer: self.writer.clone(),
+            reader: self.reader.clone(),
+        }
+    }
+}
+
+async fn course_in<'e, DB, E>(executor: E, id: i64) -> Result<Option<Course>, StoreError>
+where
+    DB: Database,
+    E: Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'r> CourseRow: FromRow<'r, DB::Row>,
+{
+    let row: Option<CourseRow> = sqlx::query_as(sql::COURSE_BY_ID)
+        .bind(id)
+        .fetch_optional(executor)
+        .await?;
+    row.map(Course::try_from).transpose()
+}
+
+// The bounds list what both sqlx drivers provide: executors on pools and transactions, and
+// encoders and decoders for the column types. Rust cannot name such a set once, so the
+// `StudentTx` implementation below lists the part of it that it uses.
+#[async_trait]
+impl<DB: Dialect> Store for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> i16: Encode<'q, DB> + Type<DB>,
+    for<'q> i32: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i16>: Encode<'q, DB>,
+    for<'q> OffsetDateTime: Encode<'q, DB> + Type<DB>,
+    for<'r> i64: Decode<'r, DB>,
+    for<'r> bool: Decode<'r, DB>,
+    for<'r> CourseRow: FromRow<'r, DB::Row>,
+    for<'r> StudentRow: FromRow<'r, DB::Row>,
+    for<'r> CredentialsRow: FromRow<'r, DB::Row>,
+    for<'r> AdminRow: FromRow<'r, DB::Row>,
+    for<'r> AdminCredentialsRow: FromRow<'r, DB::Row>,
+    for<'r> CartRow: FromRow<'r, DB::Row>,
+    for<'r> EnrollmentRow: FromRow<'r, DB::Row>,
+    for<'r> SeatMismatchRow: FromRow<'r, DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+{
+    fn backend(&self) -> Backend {
+        DB::BACKEND
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    async fn insert_student(
+        &self,
+        student: &NewStudent,
+        password_hash: &str,
+    ) -> Result<Student, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(sql::INSERT_STUDENT)
+            .bind(student.number.as_str())
+            .bind(student.name.as_str())
+            .bind(student.department.as_str())
+            .bind(i16::from(student.year.get()))
+            .bind(password_hash)
+            .bind(OffsetDateTime::now_utc())
+            .fetch_optional(&self.writer)
+            .await?;
+        let id = id.ok_or(StoreError::Taken(Taken::StudentNumber))?;
+        Ok(Student {
+            id,
+            number: student.number.clone(),
+            name: student.name.clone(),
+            department: student.department.clone(),
+            year: student.year,
+        })
+    }
+
+    async fn student_credentials(
+        &self,
+        number: &StudentNumber,
+    ) -> Result<Option<(Student, String)>, StoreError> {
+        let row: Option<CredentialsRow> = sqlx::query_as(sql::STUDENT_CREDENTIALS)
+            .bind(number.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn student(&self, id: i64) -> Result<Option<Student>, StoreError> {
+        let row: Option<StudentRow> = sqlx::query_as(sql::STUDENT_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(Student::try_from).transpose()
+    }
+
+    async fn insert_admin(&self, username: &str, password_hash: &str) -> Result<Admin, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(sql::INSERT_ADMIN)
+            .bind(username)
+            .bind(password_hash)
+            .bind(OffsetDateTime::now_utc())
+            .fetch_optional(&self.writer)
+            .await?;
+        let id = id.ok_or(StoreError::Taken(Taken::AdminUsername))?;
+        Ok(Admin {
+            id,
+            username: username.to_owned(),
+        })
+    }
+
+    async fn admin_credentials(
+        &self,
+        username: &str,
+    ) -> Result<Option<(Admin, String)>, StoreError> {
+        let row: Option<AdminCredentialsRow> = sqlx::query_as(sql::ADMIN_CREDENTIALS)
+            .bind(username)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn admin(&self, id: i64) -> Result<Option<Admin>, StoreError> {
+        let row: Option<AdminRow> = sqlx::query_as(sql::ADMIN_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn revoke_token(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query(sql::PRUNE_REVOKED)
+            .bind(OffsetDateTime::now_utc())
+            .execute(&self.writer)
+            .await?;
+        sqlx::query(sql::REVOKE_TOKEN)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn is_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(sql::IS_REVOKED)
+            .bind(jti)
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    async fn insert_course(&self, spec: &CourseSpec) -> Result<Course, StoreError> {
+        let columns = CourseColumns::from(spec);
+        let mut tx = self.writer.begin_with(DB::BEGIN).await?;
+        let id: Option<i64> = columns
+            .bind(sqlx::query_scalar(sql::INSERT_COURSE))
+            .bind(OffsetDateTime::now_utc())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let id = id.ok_or(StoreError::Taken(Taken::CourseCode))?;
+        let course = course_in(&mut *tx, id).await?;
+        tx.commit().await?;
+        course.ok_or(StoreError::CourseNotFound)
+    }
+
+    async fn update_course(&self, id: i64, spec: &CourseSpec) -> Result<Course, StoreError> {
+        let columns = CourseColumns::from(spec);
+        let mut tx = self.writer.begin_with(DB::BEGIN).await?;
+        let updated: Option<i64> = columns
+            .bind(sqlx::query_scalar(sql::UPDATE_COURSE).bind(id))
+            .bind(OffsetDateTime::now_utc())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| match is_unique_violation(&e) {
+                true => StoreError::Taken(Taken::CourseCode),
+                false => e.into(),
+            })?;
+        let course = course_in(&mut *tx, id)
+            .await?
+            .ok_or(StoreError::CourseNotFound)?;
+        if updated.is_none() {
+            return Err(StoreError::CapacityBelowEnrolled {
+                capacity: spec.capacity,
+                enrolled: course.enrolled,
+            });
+        }
+        tx.commit().await?;
+        Ok(course)
+    }
+
+    async fn course(&self, id: i64) -> Result<Option<Course>, StoreError> {
+        course_in(&self.reader, id).await
+    }
+
+    async fn courses(
+        &self,
+        filter: &CourseFilter,
+        page: PageRequest,
+    ) -> Result<Page<Course>, StoreError> {
+        let department = filter.department.as_deref();
+        let weekday_bit = filter.weekday.map(|day| 1i16 << day.index());
+        let credits = filter.credits.map(|c| i16::from(c.get()));
+        let rows: Vec<CourseRow> = sqlx::query_as(sql::COURSE_LISTING)
+            .bind(department)
+            .bind(weekday_bit)
+            .bind(credits)
+            .bind(filter.has_seats)
+            .bind(i64::from(page.per_page))
+            .bind(page.offset())
+            .fetch_all(&self.reader)
+            .await?;
+        let total: i64 = sqlx::query_scalar(sql::COURSE_COUNT)
+            .bind(department)
+            .bind(weekday_bit)
+            .bind(credits)
+            .bind(filter.has_seats)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(Page {
+            items: convert_all(rows)?,
+            total: total.unsigned_abs(),
+            request: page,
+        })
+    }
+
+    async fn cart(&self, student_id: i64) -> Result<Vec<CartEntry>, StoreError> {
+        let rows: Vec<CartRow> = sqlx::query_as(sql::CART)
+            .bind(student_id)
+            .fetch_all(&self.reader)
+            .await?;
+        convert_all(rows)
+    }
+
+    async fn remove_from_cart(&self, student_id: i64, course_id: i64) -> Result<bool, StoreError> {
+        let done: Option<i64> = sqlx::query_scalar(sql::REMOVE_FROM_CART)
+            .bind(student_id)
+            .bind(course_id)
+            .fetch_optional(&self.writer)
+            .await?;
+        Ok(done.is_some())
+    }
+
+    async fn enrollments(&self, student_id: i64) -> Result<Vec<Enrollment>, StoreError> {
+        let rows: Vec<EnrollmentRow> = sqlx::query_as(sql::ENROLLMENTS)
+            .bind(student_id)
+            .fetch_all(&self.reader)
+            .await?;
+        convert_all(rows)
+    }
+
+    async fn begin_student(
+        &self,
+        student_id: i64,
+    ) -> Result<Option<Box<dyn StudentTx>>, StoreError> {
+        let mut tx = self.writer.begin_with(DB::BEGIN).await?;
+        let row: Option<StudentRow> = sqlx::query_as(DB::LOCK_STUDENT)
+            .bind(student_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Box::new(SqlStudentTx::<DB> {
+            student: row.try_into()?,
+            tx,
+        })))
+    }
+
+    async fn seat_mismatches(&self) -> Result<Vec<SeatMismatch>, StoreError> {
+        let rows: Vec<SeatMismatchRow> = sqlx::query_as(sql::SEAT_MISMATCHES)
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+}
+
+struct SqlStudentTx<DB: Database> {
+    tx: Transaction<'static, DB>,
+    student: Student,
+}
+
+#[async_trait]
+impl<DB: Dialect> StudentTx for SqlStudentTx<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> OffsetDateTime: Encode<'q, DB> + Type<DB>,
+    for<'r> i64: Decode<'r, DB>,
+    for<'r> CourseRow: FromRow<'r, DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+{
+    fn student(&self) -> &Student {
+        &self.student
+    }
+
+    async fn course(&mut self, course_id: i64) -> Result<Option<Course>, StoreError> {
+        course_in(&mut *self.tx, course_id).await
+    }
+
+    async fn enrolled_courses(&mut self) -> Result<Vec<Course>, StoreError> {
+        let rows: Vec<CourseRow> = sqlx::query_as(sql::ENROLLED_COURSES)
+            .bind(self.student.id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        convert_all(rows)
+    }
+
+    async fn cart_len(&mut self) -> Result<u32, StoreError> {
+        let len: i64 = sqlx::query_scalar(sql::CART_LEN)
+            .bind(self.student.id)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(u32::try_from(len).unwrap_or(u32::MAX))
+    }
+
+    async fn add_to_cart(&mut self, course_id: i64) -> Result<bool, StoreError> {
+        let done: Option<i64> = sqlx::query_scalar(sql::ADD_TO_CART)
+            .bind(self.student.id)
+            .bind(course_id)
+            .bind(OffsetDateTime::now_utc())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(done.is_some())
+    }
+
+    async fn insert_enrollment(
+        &mut self,
+        course_id: i64,
+    ) -> Result<Option<EnrollmentRecord>, StoreError> {
+        let enrolled_at = OffsetDateTime::now_utc();
+        let id: Option<i64> = sqlx::query_scalar(sql::INSERT_ENROLLMENT)
+            .bind(self.student.id)
+            .bind(course_id)
+            .bind(enrolled_at)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(id.map(|id| EnrollmentRecord { id, enrolled_at }))
+    }
+
+    async fn take_seat(&mut self, course_id: i64) -> Result<bool, StoreError> {
+        let done: Option<i64> = sqlx::query_scalar(sql::TAKE_SEAT)
+            .bind(course_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(done.is_some())
+    }
+
+    async fn delete_enrollment(&mut self, course_id: i64) -> Result<bool, StoreError> {
+        let done: Option<i64> = sqlx::query_scalar(sql::DELETE_ENROLLMENT)
+            .bind(self.student.id)
+            .bind(course_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(done.is_some())
+    }
+
+    async fn release_seat(&mut self, course_id: i64) -> Result<(), StoreError> {
+        let done: Option<i64> = sqlx::query_scalar(sql::RELEASE_SEAT)
+            .bind(course_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        match done {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Corrupt(format!(
+                "course {course_id}: an enrollment existed but the seat counter was 0"
+            ))),
+        }
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
