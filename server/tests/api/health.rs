@@ -10,6 +10,7 @@ on_both_backends!(
     readiness_names_the_failing_database,
     every_response_carries_a_request_id,
     shutdown_lets_in_flight_requests_finish,
+    a_request_past_its_deadline_answers_timeout_and_writes_nothing,
 );
 
 async fn probes_answer(backend: Backend) {
@@ -107,4 +108,36 @@ async fn shutdown_lets_in_flight_requests_finish(backend: Backend) {
         .unwrap()
         .expect("a clean stop");
     assert_eq!(app.row_counts().await["enrollments"], 1);
+}
+
+async fn a_request_past_its_deadline_answers_timeout_and_writes_nothing(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.request_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let course = app
+        .course(course_input(
+            "DLN1000-01",
+            3,
+            10,
+            &[(Weekday::Mon, 540, 615)],
+        ))
+        .await;
+    let student = app.student().await;
+
+    let lock = app.hold_student_lock(student.id).await;
+    app.enroll(&student.token, course.id)
+        .await
+        .assert_error(503, "TIMEOUT");
+    drop(lock);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        app.row_counts().await["enrollments"],
+        0,
+        "the abandoned transaction rolled back"
+    );
+
+    // The connection it held is usable again.
+    app.enroll(&student.token, course.id).await.expect(201);
+    assert!(app.store().seat_mismatches().await.unwrap().is_empty());
 }
