@@ -117,7 +117,12 @@ async fn course_edits_keep_seats_consistent(backend: Backend) {
     app.put(
         &path,
         Some(&admin),
-        &body(course_input("EDT2000-01", 3, 3, &[(Mon, 540, 615)])),
+        &body(course_input(
+            &taken.spec.code.to_string(),
+            3,
+            3,
+            &[(Mon, 540, 615)],
+        )),
     )
     .await
     .assert_error(409, "COURSE_CODE_TAKEN");
