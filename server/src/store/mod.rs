@@ -1,5 +1,6 @@
-//! Where students, courses, carts and enrollments live: one `Store` trait, one implementation per
-//! database (PostgreSQL for production, SQLite for the embedded default).
+//! Where students, courses, carts and enrollments live: the `Store` trait, implemented once by
+//! [`SqlStore`] for both databases (PostgreSQL for production, SQLite for the embedded default),
+//! each with its own migrations and a small [`Dialect`].
 //!
 //! The stores hold no rules. `registration` reads through a [`StudentTx`], asks the domain, and
 //! writes back; the database itself still refuses a seat past capacity (a conditional update and a

@@ -8,7 +8,7 @@ use classmate_server::domain::Weekday;
 on_both_backends!(
     probes_answer,
     readiness_names_the_failing_database,
-    every_response_carries_a_request_id,
+    every_response_carries_a_request_id_and_safety_headers,
     shutdown_lets_in_flight_requests_finish,
     a_request_past_its_deadline_answers_timeout_and_writes_nothing,
 );
@@ -36,7 +36,7 @@ async fn readiness_names_the_failing_database(backend: Backend) {
     app.get("/healthz", None).await.expect(200);
 }
 
-async fn every_response_carries_a_request_id(backend: Backend) {
+async fn every_response_carries_a_request_id_and_safety_headers(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for reply in [
         app.get("/healthz", None).await,
