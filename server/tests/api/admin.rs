@@ -75,12 +75,7 @@ async fn admins_create_and_edit_courses(backend: Backend) {
         )
         .await;
     invalid.assert_error(422, "VALIDATION_FAILED");
-    let fields: Vec<&str> = invalid.body["error"]["details"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = invalid.invalid_fields();
     assert_eq!(
         fields,
         ["code", "credits", "capacity", "meetings[0].end_min"]

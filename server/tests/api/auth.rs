@@ -66,14 +66,7 @@ async fn sign_up_log_in_browse_cart_enroll_cancel(backend: Backend) {
         "수 10:30-11:45"
     );
 
-    let cart = app
-        .post(
-            "/api/v1/cart",
-            Some(&token),
-            &json!({"course_id": course.id}),
-        )
-        .await
-        .expect(201);
+    let cart = app.add_to_cart(&token, course.id).await.expect(201);
     assert_eq!(cart["cart_credits"], 3);
 
     let enrolled = app.enroll(&token, course.id).await.expect(201);
@@ -123,12 +116,7 @@ async fn sign_up_refuses_bad_forms_and_taken_numbers(backend: Backend) {
                      "department": "", "year": 9});
     let reply = app.post("/api/v1/auth/signup", None, &bad).await;
     reply.assert_error(422, "VALIDATION_FAILED");
-    let fields: Vec<&str> = reply.body["error"]["details"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = reply.invalid_fields();
     assert_eq!(
         fields,
         ["student_number", "name", "department", "year", "password"]

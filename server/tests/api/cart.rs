@@ -27,13 +27,7 @@ async fn the_cart_shows_clashes_and_credits(backend: Backend) {
         .await;
     app.enroll(&student.token, held.id).await.expect(201);
     for course in [&held, &clashes_held, &clashes_cart, &free] {
-        app.post(
-            "/api/v1/cart",
-            Some(&student.token),
-            &json!({"course_id": course.id}),
-        )
-        .await
-        .expect(201);
+        app.add_to_cart(&student.token, course.id).await.expect(201);
     }
     let cart = app
         .get("/api/v1/cart", Some(&student.token))
@@ -53,13 +47,7 @@ async fn the_cart_shows_clashes_and_credits(backend: Backend) {
     // Over the cap once five more 3-credit courses are planned.
     for input in non_clashing_courses("CRX", 5) {
         let course = app.course(input).await;
-        app.post(
-            "/api/v1/cart",
-            Some(&student.token),
-            &json!({"course_id": course.id}),
-        )
-        .await
-        .expect(201);
+        app.add_to_cart(&student.token, course.id).await.expect(201);
     }
     let cart = app
         .get("/api/v1/cart", Some(&student.token))
@@ -90,13 +78,7 @@ async fn the_cart_refuses_duplicates_unknowns_and_overflow(backend: Backend) {
         }
         v
     };
-    let add = |id: i64| {
-        let request = app
-            .client
-            .post(app.url("/api/v1/cart"))
-            .json(&json!({"course_id": id}));
-        app.send(request, Some(&student.token))
-    };
+    let add = |id: i64| app.add_to_cart(&student.token, id);
     add(courses[0].id).await.expect(201);
     add(courses[0].id)
         .await

@@ -146,13 +146,7 @@ async fn a_student_cannot_touch_another_students_enrollments_or_cart(backend: Ba
     let alice = app.student().await;
     let mallory = app.student().await;
     app.enroll(&alice.token, course.id).await.expect(201);
-    app.post(
-        "/api/v1/cart",
-        Some(&alice.token),
-        &json!({"course_id": course.id}),
-    )
-    .await
-    .expect(201);
+    app.add_to_cart(&alice.token, course.id).await.expect(201);
 
     // Mallory sees only her own, empty, lists.
     let hers = app

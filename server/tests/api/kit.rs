@@ -132,6 +132,14 @@ impl Reply {
         );
     }
 
+    /// The fields a `VALIDATION_FAILED` error names, in order.
+    pub fn invalid_fields(&self) -> Vec<&str> {
+        self.body["error"]["details"]["fields"]
+            .as_array()
+            .map(|fields| fields.iter().filter_map(|f| f["field"].as_str()).collect())
+            .unwrap_or_default()
+    }
+
     /// Asserts the status is `status` and returns the body.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
@@ -392,6 +400,16 @@ impl TestApp {
 
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(self.client.delete(self.url(path)), token).await
+    }
+
+    /// `POST /api/v1/cart` for `course_id`.
+    pub async fn add_to_cart(&self, token: &str, course_id: i64) -> Reply {
+        self.post(
+            "/api/v1/cart",
+            Some(token),
+            &serde_json::json!({ "course_id": course_id }),
+        )
+        .await
     }
 
     /// `POST /api/v1/enrollments` for `course_id`.
