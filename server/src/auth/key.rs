@@ -56,7 +56,7 @@ impl SigningKey {
                 }
                 let mut key = vec![0u8; MIN_SECRET_LEN];
                 OsRng.fill_bytes(&mut key);
-                let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+                let hex = super::hex(&key);
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]

@@ -4,13 +4,16 @@ pub mod key;
 pub mod password;
 pub mod token;
 
-use std::sync::Arc;
-
 pub use key::SigningKey;
 pub use token::{Claims, IssuedToken, Role, TokenError, Tokens};
 
 use crate::domain::{FieldError, NewStudent, NewStudentInput, Password, Student, StudentNumber};
 use crate::store::{Admin, Store, StoreError};
+
+/// `bytes` as lower-case hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Why a sign-up or log-in failed.
 #[derive(Debug, thiserror::Error)]
@@ -80,19 +83,10 @@ pub async fn create_admin(
             "아이디는 3~32자의 영문, 숫자, -, _, . 이어야 합니다",
         ));
     }
-    let password = Password::parse(password);
-    if password.is_none() {
-        errors.push(FieldError::new(
-            "password",
-            "비밀번호는 8자 이상 128자 이하여야 합니다",
-        ));
-    }
+    let password = Password::parse_field(password, &mut errors);
     let Some(password) = password.filter(|_| errors.is_empty()) else {
         return Err(AuthError::Invalid(errors));
     };
     let hash = password::hash_blocking(password).await?;
     Ok(store.insert_admin(username, &hash).await?)
 }
-
-/// Shared handle to the token issuer.
-pub type SharedTokens = Arc<Tokens>;

@@ -157,7 +157,7 @@ fn random_id() -> String {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     let mut bytes = [0u8; 16];
     OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    super::hex(&bytes)
 }
 
 #[cfg(test)]

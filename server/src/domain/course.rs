@@ -80,7 +80,8 @@ impl Meeting {
     }
 }
 
-fn clock(minutes: u16) -> String {
+/// Minutes since midnight as `HH:MM`.
+pub fn clock(minutes: u16) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 

@@ -62,6 +62,18 @@ impl Password {
             .then_some(Password(raw))
     }
 
+    /// Parses the `password` field of a form, recording why it was refused in `errors`.
+    pub fn parse_field(raw: String, errors: &mut Vec<FieldError>) -> Option<Password> {
+        let password = Password::parse(raw);
+        if password.is_none() {
+            errors.push(FieldError::new(
+                "password",
+                "비밀번호는 8자 이상 128자 이하여야 합니다",
+            ));
+        }
+        password
+    }
+
     /// The secret itself, for hashing.
     pub fn expose(&self) -> &str {
         &self.0
@@ -125,13 +137,7 @@ impl NewStudent {
         if year.is_none() {
             errors.push(FieldError::new("year", "학년은 1에서 6 사이여야 합니다"));
         }
-        let password = Password::parse(input.password);
-        if password.is_none() {
-            errors.push(FieldError::new(
-                "password",
-                "비밀번호는 8자 이상 128자 이하여야 합니다",
-            ));
-        }
+        let password = Password::parse_field(input.password, &mut errors);
         match (number, year, password) {
             (Some(number), Some(year), Some(password)) if errors.is_empty() => Ok(NewStudent {
                 number,

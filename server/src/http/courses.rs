@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::error::{AppError, ErrorBody, ServerErrors};
 use super::extract::{Json, Path, Query};
+use crate::domain::course::clock;
 use crate::domain::{Course, Credits, Meeting, Rejection, Weekday};
 use crate::store::{CourseFilter, PageRequest};
 
@@ -30,7 +31,6 @@ pub struct MeetingView {
 
 impl From<&Meeting> for MeetingView {
     fn from(m: &Meeting) -> Self {
-        let clock = |min: u16| format!("{:02}:{:02}", min / 60, min % 60);
         MeetingView {
             weekday: m.weekday,
             start_min: m.start_min,
