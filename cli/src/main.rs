@@ -17,7 +17,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (embedded SQLite unless CLASSMATE_DATABASE_URL says otherwise).
-    Serve(commands::serve::ServeArgs),
+    Serve(Box<commands::serve::ServeArgs>),
     /// Manage administrator accounts.
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
@@ -27,7 +27,7 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => commands::serve::run(args).await,
+        Command::Serve(args) => commands::serve::run(*args).await,
         Command::Admin(command) => commands::admin::run(command).await,
     };
     match result {

@@ -131,6 +131,45 @@ pub struct Config {
     /// Longest a request may take before the server answers 503.
     #[arg(long, env = "CLASSMATE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
+
+    #[command(flatten)]
+    pub queue: QueueConfig,
+}
+
+/// The waiting queue's settings, shared by `serve` and the lock tools.
+#[derive(Args, Debug, Clone)]
+pub struct QueueConfig {
+    /// Redis URL (`redis://host:6379/0`) for the queue, the drain lock and sold-out flags, shared
+    /// by every server process. Unset: an in-process queue and lock (one process only).
+    #[arg(long = "redis-url", env = "CLASSMATE_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// ShedLock environment: the `<env>` in `job-lock:<env>:classmate-drain`, and the namespace
+    /// of the queue's keys (`classmate:<env>:…`).
+    #[arg(long = "lock-env", env = "CLASSMATE_LOCK_ENV", default_value = "default")]
+    pub lock_env: String,
+
+    /// Whether this process competes for the drain lock (exactly one holder drains).
+    #[arg(long, env = "CLASSMATE_DRAIN", default_value_t = true, action = clap::ArgAction::Set)]
+    pub drain: bool,
+
+    /// Most tickets the drain decides in one database transaction.
+    #[arg(
+        long = "drain-batch",
+        env = "CLASSMATE_DRAIN_BATCH",
+        default_value_t = 500,
+        value_parser = clap::value_parser!(u32).range(1..=5000)
+    )]
+    pub drain_batch: u32,
+
+    /// How long the drain lock outlives a holder that stops renewing it (ShedLock's
+    /// lockAtMostFor); another process takes over within this plus a quarter second.
+    #[arg(long = "drain-lease", env = "CLASSMATE_DRAIN_LEASE", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub drain_lease: Duration,
+
+    /// Tickets still waiting this long when their turn comes are `expired`.
+    #[arg(long = "ticket-ttl", env = "CLASSMATE_TICKET_TTL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub ticket_ttl: Duration,
 }
 
 impl Config {

@@ -5,6 +5,8 @@
 //! - [`config`]: the one `Config`, from `CLASSMATE_*` variables or flags.
 //! - [`domain`]: pure rules (courses, meetings, students, the enrollment decision, the cart).
 //! - [`store`]: the `Store` trait with its PostgreSQL and SQLite implementations and migrations.
+//! - [`queue`]: the fair waiting queue (Redis or in-process) and the drain worker.
+//! - [`lock`]: the ShedLock-compatible scheduler lock with a fencing epoch.
 //! - [`registration`]: what a student does (cart, enroll, cancel), as functions over a store.
 //! - [`auth`]: argon2id passwords, signed session tokens, sign-up and log-in.
 //! - [`http`]: the axum routes, extractors, the one error shape, and the OpenAPI document.
@@ -15,6 +17,8 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod lock;
+pub mod queue;
 pub mod registration;
 pub mod startup;
 pub mod store;

@@ -5,12 +5,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::auth::key::KeyError;
 use crate::auth::{self, AuthError, SigningKey, Tokens};
-use crate::config::Config;
-use crate::http::{self, AppState};
-use crate::registration::Rules;
+use crate::config::{Config, QueueConfig};
+use crate::http::{self, AppState, KnownCourses};
+use crate::lock::{MemoryLock, RedisLock, SchedulerLock};
+use crate::queue::drain::{DrainConfig, Drainer};
+use crate::queue::hub::Hub;
+use crate::queue::{MemoryQueue, Queue, QueueError, RedisQueue};
+use crate::registration::{LiveSettings, Rules};
 use crate::store::{self, Store, StoreError, Taken};
 
 /// Why the server could not start.
@@ -18,6 +23,8 @@ use crate::store::{self, Store, StoreError, Taken};
 pub enum StartupError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("queue")]
+    Queue(#[from] QueueError),
     #[error("signing key")]
     Key(#[from] KeyError),
     #[error("cannot listen on {addr}")]
@@ -35,7 +42,27 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    lock: Arc<dyn SchedulerLock>,
     config: Config,
+}
+
+/// The queue and drain lock `config` asks for: in Redis, or in this process.
+pub async fn open_queue(
+    config: &QueueConfig,
+) -> Result<(Arc<dyn Queue>, Arc<dyn SchedulerLock>), QueueError> {
+    match &config.redis_url {
+        Some(url) => {
+            let conn = crate::queue::connect_redis(url).await?;
+            Ok((
+                Arc::new(RedisQueue::new(conn.clone(), &config.lock_env)),
+                Arc::new(RedisLock::new(conn, &config.lock_env)),
+            ))
+        }
+        None => {
+            let lock = Arc::new(MemoryLock::new());
+            Ok((Arc::new(MemoryQueue::new(lock.clone())), lock))
+        }
+    }
 }
 
 impl Application {
@@ -70,6 +97,8 @@ impl Application {
                 Err(e) => return Err(e.into()),
             }
         }
+        let (queue, lock) = open_queue(&config.queue).await?;
+        let settings = LiveSettings::load(store.as_ref()).await?;
         let listener =
             TcpListener::bind(config.bind)
                 .await
@@ -79,6 +108,10 @@ impl Application {
                 })?;
         let state = AppState {
             store,
+            queue,
+            hub: Hub::new(),
+            settings,
+            courses: Arc::new(KnownCourses::default()),
             tokens: Arc::new(Tokens::new(key, config.token_ttl)),
             rules: Rules {
                 credit_cap: config.credit_cap,
@@ -89,6 +122,7 @@ impl Application {
         Ok(Application {
             listener,
             state,
+            lock,
             config,
         })
     }
@@ -110,13 +144,45 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        let store = self.state.store.clone();
+        let state = self.state.clone();
+        let (stop, stopped) = watch::channel(false);
+        let mut workers = vec![
+            tokio::spawn(
+                state
+                    .settings
+                    .clone()
+                    .keep_fresh(state.store.clone(), stopped.clone()),
+            ),
+            tokio::spawn(state.hub.clone().run(state.queue.clone(), stopped.clone())),
+        ];
+        if self.config.queue.drain {
+            let drainer = Drainer {
+                store: state.store.clone(),
+                queue: state.queue.clone(),
+                lock: self.lock.clone(),
+                settings: state.settings.clone(),
+                rules: state.rules,
+                config: DrainConfig {
+                    batch_max: self.config.queue.drain_batch as usize,
+                    lease: self.config.queue.drain_lease,
+                    ticket_ttl: self.config.queue.ticket_ttl,
+                    ..DrainConfig::default()
+                },
+            };
+            workers.push(tokio::spawn(drainer.run(stopped)));
+        }
         let router = http::router(self.state, self.config.request_timeout);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(StartupError::Serve);
-        store.close().await;
+        // The drain finishes its batch and releases the lock, so another process takes over at
+        // once instead of after the lease.
+        let _ = stop.send(true);
+        for worker in workers {
+            let _ = worker.await;
+        }
+        state.store.close().await;
         served
     }
 }

@@ -1,13 +1,18 @@
-//! Administration of the catalog: create and edit courses.
+//! Administration: the catalog (create and edit courses) and registration day (opening time,
+//! draining, the admission rate, queue statistics).
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::courses::CourseView;
-use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors};
+use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors, rfc3339_ms};
 use super::extract::{CurrentAdmin, Json, Path};
-use crate::domain::{CourseSpec, CourseSpecInput};
+use crate::domain::{CourseSpec, CourseSpecInput, FieldError};
+use crate::queue::hub::LiveStatus;
+use crate::store::{EnrollmentMode, QueueSettings, SettingsChange};
 
 /// Adds a course to the catalog.
 #[utoipa::path(
@@ -60,6 +65,142 @@ pub async fn update_course(
 ) -> Result<Json<CourseView>, AppError> {
     let spec = CourseSpec::parse(&input).map_err(AppError::Validation)?;
     let course = state.store.update_course(id, &spec).await?;
+    if course.enrolled < course.spec.capacity
+        && let Err(e) = state.queue.seat_freed(id, None).await
+    {
+        tracing::warn!(course_id = id, error = %e, "could not clear the sold-out flag");
+    }
     tracing::info!(admin_id = admin.id, course_id = id, "course updated");
     Ok(Json(CourseView::from(&course)))
+}
+
+/// Registration day's settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationSettings {
+    /// When enrollment opens (RFC 3339); `null` means open.
+    pub opens_at: Option<String>,
+    /// Whether the drain is paused (admission goes on).
+    pub paused: bool,
+    /// Most admissions per second across all server processes; 0 means no limit.
+    pub admission_rate: u32,
+    /// `queue` (the default) or `direct`.
+    pub mode: EnrollmentMode,
+}
+
+impl From<&QueueSettings> for RegistrationSettings {
+    fn from(settings: &QueueSettings) -> Self {
+        RegistrationSettings {
+            opens_at: settings.opens_at_ms.map(rfc3339_ms),
+            paused: settings.paused,
+            admission_rate: settings.admission_rate,
+            mode: settings.mode,
+        }
+    }
+}
+
+/// The settings and the queue's statistics.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueOverview {
+    pub settings: RegistrationSettings,
+    /// Depth, now serving, drain rate, the oldest waiting ticket's age.
+    pub queue: LiveStatus,
+    /// `redis` or `memory`.
+    pub backend: &'static str,
+}
+
+/// A change to registration day's settings; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsInput {
+    /// RFC 3339 time enrollment opens; `null` opens it now.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub opens_at: Option<Option<String>>,
+    pub paused: Option<bool>,
+    pub admission_rate: Option<u32>,
+    pub mode: Option<EnrollmentMode>,
+}
+
+/// Tells a field set to `null` (`Some(None)`) from an absent one (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+fn overview(state: &AppState, settings: &QueueSettings) -> QueueOverview {
+    QueueOverview {
+        settings: settings.into(),
+        queue: state.hub.latest().status.clone(),
+        backend: state.queue.kind(),
+    }
+}
+
+/// Registration day at a glance: settings, depth, drain rate, the oldest waiting ticket.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/queue",
+    tag = "admin",
+    responses(
+        (status = 200, description = "Settings and queue statistics", body = QueueOverview),
+        AuthErrors,
+        ServerErrors,
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn queue_overview(
+    State(state): State<AppState>,
+    _admin: CurrentAdmin,
+) -> Result<Json<QueueOverview>, AppError> {
+    let settings = state.store.queue_settings().await?;
+    Ok(Json(overview(&state, &settings)))
+}
+
+/// Sets the opening time, pauses or resumes draining, sets the admission rate or the mode.
+/// Every server process follows within a second.
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/queue",
+    tag = "admin",
+    request_body = SettingsInput,
+    responses(
+        (status = 200, description = "The settings now in force", body = QueueOverview),
+        BodyErrors,
+        AuthErrors,
+        ServerErrors,
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn change_queue(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    Json(input): Json<SettingsInput>,
+) -> Result<Json<QueueOverview>, AppError> {
+    let opens_at_ms = match input.opens_at {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(raw)) => {
+            let at = time::OffsetDateTime::parse(&raw, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| {
+                    AppError::Validation(vec![FieldError::new(
+                        "opens_at",
+                        "RFC 3339 형식의 시각이어야 합니다 (예: 2026-02-10T10:00:00+09:00)",
+                    )])
+                })?;
+            Some(Some(
+                i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
+            ))
+        }
+    };
+    let change = SettingsChange {
+        opens_at_ms,
+        paused: input.paused,
+        admission_rate: input.admission_rate,
+        mode: input.mode,
+    };
+    let settings = state.settings.change(state.store.as_ref(), &change).await?;
+    tracing::info!(admin_id = admin.id, ?change, "registration settings changed");
+    Ok(Json(overview(&state, &settings)))
 }

@@ -1,8 +1,9 @@
-//! Enrollment: `POST /api/v1/enrollments` decides at once against the database (the direct path);
-//! listing and cancelling.
+//! Enrollment: `POST /api/v1/enrollments` admits into the fair waiting queue (or, in direct mode,
+//! decides at once against the database); listing and cancelling.
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -12,7 +13,11 @@ use super::cart::CourseRef;
 use super::courses::CourseView;
 use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors};
 use super::extract::{CurrentStudent, Json, Path};
-use crate::registration;
+use super::tickets::TicketView;
+use crate::domain::Rejection;
+use crate::queue::{Admission, now_ms};
+use crate::registration::{self, tickets};
+use crate::store::EnrollmentMode;
 
 /// A course the student holds.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -32,17 +37,22 @@ pub struct EnrollmentList {
     pub credit_cap: u16,
 }
 
-/// Enrolls the caller in a course, checking every rule.
+/// Asks to enroll the caller in a course. In queue mode (the default) the answer is a ticket in
+/// arrival order, decided by the drain with every rule; follow it with `GET /api/v1/tickets/{id}`
+/// or the WebSocket. In direct mode the enrollment is decided in the request.
 #[utoipa::path(
     post,
     path = "/api/v1/enrollments",
     tag = "enrollments",
     request_body = CourseRef,
     responses(
-        (status = 201, description = "Enrolled", body = EnrollmentView),
-        (status = 403, description = "YEAR_RESTRICTED or DEPARTMENT_RESTRICTED (details say why), or FORBIDDEN for a non-student token", body = ErrorBody),
+        (status = 202, description = "Queued (queue mode): the ticket, with its position", body = TicketView),
+        (status = 201, description = "Enrolled (direct mode)", body = EnrollmentView),
+        (status = 403, description = "REGISTRATION_NOT_OPEN (details: opens_at, seconds_left); direct mode: YEAR_RESTRICTED or DEPARTMENT_RESTRICTED; FORBIDDEN for a non-student token", body = ErrorBody),
         (status = 404, description = "COURSE_NOT_FOUND", body = ErrorBody),
-        (status = 409, description = "COURSE_FULL, ALREADY_ENROLLED, TIME_CLASH (details.clashes_with), CREDIT_LIMIT_EXCEEDED (details: enrolled_credits, course_credits, credit_cap) or COURSE_CLOSED", body = ErrorBody),
+        (status = 409, description = "ALREADY_QUEUED (details.ticket_id), ALREADY_ENROLLED, COURSE_FULL (queue mode: details.fast_path, answered without a ticket); direct mode also TIME_CLASH, CREDIT_LIMIT_EXCEEDED, COURSE_CLOSED", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: over the operator's admission rate; retry after a second", body = ErrorBody),
+        (status = 503, description = "QUEUE_RECOVERING: the queue is being rebuilt after a loss; retry shortly", body = ErrorBody),
         BodyErrors,
         AuthErrors,
         ServerErrors,
@@ -53,22 +63,45 @@ pub async fn enroll(
     State(state): State<AppState>,
     student: CurrentStudent,
     Json(body): Json<CourseRef>,
-) -> Result<(StatusCode, Json<EnrollmentView>), AppError> {
-    let enrolled = registration::enroll(
-        state.store.as_ref(),
-        &state.rules,
-        student.id,
-        body.course_id,
-    )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(EnrollmentView {
+) -> Result<Response, AppError> {
+    let settings = state.settings.get();
+    let now = now_ms();
+    tickets::check_open(&settings, now)?;
+    if settings.mode == EnrollmentMode::Direct {
+        let enrolled = registration::enroll(
+            state.store.as_ref(),
+            &state.rules,
+            student.id,
+            body.course_id,
+        )
+        .await?;
+        let view = EnrollmentView {
             id: enrolled.record.id,
             course: CourseView::from(&enrolled.course),
             enrolled_at: enrolled.record.enrolled_at,
+        };
+        return Ok((StatusCode::CREATED, Json(view)).into_response());
+    }
+    // Unknown ids are refused before anything is queued; known ids are remembered, so the rush
+    // on one course reads the database once per process.
+    if !state.courses.contains(body.course_id) {
+        match state.store.course(body.course_id).await? {
+            Some(_) => state.courses.remember(body.course_id),
+            None => return Err(Rejection::CourseNotFound.into()),
+        }
+    }
+    match tickets::admit(state.queue.as_ref(), &settings, student.id, body.course_id, now).await? {
+        Admission::Queued(ticket) => {
+            let view = TicketView::new(&ticket, &state.hub.latest().status);
+            Ok((StatusCode::ACCEPTED, Json(view)).into_response())
+        }
+        Admission::AlreadyQueued(ticket) => Err(AppError::AlreadyQueued {
+            ticket_id: ticket.id.to_string(),
         }),
-    ))
+        Admission::AlreadyEnrolled => Err(Rejection::AlreadyEnrolled.into()),
+        Admission::SoldOut => Err(AppError::SoldOut),
+        Admission::RateLimited => Err(AppError::RateLimited),
+    }
 }
 
 /// The caller's enrollments and credit total.
@@ -126,6 +159,12 @@ pub async fn cancel(
     student: CurrentStudent,
     Path(course_id): Path<i64>,
 ) -> Result<StatusCode, AppError> {
-    registration::cancel(state.store.as_ref(), student.id, course_id).await?;
+    registration::cancel(
+        state.store.as_ref(),
+        state.queue.as_ref(),
+        student.id,
+        course_id,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,7 +15,9 @@ use utoipa::{IntoResponses, ToSchema};
 
 use crate::auth::{AuthError, TokenError};
 use crate::domain::{FieldError, Rejection};
+use crate::queue::QueueError;
 use crate::registration::RegistrationError;
+use crate::registration::tickets::TicketError;
 use crate::store::{StoreError, Taken};
 use crate::telemetry::error_chain;
 
@@ -73,6 +75,22 @@ pub enum AppError {
     NotReady {
         failing: Vec<(&'static str, String)>,
     },
+    #[error("registration is not open yet")]
+    NotOpen { opens_at_ms: i64, now_ms: i64 },
+    #[error("already queued")]
+    AlreadyQueued { ticket_id: String },
+    #[error("course sold out (fast path)")]
+    SoldOut,
+    #[error("admission rate limit")]
+    RateLimited,
+    #[error("queue recovering")]
+    QueueRecovering,
+    #[error("no such ticket")]
+    TicketNotFound,
+    #[error("ticket being decided")]
+    TicketDeciding,
+    #[error("ticket already decided")]
+    TicketAlreadyDecided { state: &'static str },
     #[error("request timed out")]
     Timeout,
     #[error("dependency unavailable: {0}")]
@@ -250,6 +268,57 @@ impl AppError {
                     "checks": failing.iter().map(|(name, why)| (name.to_string(), json!(why))).collect::<serde_json::Map<_, _>>(),
                 }),
             ),
+            AppError::NotOpen { opens_at_ms, now_ms } => (
+                S::FORBIDDEN,
+                "REGISTRATION_NOT_OPEN",
+                "아직 수강신청 기간이 아닙니다",
+                json!({
+                    "opens_at": rfc3339_ms(*opens_at_ms),
+                    "seconds_left": (opens_at_ms - now_ms).max(0) as f64 / 1000.0,
+                }),
+            ),
+            AppError::AlreadyQueued { ticket_id } => (
+                S::CONFLICT,
+                "ALREADY_QUEUED",
+                "이미 이 강좌의 대기열에 있습니다",
+                json!({ "ticket_id": ticket_id }),
+            ),
+            AppError::SoldOut => (
+                S::CONFLICT,
+                "COURSE_FULL",
+                rejection_message("COURSE_FULL"),
+                json!({ "fast_path": true }),
+            ),
+            AppError::RateLimited => (
+                S::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                "신청이 몰리고 있습니다. 잠시 후 다시 시도해 주세요",
+                json!({ "retry_after_seconds": 1 }),
+            ),
+            AppError::QueueRecovering => (
+                S::SERVICE_UNAVAILABLE,
+                "QUEUE_RECOVERING",
+                "대기열을 복구하는 중입니다. 잠시 후 다시 신청해 주세요",
+                none(),
+            ),
+            AppError::TicketNotFound => (
+                S::NOT_FOUND,
+                "TICKET_NOT_FOUND",
+                "대기표를 찾을 수 없습니다",
+                none(),
+            ),
+            AppError::TicketDeciding => (
+                S::CONFLICT,
+                "TICKET_DECIDING",
+                "이미 처리 중인 대기표라 취소할 수 없습니다",
+                none(),
+            ),
+            AppError::TicketAlreadyDecided { state } => (
+                S::CONFLICT,
+                "TICKET_ALREADY_DECIDED",
+                "이미 처리가 끝난 대기표입니다",
+                json!({ "state": state }),
+            ),
             AppError::Timeout => (
                 S::SERVICE_UNAVAILABLE,
                 "TIMEOUT",
@@ -277,29 +346,39 @@ impl AppError {
     }
 }
 
+/// The Korean message of a rule's code, for errors and for rejected tickets.
+pub fn rejection_message(code: &str) -> &'static str {
+    match code {
+        "COURSE_NOT_FOUND" => "존재하지 않는 강좌입니다",
+        "COURSE_CLOSED" => "수강신청을 받지 않는 강좌입니다",
+        "ALREADY_ENROLLED" => "이미 신청한 강좌입니다",
+        "YEAR_RESTRICTED" => "수강 가능한 학년이 아닙니다",
+        "DEPARTMENT_RESTRICTED" => "개설 학과 학생만 신청할 수 있는 강좌입니다",
+        "TIME_CLASH" => "이미 신청한 강좌와 수업 시간이 겹칩니다",
+        "CREDIT_LIMIT_EXCEEDED" => "최대 신청 가능 학점을 초과합니다",
+        "COURSE_FULL" => "정원이 마감되었습니다",
+        _ => "신청이 거절되었습니다",
+    }
+}
+
 fn rejection_parts(rejection: &Rejection) -> (StatusCode, &'static str, &'static str, Value) {
     use StatusCode as S;
-    let (status, message, details) = match rejection {
-        Rejection::CourseNotFound => (S::NOT_FOUND, "존재하지 않는 강좌입니다", json!({})),
-        Rejection::CourseClosed => (S::CONFLICT, "수강신청을 받지 않는 강좌입니다", json!({})),
-        Rejection::AlreadyEnrolled => (S::CONFLICT, "이미 신청한 강좌입니다", json!({})),
+    let (status, details) = match rejection {
+        Rejection::CourseNotFound => (S::NOT_FOUND, json!({})),
+        Rejection::CourseClosed | Rejection::AlreadyEnrolled => (S::CONFLICT, json!({})),
         Rejection::YearRestricted { year, allowed } => (
             S::FORBIDDEN,
-            "수강 가능한 학년이 아닙니다",
             json!({ "year": year, "allowed_years": allowed }),
         ),
-        Rejection::DepartmentRestricted { department } => (
-            S::FORBIDDEN,
-            "개설 학과 학생만 신청할 수 있는 강좌입니다",
-            json!({ "department": department }),
-        ),
+        Rejection::DepartmentRestricted { department } => {
+            (S::FORBIDDEN, json!({ "department": department }))
+        }
         Rejection::TimeClash {
             course_id,
             code,
             title,
         } => (
             S::CONFLICT,
-            "이미 신청한 강좌와 수업 시간이 겹칩니다",
             json!({ "clashes_with": { "course_id": course_id, "code": code, "title": title } }),
         ),
         Rejection::CreditLimitExceeded {
@@ -308,16 +387,20 @@ fn rejection_parts(rejection: &Rejection) -> (StatusCode, &'static str, &'static
             cap,
         } => (
             S::CONFLICT,
-            "최대 신청 가능 학점을 초과합니다",
             json!({ "enrolled_credits": enrolled, "course_credits": adding, "credit_cap": cap }),
         ),
-        Rejection::CourseFull { capacity } => (
-            S::CONFLICT,
-            "정원이 마감되었습니다",
-            json!({ "capacity": capacity }),
-        ),
+        Rejection::CourseFull { capacity } => (S::CONFLICT, json!({ "capacity": capacity })),
     };
-    (status, rejection.code(), message, details)
+    let code = rejection.code();
+    (status, code, rejection_message(code), details)
+}
+
+/// Unix ms as RFC 3339 with milliseconds.
+pub fn rfc3339_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
 }
 
 impl IntoResponse for AppError {
@@ -337,6 +420,11 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS || matches!(self, AppError::QueueRecovering) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -380,6 +468,32 @@ impl From<RegistrationError> for AppError {
             RegistrationError::NotInCart => AppError::NotInCart,
             RegistrationError::NotEnrolled => AppError::NotEnrolled,
             RegistrationError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<QueueError> for AppError {
+    fn from(error: QueueError) -> Self {
+        match error {
+            QueueError::Recovering => AppError::QueueRecovering,
+            QueueError::Unavailable(why) => AppError::Unavailable(why),
+            other => AppError::Internal(error_chain(&other)),
+        }
+    }
+}
+
+impl From<TicketError> for AppError {
+    fn from(error: TicketError) -> Self {
+        match error {
+            TicketError::NotOpen {
+                opens_at_ms,
+                now_ms,
+            } => AppError::NotOpen {
+                opens_at_ms,
+                now_ms,
+            },
+            TicketError::Queue(e) => e.into(),
+            TicketError::Registration(e) => e.into(),
         }
     }
 }
@@ -462,7 +576,7 @@ impl IntoResponses for ServerErrors {
             ),
             (
                 503,
-                "SERVICE_UNAVAILABLE (the database cannot be reached) or TIMEOUT",
+                "SERVICE_UNAVAILABLE (the database or Redis cannot be reached) or TIMEOUT",
             ),
         ])
     }

@@ -11,6 +11,8 @@ pub mod enrollments;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod queue;
+pub mod tickets;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,17 +38,40 @@ use utoipa_axum::routes;
 pub use error::AppError;
 
 use crate::auth::Tokens;
-use crate::registration::Rules;
+use crate::queue::Queue;
+use crate::queue::hub::Hub;
+use crate::registration::{LiveSettings, Rules};
 use crate::store::Store;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn Queue>,
+    pub hub: Arc<Hub>,
+    pub settings: LiveSettings,
+    pub courses: Arc<KnownCourses>,
     pub tokens: Arc<Tokens>,
     pub rules: Rules,
     /// Whether session cookies are marked `Secure`.
     pub cookie_secure: bool,
+}
+
+/// Course ids this process has seen in the database. Courses are never deleted, so a course
+/// once seen needs no second read.
+#[derive(Default)]
+pub struct KnownCourses(std::sync::RwLock<std::collections::HashSet<i64>>);
+
+impl KnownCourses {
+    /// Whether the course is known to exist.
+    pub fn contains(&self, id: i64) -> bool {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).contains(&id)
+    }
+
+    /// Remembers that the course exists.
+    pub fn remember(&self, id: i64) {
+        self.0.write().unwrap_or_else(|e| e.into_inner()).insert(id);
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -64,7 +89,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "courses", description = "The course catalog"),
         (name = "cart", description = "장바구니: plan before enrolling"),
         (name = "enrollments", description = "수강신청 and cancellation"),
-        (name = "admin", description = "Catalog administration (admin role)"),
+        (name = "queue", description = "The fair waiting queue: tickets, live position"),
+        (name = "admin", description = "Catalog and registration-day administration (admin role)"),
         (name = "health", description = "Probes"),
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
@@ -111,6 +137,11 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(enrollments::cancel))
         .routes(routes!(admin::create_course))
         .routes(routes!(admin::update_course))
+        .routes(routes!(admin::queue_overview, admin::change_queue))
+        .routes(routes!(tickets::list_tickets))
+        .routes(routes!(tickets::get_ticket, tickets::leave_queue))
+        .routes(routes!(queue::status))
+        .routes(routes!(queue::live))
 }
 
 /// The OpenAPI document served at `/api/openapi.json`.

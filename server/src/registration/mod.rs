@@ -1,12 +1,22 @@
 //! What a student can do with courses: the cart, enrolling and cancelling.
 //!
-//! `enroll` is the one function that decides an enrollment. The HTTP handler calls it now; the
-//! queue's drain will call it for each ticket. It runs in a [`StudentTx`](crate::store::StudentTx),
-//! so the student's schedule cannot change between the rule check and the write.
+//! Two paths decide an enrollment, with the same domain rules: [`enroll`] at once in the request
+//! (the direct path), in a [`StudentTx`](crate::store::StudentTx) so the student's schedule cannot
+//! change between the rule check and the write; and [`decide_batch`], which the queue's drain runs
+//! over a batch of tickets in sequence order. [`tickets`] admits into the queue and reports what
+//! became of a ticket; [`settings`] keeps the operator's settings at hand.
+
+mod batch;
+pub mod settings;
+pub mod tickets;
+
+pub use batch::{BatchDecision, STUDENT_NOT_FOUND, decide_batch};
+pub use settings::LiveSettings;
 
 use crate::domain::{
     CartAssessment, Course, CreditCap, Rejection, ScheduledCourse, assess_cart, check_enrollment,
 };
+use crate::queue::Queue;
 use crate::store::{CartEntry, EnrollmentRecord, Store, StoreError};
 
 /// The limits registration enforces.
@@ -96,9 +106,11 @@ pub async fn enroll(
     Ok(Enrolled { record, course })
 }
 
-/// Drops `student_id` from `course_id` and gives the seat back.
+/// Drops `student_id` from `course_id` and gives the seat back. The queue learns at once that
+/// the course has a free seat and that the student may queue for it again.
 pub async fn cancel(
     store: &dyn Store,
+    queue: &dyn Queue,
     student_id: i64,
     course_id: i64,
 ) -> Result<(), RegistrationError> {
@@ -111,6 +123,11 @@ pub async fn cancel(
     }
     tx.release_seat(course_id).await?;
     tx.commit().await?;
+    if let Err(e) = queue.seat_freed(course_id, Some(student_id)).await {
+        // The cancellation stands. The flag is only admission's shortcut, and the drain
+        // reconciles the flags from the database every few seconds.
+        tracing::warn!(course_id, error = %e, "could not clear the sold-out flag");
+    }
     Ok(())
 }
 

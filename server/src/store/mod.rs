@@ -6,6 +6,7 @@
 //! writes back; the database itself still refuses a seat past capacity (a conditional update and a
 //! `CHECK`) and a second enrollment of one student in one course (a unique key).
 
+mod drain;
 mod postgres;
 mod relational;
 mod rows;
@@ -18,6 +19,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::domain::{Course, CourseSpec, Credits, NewStudent, Student, StudentNumber, Weekday};
+use crate::queue::{Restore, Ticket, TicketId};
+
+pub use drain::{DrainSnapshot, DrainTx};
 
 pub use postgres::PgStore;
 pub use relational::{Dialect, SqlStore};
@@ -79,6 +83,12 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the database URL must start with postgres://, postgresql:// or sqlite:")]
     UnsupportedUrl,
+    /// A drain batch or recovery with a lease epoch older than one that already committed.
+    #[error("fenced out: epoch {epoch} is older than the database's")]
+    Fenced { epoch: u64 },
+    /// A drain batch's seat update found fewer seats than its snapshot promised.
+    #[error("course {course_id} changed under the drain batch")]
+    SeatsChanged { course_id: i64 },
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -171,6 +181,52 @@ pub struct SeatMismatch {
     pub rows: i64,
 }
 
+/// How `POST /api/v1/enrollments` decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollmentMode {
+    /// Through the fair waiting queue (the default).
+    Queue,
+    /// At once against the database, in the request (for comparison and small deployments).
+    Direct,
+}
+
+impl EnrollmentMode {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnrollmentMode::Queue => "queue",
+            EnrollmentMode::Direct => "direct",
+        }
+    }
+}
+
+/// Registration's operator settings and the drain's fence: the one `queue_state` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// The highest lease epoch that committed a drain batch.
+    pub epoch: u64,
+    /// The queue state's generation.
+    pub generation: u64,
+    /// When registration opens, Unix ms; `None` means open.
+    pub opens_at_ms: Option<i64>,
+    /// Whether draining is paused (admission goes on).
+    pub paused: bool,
+    /// Admissions per second across all processes; 0 means no limit.
+    pub admission_rate: u32,
+    pub mode: EnrollmentMode,
+}
+
+/// An operator's change to the settings; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChange {
+    /// `Some(None)` opens registration now.
+    pub opens_at_ms: Option<Option<i64>>,
+    pub paused: Option<bool>,
+    pub admission_rate: Option<u32>,
+    pub mode: Option<EnrollmentMode>,
+}
+
 /// The persistence every backend provides.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -252,6 +308,34 @@ pub trait Store: Send + Sync {
 
     /// Courses whose seat counter differs from their enrollment rows.
     async fn seat_mismatches(&self) -> Result<Vec<SeatMismatch>, StoreError>;
+
+    /// Registration's settings and the drain's fence.
+    async fn queue_settings(&self) -> Result<QueueSettings, StoreError>;
+
+    /// Applies an operator's change and returns the settings now in force.
+    async fn change_settings(&self, change: &SettingsChange) -> Result<QueueSettings, StoreError>;
+
+    /// Opens the transaction of one drain batch for the holder of lease `epoch`: passes the
+    /// fence (`Fenced` if a newer epoch committed), locks what the batch decides on, and reads
+    /// it. Dropping the transaction without `commit` rolls it back.
+    async fn begin_drain(
+        &self,
+        epoch: u64,
+        tickets: &[Ticket],
+    ) -> Result<(Box<dyn DrainTx>, DrainSnapshot), StoreError>;
+
+    /// For the holder of lease `epoch`, after the queue's state was lost: starts the next
+    /// generation and reads what the queue must know again (enrolled pairs, full courses).
+    async fn start_generation(&self, epoch: u64) -> Result<Restore, StoreError>;
+
+    /// Ids of the courses with no free seat.
+    async fn full_courses(&self) -> Result<Vec<i64>, StoreError>;
+
+    /// The decided ticket with this id, from the drain's records.
+    async fn decided_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError>;
+
+    /// The student's decided tickets, in (generation, sequence) order.
+    async fn decided_tickets_of(&self, student_id: i64) -> Result<Vec<Ticket>, StoreError>;
 }
 
 /// A transaction serialised per student: what one student's cart and enrollment changes run in.

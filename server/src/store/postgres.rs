@@ -19,6 +19,7 @@ impl Dialect for Postgres {
     /// one student from both passing the credit cap or the clash check.
     const LOCK_STUDENT: &'static str =
         "SELECT id, student_number, name, department, year FROM students WHERE id = $1 FOR UPDATE";
+    const LOCK_ROWS: &'static str = " FOR UPDATE";
 }
 
 impl PgStore {

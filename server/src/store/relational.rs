@@ -11,15 +11,19 @@ use sqlx::{
 };
 use time::OffsetDateTime;
 
+use super::drain::{self, DrainSnapshot, DrainTx};
 use super::rows::{
     AdminCredentialsRow, AdminRow, CartRow, CourseColumns, CourseRow, CredentialsRow,
-    EnrollmentRow, SeatMismatchRow, StudentRow, convert_all,
+    DecisionRow, EnrollmentRow, SeatMismatchRow, SettingsRow, StudentCourseRow, StudentRow,
+    convert_all,
 };
 use super::{
     Admin, Backend, CartEntry, CourseFilter, Enrollment, EnrollmentRecord, Page, PageRequest,
-    SeatMismatch, Store, StoreError, StudentTx, Taken, is_unique_violation, sql,
+    QueueSettings, SeatMismatch, SettingsChange, Store, StoreError, StudentTx, Taken,
+    is_unique_violation, sql,
 };
 use crate::domain::{Course, CourseSpec, NewStudent, Student, StudentNumber};
+use crate::queue::{Restore, Ticket, TicketId};
 
 /// What sets one database apart from the other for the shared store.
 pub trait Dialect: Database {
@@ -30,6 +34,9 @@ pub trait Dialect: Database {
     /// Reads a student by id (`$1`) and holds whatever lock serialises that student's
     /// transactions until the transaction ends.
     const LOCK_STUDENT: &'static str;
+    /// Appended to a `SELECT` to lock its rows until the transaction ends ("" where the
+    /// transaction's write lock already covers them).
+    const LOCK_ROWS: &'static str;
 }
 
 /// A store on a sqlx database: writes through `writer`, reads through `reader` (the same pool
@@ -89,6 +96,12 @@ where
     for<'r> CartRow: FromRow<'r, DB::Row>,
     for<'r> EnrollmentRow: FromRow<'r, DB::Row>,
     for<'r> SeatMismatchRow: FromRow<'r, DB::Row>,
+    for<'r> SettingsRow: FromRow<'r, DB::Row>,
+    for<'r> DecisionRow: FromRow<'r, DB::Row>,
+    for<'r> StudentCourseRow: FromRow<'r, DB::Row>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
     usize: ColumnIndex<DB::Row>,
 {
     fn backend(&self) -> Backend {
@@ -321,6 +334,91 @@ where
             .fetch_all(&self.reader)
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn queue_settings(&self) -> Result<QueueSettings, StoreError> {
+        let row: SettingsRow = sqlx::query_as(sql::QUEUE_SETTINGS)
+            .fetch_one(&self.reader)
+            .await?;
+        row.try_into()
+    }
+
+    async fn change_settings(&self, change: &SettingsChange) -> Result<QueueSettings, StoreError> {
+        let mut tx = self.writer.begin_with(DB::BEGIN).await?;
+        let row: SettingsRow = sqlx::query_as(sql::QUEUE_SETTINGS)
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut settings = QueueSettings::try_from(row)?;
+        if let Some(opens_at_ms) = change.opens_at_ms {
+            settings.opens_at_ms = opens_at_ms;
+        }
+        settings.paused = change.paused.unwrap_or(settings.paused);
+        settings.admission_rate = change.admission_rate.unwrap_or(settings.admission_rate);
+        settings.mode = change.mode.unwrap_or(settings.mode);
+        sqlx::query(sql::UPDATE_SETTINGS)
+            .bind(settings.opens_at_ms)
+            .bind(settings.paused)
+            .bind(i32::try_from(settings.admission_rate).unwrap_or(i32::MAX))
+            .bind(settings.mode.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(settings)
+    }
+
+    async fn begin_drain(
+        &self,
+        epoch: u64,
+        tickets: &[Ticket],
+    ) -> Result<(Box<dyn DrainTx>, DrainSnapshot), StoreError> {
+        let tx = self.writer.begin_with(DB::BEGIN).await?;
+        let (tx, snapshot) = drain::begin(tx, epoch, tickets).await?;
+        Ok((Box::new(tx), snapshot))
+    }
+
+    async fn start_generation(&self, epoch: u64) -> Result<Restore, StoreError> {
+        let mut tx = self.writer.begin_with(DB::BEGIN).await?;
+        let signed = i64::try_from(epoch).map_err(|_| StoreError::Fenced { epoch })?;
+        let generation: Option<i64> = sqlx::query_scalar(sql::NEXT_GENERATION)
+            .bind(signed)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let generation = generation.ok_or(StoreError::Fenced { epoch })?;
+        let enrolled: Vec<(i64, i64)> = sqlx::query_as(sql::ENROLLED_PAIRS)
+            .fetch_all(&mut *tx)
+            .await?;
+        let sold_out: Vec<i64> = sqlx::query_scalar(sql::FULL_COURSES)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Restore {
+            generation: generation.unsigned_abs(),
+            seq_floor: 0,
+            enrolled,
+            sold_out,
+        })
+    }
+
+    async fn full_courses(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(sql::FULL_COURSES)
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
+    async fn decided_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        let row: Option<DecisionRow> = sqlx::query_as(sql::DECIDED_TICKET)
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(Ticket::try_from).transpose()
+    }
+
+    async fn decided_tickets_of(&self, student_id: i64) -> Result<Vec<Ticket>, StoreError> {
+        let rows: Vec<DecisionRow> = sqlx::query_as(sql::DECIDED_TICKETS_OF)
+            .bind(student_id)
+            .fetch_all(&self.reader)
+            .await?;
+        convert_all(rows)
     }
 }
 

@@ -4,7 +4,8 @@ use sqlx::query::QueryScalar;
 use sqlx::{Database, Encode, Type};
 use time::OffsetDateTime;
 
-use super::{Admin, CartEntry, Enrollment, SeatMismatch, StoreError};
+use super::{Admin, CartEntry, EnrollmentMode, Enrollment, QueueSettings, SeatMismatch, StoreError};
+use crate::queue::{Ticket, TicketId, TicketState};
 use crate::domain::{
     Course, CourseCode, CourseSpec, Credits, Meeting, Restrictions, Student, StudentNumber, Year,
     YearSet,
@@ -224,6 +225,79 @@ impl From<SeatMismatchRow> for SeatMismatch {
             counter: row.counter,
             rows: row.row_count,
         }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct StudentCourseRow {
+    #[sqlx(flatten)]
+    course: CourseRow,
+    student_id: i64,
+}
+
+impl TryFrom<StudentCourseRow> for (i64, Course) {
+    type Error = StoreError;
+
+    fn try_from(row: StudentCourseRow) -> Result<(i64, Course), StoreError> {
+        Ok((row.student_id, row.course.try_into()?))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct DecisionRow {
+    ticket_id: String,
+    student_id: i64,
+    course_id: i64,
+    state: String,
+    code: Option<String>,
+    admitted_at_ms: i64,
+    decided_at_ms: i64,
+}
+
+impl TryFrom<DecisionRow> for Ticket {
+    type Error = StoreError;
+
+    fn try_from(row: DecisionRow) -> Result<Ticket, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("decision {}: {what}", row.ticket_id));
+        Ok(Ticket {
+            id: row.ticket_id.parse::<TicketId>().map_err(|_| corrupt("ticket_id"))?,
+            student_id: row.student_id,
+            course_id: row.course_id,
+            state: row.state.parse::<TicketState>().map_err(|_| corrupt("state"))?,
+            code: row.code,
+            admitted_at_ms: row.admitted_at_ms,
+            decided_at_ms: Some(row.decided_at_ms),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SettingsRow {
+    epoch: i64,
+    generation: i64,
+    opens_at_ms: Option<i64>,
+    paused: bool,
+    admission_rate: i32,
+    mode: String,
+}
+
+impl TryFrom<SettingsRow> for QueueSettings {
+    type Error = StoreError;
+
+    fn try_from(row: SettingsRow) -> Result<QueueSettings, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("queue_state: {what}"));
+        Ok(QueueSettings {
+            epoch: u64::try_from(row.epoch).map_err(|_| corrupt("epoch"))?,
+            generation: u64::try_from(row.generation).map_err(|_| corrupt("generation"))?,
+            opens_at_ms: row.opens_at_ms,
+            paused: row.paused,
+            admission_rate: u32::try_from(row.admission_rate).map_err(|_| corrupt("admission_rate"))?,
+            mode: match row.mode.as_str() {
+                "queue" => EnrollmentMode::Queue,
+                "direct" => EnrollmentMode::Direct,
+                _ => return Err(corrupt("mode")),
+            },
+        })
     }
 }
 

@@ -123,3 +123,77 @@ pub(super) const RELEASE_SEAT: &str =
 pub(super) const SEAT_MISMATCHES: &str = "SELECT c.id, CAST(c.enrolled AS BIGINT) AS counter, \
      count(e.id) AS row_count FROM courses c LEFT JOIN enrollments e ON e.course_id = c.id \
      GROUP BY c.id, c.enrolled HAVING c.enrolled <> count(e.id) ORDER BY c.id";
+
+/// The decision columns every decision query selects, in `DecisionRow`'s order.
+macro_rules! decision_columns {
+    () => {
+        "ticket_id, student_id, course_id, state, code, admitted_at_ms, decided_at_ms"
+    };
+}
+
+/// The fence: records `$1` as the newest epoch that committed unless a newer one did, and locks
+/// the row until the transaction ends.
+pub(super) const PASS_FENCE: &str =
+    "UPDATE queue_state SET epoch = $1 WHERE id = 1 AND epoch <= $1 RETURNING generation";
+
+/// The fence, and the next generation of the queue's state.
+pub(super) const NEXT_GENERATION: &str = "UPDATE queue_state SET epoch = $1, \
+     generation = generation + 1 WHERE id = 1 AND epoch <= $1 RETURNING generation";
+
+pub(super) const QUEUE_SETTINGS: &str = "SELECT epoch, generation, opens_at_ms, paused, \
+     admission_rate, mode FROM queue_state WHERE id = 1";
+
+pub(super) const UPDATE_SETTINGS: &str = "UPDATE queue_state SET opens_at_ms = $1, paused = $2, \
+     admission_rate = $3, mode = $4 WHERE id = 1";
+
+/// A drain batch's seats for one course: `$2` seats in one conditional update.
+pub(super) const TAKE_SEATS: &str = "UPDATE courses SET enrolled = enrolled + $2 \
+     WHERE id = $1 AND is_open AND enrolled + $2 <= capacity RETURNING id";
+
+/// Followed by `(id, …)`.
+pub(super) const DRAIN_DECIDED: &str = concat!(
+    "SELECT ",
+    decision_columns!(),
+    " FROM ticket_decisions WHERE ticket_id IN "
+);
+
+/// Followed by `(id, …)`, the order and the dialect's row lock.
+pub(super) const DRAIN_STUDENTS: &str =
+    "SELECT id, student_number, name, department, year FROM students WHERE id IN ";
+
+/// Followed by `(id, …)`.
+pub(super) const DRAIN_SCHEDULES: &str = concat!(
+    "SELECT ",
+    course_columns!(),
+    ", e.student_id FROM enrollments e JOIN courses c ON c.id = e.course_id \
+     WHERE e.student_id IN "
+);
+
+/// Followed by `(id, …)`, the order and the dialect's row lock.
+pub(super) const DRAIN_COURSES: &str =
+    concat!("SELECT ", course_columns!(), " FROM courses c WHERE c.id IN ");
+
+pub(super) const ENROLLED_PAIRS: &str = "SELECT student_id, course_id FROM enrollments";
+
+pub(super) const FULL_COURSES: &str =
+    "SELECT id FROM courses WHERE enrolled >= capacity ORDER BY id";
+
+pub(super) const DECIDED_TICKET: &str = concat!(
+    "SELECT ",
+    decision_columns!(),
+    " FROM ticket_decisions WHERE ticket_id = $1"
+);
+
+pub(super) const DECIDED_TICKETS_OF: &str = concat!(
+    "SELECT ",
+    decision_columns!(),
+    " FROM ticket_decisions WHERE student_id = $1 ORDER BY generation, seq"
+);
+
+/// Followed by `VALUES`-style rows of (student_id, course_id, enrolled_at, ticket_id).
+pub(super) const INSERT_DRAIN_ENROLLMENTS: &str =
+    "INSERT INTO enrollments (student_id, course_id, enrolled_at, ticket_id) VALUES ";
+
+/// Followed by rows of every decision column.
+pub(super) const INSERT_DECISIONS: &str = "INSERT INTO ticket_decisions (ticket_id, generation, \
+     seq, student_id, course_id, state, code, admitted_at_ms, decided_at_ms, epoch) VALUES ";

@@ -24,6 +24,7 @@ impl Dialect for Sqlite {
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
     const LOCK_STUDENT: &'static str =
         "SELECT id, student_number, name, department, year FROM students WHERE id = $1";
+    const LOCK_ROWS: &'static str = "";
 }
 
 impl SqliteStore {

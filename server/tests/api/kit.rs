@@ -16,7 +16,7 @@ use classmate_server::domain::{
     StudentNumber, Weekday, Year,
 };
 use classmate_server::http::AppState;
-use classmate_server::store::{PgStore, SqliteStore, Store};
+use classmate_server::store::{EnrollmentMode, PgStore, SettingsChange, SqliteStore, Store};
 use classmate_server::{Application, StartupError};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -35,13 +35,14 @@ static PASSWORD_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Every table, for counting rows before and after a request that must write nothing.
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 7] = [
     "students",
     "admins",
     "courses",
     "cart_items",
     "enrollments",
     "revoked_tokens",
+    "ticket_decisions",
 ];
 
 /// Which database a test runs on.
@@ -57,9 +58,19 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// The Redis the PostgreSQL tests use: `CLASSMATE_TEST_REDIS_URL`, else the local one.
+pub fn redis_url() -> String {
+    std::env::var("CLASSMATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
 enum Database {
-    /// A schema of its own in the test database, dropped when the app is.
-    Postgres { pool: PgPool, schema: String },
+    /// A schema of its own in the test database, dropped when the app is; with Redis keys of
+    /// its own lock environment, deleted then too.
+    Postgres {
+        pool: PgPool,
+        schema: String,
+        redis_env: String,
+    },
     /// A file in a directory of its own, deleted when the app is.
     Sqlite {
         pool: SqlitePool,
@@ -69,8 +80,12 @@ enum Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
-        if let Database::Postgres { schema, .. } = self {
+        if let Database::Postgres {
+            schema, redis_env, ..
+        } = self
+        {
             let schema = schema.clone();
+            let redis_env = redis_env.clone();
             // Drop runs outside async; a short-lived thread with its own runtime cleans up.
             let _ = std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
@@ -83,6 +98,7 @@ impl Drop for Database {
                             .execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
                             .await;
                     }
+                    delete_redis_env(&redis_url(), &redis_env).await;
                 });
             })
             .join();
@@ -160,13 +176,28 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// A server with the default configuration on `backend`.
+    /// A server with the default configuration on `backend`, enrolling in direct mode (each
+    /// request decided at once), which most tests of the rules use.
     pub async fn spawn(backend: Backend) -> TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
-    /// A server whose configuration `configure` adjusts first.
+    /// A server enrolling through the waiting queue, the production default.
+    pub async fn spawn_queued(backend: Backend) -> TestApp {
+        Self::spawn_in(backend, EnrollmentMode::Queue, |_| {}).await
+    }
+
+    /// A direct-mode server whose configuration `configure` adjusts first.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_in(backend, EnrollmentMode::Direct, configure).await
+    }
+
+    /// A server in `mode` whose configuration `configure` adjusts first.
+    pub async fn spawn_in(
+        backend: Backend,
+        mode: EnrollmentMode,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let (store, database, mut config): (Arc<dyn Store>, Database, Config) = match backend {
             Backend::Postgres => {
                 let url = postgres_url();
@@ -193,7 +224,18 @@ impl TestApp {
                     .expect("a kit connection");
                 let mut config = Config::with_database(url);
                 config.jwt_secret = Some(format!("test-secret-{schema}-0123456789abcdef").into());
-                (Arc::new(store), Database::Postgres { pool, schema }, config)
+                config.queue.redis_url = Some(redis_url());
+                config.queue.lock_env = schema.clone();
+                let redis_env = schema.clone();
+                (
+                    Arc::new(store),
+                    Database::Postgres {
+                        pool,
+                        schema,
+                        redis_env,
+                    },
+                    config,
+                )
             }
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
@@ -212,6 +254,13 @@ impl TestApp {
         };
         config.bind = "127.0.0.1:0".parse().unwrap();
         configure(&mut config);
+        store
+            .change_settings(&SettingsChange {
+                mode: Some(mode),
+                ..SettingsChange::default()
+            })
+            .await
+            .expect("set the enrollment mode");
         let app = Application::with_store(config, store)
             .await
             .expect("build the app");
@@ -221,6 +270,12 @@ impl TestApp {
         let server = tokio::spawn(app.run_until(async {
             let _ = stop.await;
         }));
+        // Ready as /readyz defines it: the drain has started the queue's generation.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while state.queue.generation().await.ok().flatten().is_none() {
+            assert!(std::time::Instant::now() < deadline, "the queue never started");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         TestApp {
             address,
             client: reqwest::Client::new(),
@@ -267,6 +322,117 @@ impl TestApp {
             id: student.id,
             number,
             token: self.state.tokens.issue(student.id, Role::Student).token,
+        }
+    }
+
+    /// `count` new students written with multi-row inserts, for tests that need thousands.
+    pub async fn many_students(&self, count: usize) -> Vec<TestStudent> {
+        let first = self.next_student.fetch_add(count as u32, Ordering::Relaxed);
+        let numbers: Vec<String> = (0..count as u32)
+            .map(|i| format!("{}", 3_026_000_000_u64 + u64::from(first + i)))
+            .collect();
+        for chunk in numbers.chunks(1000) {
+            let mut sql = String::from(
+                "INSERT INTO students (student_number, name, department, year, password_hash, \
+                 created_at) VALUES ",
+            );
+            for (i, number) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "('{number}', '학생{number}', '컴퓨터공학과', 2, '{}', '2026-01-01T00:00:00Z')",
+                    PASSWORD_HASH.as_str()
+                ));
+            }
+            self.execute(&sql).await;
+        }
+        let mut students = Vec::with_capacity(count);
+        for number in numbers {
+            let student = self
+                .store()
+                .student_credentials(&StudentNumber::parse(&number).unwrap())
+                .await
+                .expect("read a student back")
+                .expect("the student exists")
+                .0;
+            students.push(TestStudent {
+                id: student.id,
+                token: self.state.tokens.issue(student.id, Role::Student).token,
+                number,
+            });
+        }
+        students
+    }
+
+    /// Runs `sql` on the kit's own connection.
+    pub async fn execute(&self, sql: &str) {
+        match &self.database {
+            Database::Postgres { pool, .. } => pool.execute(sql).await.map(|_| ()),
+            Database::Sqlite { pool, .. } => pool.execute(sql).await.map(|_| ()),
+        }
+        .unwrap_or_else(|e| panic!("{sql:.80}: {e}"));
+    }
+
+    /// The first column of every row `sql` returns, as integers.
+    pub async fn integers(&self, sql: &str) -> Vec<i64> {
+        match &self.database {
+            Database::Postgres { pool, .. } => sqlx::query_scalar(sql).fetch_all(pool).await,
+            Database::Sqlite { pool, .. } => sqlx::query_scalar(sql).fetch_all(pool).await,
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// `(ticket_id, state, code)` of every decision the drain recorded.
+    pub async fn decisions(&self) -> Vec<(String, String, Option<String>)> {
+        let sql = "SELECT ticket_id, state, code FROM ticket_decisions ORDER BY generation, seq";
+        match &self.database {
+            Database::Postgres { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await,
+            Database::Sqlite { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await,
+        }
+        .expect("read the decisions")
+    }
+
+    /// Changes registration settings as an administrator would.
+    pub async fn settings(&self, change: Value) -> Value {
+        let token = self.admin_token().await;
+        self.put("/api/v1/admin/queue", Some(&token), &change)
+            .await
+            .expect(200)
+    }
+
+    /// Polls `GET /api/v1/tickets/{id}` until the ticket is terminal, for at most 30 s.
+    pub async fn settled_ticket(&self, token: &str, id: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let ticket = self
+                .get(&format!("/api/v1/tickets/{id}"), Some(token))
+                .await
+                .expect(200);
+            if ticket["state"] != "queued" {
+                return ticket;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "ticket {id} still queued: {ticket}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the queue has nothing left to decide, for at most `limit`.
+    pub async fn drained(&self, limit: std::time::Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let status = self.state.queue.status().await.expect("queue status");
+            if status.depth == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the queue did not drain: {status:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 
@@ -420,6 +586,44 @@ impl TestApp {
             &serde_json::json!({ "course_id": course_id }),
         )
         .await
+    }
+}
+
+/// Deletes every key of lock environment `env`: the queue's, the lock's and its epoch.
+pub async fn delete_redis_env(url: &str, env: &str) {
+    let Ok(client) = redis::Client::open(url) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    for pattern in [
+        format!("classmate:{env}:*"),
+        format!("job-lock:{env}:*"),
+        format!("job-lock-epoch:{env}:*"),
+    ] {
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = match redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+            {
+                Ok(page) => page,
+                Err(_) => break,
+            };
+            if !keys.is_empty() {
+                let _: Result<i64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
     }
 }
 

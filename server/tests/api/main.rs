@@ -34,3 +34,4 @@ mod courses;
 mod enrollments;
 mod health;
 mod openapi;
+mod queue;

@@ -6,7 +6,7 @@ use crate::kit::{Backend, TestApp};
 
 on_both_backends!(the_document_covers_every_endpoint);
 
-const ENDPOINTS: [(&str, &str); 17] = [
+const ENDPOINTS: [(&str, &str); 24] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("post", "/api/v1/auth/signup"),
@@ -24,6 +24,13 @@ const ENDPOINTS: [(&str, &str); 17] = [
     ("delete", "/api/v1/enrollments/{course_id}"),
     ("post", "/api/v1/admin/courses"),
     ("put", "/api/v1/admin/courses/{id}"),
+    ("get", "/api/v1/admin/queue"),
+    ("put", "/api/v1/admin/queue"),
+    ("get", "/api/v1/tickets"),
+    ("get", "/api/v1/tickets/{id}"),
+    ("delete", "/api/v1/tickets/{id}"),
+    ("get", "/api/v1/queue/status"),
+    ("get", "/api/v1/queue/ws"),
 ];
 
 fn error_schema_ref(response: &Value) -> Option<&str> {

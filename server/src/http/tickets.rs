@@ -1,0 +1,187 @@
+//! Tickets of the waiting queue: what became of them, and leaving the queue.
+
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::{AppError, AuthErrors, ErrorBody, ServerErrors, rejection_message};
+use super::extract::{CurrentStudent, Json};
+use crate::queue::hub::LiveStatus;
+use crate::queue::{Leave, Ticket, TicketId, TicketState, now_ms};
+use crate::registration::{STUDENT_NOT_FOUND, tickets};
+
+/// A place in the queue and what became of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketView {
+    /// `"{generation}-{seq}"`.
+    #[schema(example = "1-10452")]
+    pub id: String,
+    pub generation: u64,
+    /// The arrival order: lower numbers are decided first.
+    pub seq: u64,
+    pub course_id: i64,
+    /// `queued`, `enrolled`, `rejected`, `cancelled`, `expired` or `lost`.
+    #[schema(example = "queued")]
+    pub state: &'static str,
+    /// Why it was rejected (`COURSE_FULL`, `TIME_CLASH`…).
+    pub code: Option<String>,
+    /// For people, in Korean.
+    pub message: &'static str,
+    /// Tickets ahead while queued.
+    pub position: Option<u64>,
+    /// Seconds until it is decided at the measured drain rate, while queued.
+    pub estimated_wait_seconds: Option<f64>,
+    pub admitted_at_ms: i64,
+    pub decided_at_ms: Option<i64>,
+}
+
+impl TicketView {
+    /// The ticket as a student sees it, placed against the latest queue status.
+    pub fn new(ticket: &Ticket, live: &LiveStatus) -> TicketView {
+        // Before the hub has read this generation (its first tick), nothing of it is decided
+        // as far as this process knows, so every earlier ticket counts as ahead.
+        let serving = match live.status.generation == Some(ticket.id.generation) {
+            true => live.status.serving_seq,
+            false => 0,
+        };
+        let position = (!ticket.state.is_terminal())
+            .then(|| ticket.id.seq.saturating_sub(serving + 1));
+        let message = match ticket.state {
+            TicketState::Queued | TicketState::Deciding => "대기 중입니다",
+            TicketState::Enrolled => "수강신청되었습니다",
+            TicketState::Rejected if ticket.code.as_deref() == Some(STUDENT_NOT_FOUND) => {
+                "학생 정보를 찾을 수 없습니다"
+            }
+            TicketState::Rejected => rejection_message(ticket.code.as_deref().unwrap_or("")),
+            TicketState::Cancelled => "대기열에서 나갔습니다",
+            TicketState::Expired => "대기 시간이 초과되었습니다. 다시 신청해 주세요",
+            TicketState::Lost => "서버 장애로 대기표가 처리되지 못했습니다. 다시 신청해 주세요",
+        };
+        TicketView {
+            id: ticket.id.to_string(),
+            generation: ticket.id.generation,
+            seq: ticket.id.seq,
+            course_id: ticket.course_id,
+            // Being decided is still waiting, as far as the student is concerned.
+            state: match ticket.state {
+                TicketState::Deciding => TicketState::Queued.as_str(),
+                other => other.as_str(),
+            },
+            code: ticket.code.clone(),
+            message,
+            position,
+            estimated_wait_seconds: position.and_then(|p| live.wait_for(p + 1)),
+            admitted_at_ms: ticket.admitted_at_ms,
+            decided_at_ms: ticket.decided_at_ms,
+        }
+    }
+}
+
+/// The caller's tickets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketList {
+    pub items: Vec<TicketView>,
+}
+
+/// A ticket id from the path; anything else is simply not one of the caller's tickets.
+fn ticket_id(raw: &str) -> Result<TicketId, AppError> {
+    raw.parse().map_err(|_| AppError::TicketNotFound)
+}
+
+/// One of the caller's tickets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{id}",
+    tag = "queue",
+    params(("id" = String, Path, description = "Ticket id, `generation-seq`")),
+    responses(
+        (status = 200, description = "The ticket", body = TicketView),
+        (status = 404, description = "TICKET_NOT_FOUND", body = ErrorBody),
+        AuthErrors,
+        ServerErrors,
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn get_ticket(
+    State(state): State<AppState>,
+    student: CurrentStudent,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<Json<TicketView>, AppError> {
+    let id = ticket_id(&raw)?;
+    let live = state.hub.latest();
+    let ticket = tickets::ticket(
+        state.store.as_ref(),
+        state.queue.as_ref(),
+        Some(state.settings.get().generation),
+        student.id,
+        id,
+    )
+    .await?
+    .ok_or(AppError::TicketNotFound)?;
+    Ok(Json(TicketView::new(&ticket, &live.status)))
+}
+
+/// The caller's tickets, live and decided, in arrival order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets",
+    tag = "queue",
+    responses(
+        (status = 200, description = "The caller's tickets", body = TicketList),
+        AuthErrors,
+        ServerErrors,
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn list_tickets(
+    State(state): State<AppState>,
+    student: CurrentStudent,
+) -> Result<Json<TicketList>, AppError> {
+    let live = state.hub.latest();
+    let all = tickets::tickets(
+        state.store.as_ref(),
+        state.queue.as_ref(),
+        Some(state.settings.get().generation),
+        student.id,
+    )
+    .await?;
+    Ok(Json(TicketList {
+        items: all
+            .iter()
+            .map(|t| TicketView::new(t, &live.status))
+            .collect(),
+    }))
+}
+
+/// Leaves the queue: the ticket becomes `cancelled` unless the drain is already deciding it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tickets/{id}",
+    tag = "queue",
+    params(("id" = String, Path, description = "Ticket id, `generation-seq`")),
+    responses(
+        (status = 200, description = "Left the queue", body = TicketView),
+        (status = 404, description = "TICKET_NOT_FOUND", body = ErrorBody),
+        (status = 409, description = "TICKET_DECIDING (too late to leave) or TICKET_ALREADY_DECIDED", body = ErrorBody),
+        (status = 503, description = "QUEUE_RECOVERING", body = ErrorBody),
+        AuthErrors,
+        ServerErrors,
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn leave_queue(
+    State(state): State<AppState>,
+    student: CurrentStudent,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<Json<TicketView>, AppError> {
+    let id = ticket_id(&raw)?;
+    match tickets::leave(state.queue.as_ref(), student.id, id, now_ms()).await? {
+        Leave::Left(ticket) => Ok(Json(TicketView::new(&ticket, &state.hub.latest().status))),
+        Leave::Deciding(_) => Err(AppError::TicketDeciding),
+        Leave::AlreadyTerminal(ticket) => Err(AppError::TicketAlreadyDecided {
+            state: ticket.state.as_str(),
+        }),
+        Leave::NotFound => Err(AppError::TicketNotFound),
+    }
+}

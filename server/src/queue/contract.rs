@@ -1,0 +1,795 @@
+//! The queue's contract as tests: each backend runs this same suite through [`contract_tests!`].
+//!
+//! A test is an `async fn(&dyn Harness)` below, listed once in the macro; an instantiation names
+//! the backend and the expression that builds its harness.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+// `::redis`, the crate: `use super::*` also brings in the sibling module `queue::redis`.
+use ::redis::aio::ConnectionManager;
+use async_trait::async_trait;
+
+use super::*;
+use crate::lock::{DRAIN_LOCK, epoch_key};
+
+/// A backend under test: its queue, and a way to move the drain lock's epoch as an acquisition
+/// by another drainer would.
+#[async_trait]
+pub(crate) trait Harness: Send + Sync {
+    /// The queue under test; the same one on every call.
+    fn queue(&self) -> Arc<dyn Queue>;
+    /// Makes `epoch` the drain lock's current epoch.
+    async fn set_epoch(&self, epoch: u64);
+}
+
+/// One `#[tokio::test]` per contract test, in module `$backend`, each with a fresh harness
+/// from `$harness` (an expression of a future yielding a [`Harness`]).
+macro_rules! contract_tests {
+    ($backend:ident, $harness:expr) => {
+        mod $backend {
+            use super::*;
+            contract_tests!(@each $harness;
+                admitting_before_restore_is_recovering,
+                restore_starts_the_sequence_after_the_floor,
+                a_duplicate_admission_returns_the_same_ticket,
+                concurrent_admissions_of_one_pair_get_one_ticket,
+                restored_enrollments_and_sold_out_courses_answer_without_a_ticket,
+                sold_out_flags_answer_without_a_ticket,
+                the_rate_limit_caps_admissions_per_second,
+                leaving_cancels_a_queued_ticket_and_frees_the_pair,
+                leaving_refuses_deciding_tickets_and_other_students,
+                claim_hands_out_tickets_in_sequence_order,
+                a_stale_epoch_is_fenced,
+                settling_records_outcomes_and_moves_serving,
+                results_page_with_a_cursor,
+                settling_twice_publishes_and_counts_once,
+                a_freed_seat_reopens_the_course_and_the_pair,
+                status_counts_the_queue,
+                restore_wipes_the_previous_state,
+            );
+        }
+    };
+    (@each $harness:expr; $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $test() {
+                let harness = $harness.await;
+                super::$test(&harness).await;
+            }
+        )*
+    };
+}
+
+contract_tests!(redis_backend, RedisHarness::start());
+
+/// Some instant; rate windows are whole seconds from it.
+const NOW: i64 = 1_764_140_400_000;
+
+fn at(now_ms: i64) -> AdmitLimits {
+    AdmitLimits {
+        per_second: 0,
+        now_ms,
+    }
+}
+
+/// Takes epoch 1 and starts generation `generation` with nothing enrolled or sold out.
+async fn start(h: &dyn Harness, generation: u64, seq_floor: u64) -> Arc<dyn Queue> {
+    h.set_epoch(1).await;
+    let queue = h.queue();
+    let restore = Restore {
+        generation,
+        seq_floor,
+        ..Restore::default()
+    };
+    queue.restore(1, &restore).await.expect("restore");
+    queue
+}
+
+async fn queued(queue: &dyn Queue, student: i64, course: i64, now_ms: i64) -> Ticket {
+    match queue
+        .admit(student, course, at(now_ms))
+        .await
+        .expect("admit")
+    {
+        Admission::Queued(ticket) => ticket,
+        other => panic!("student {student}, course {course}: expected a new ticket, got {other:?}"),
+    }
+}
+
+fn outcome(ticket: &Ticket, state: TicketState, code: Option<&str>, decided_at_ms: i64) -> Settled {
+    Settled {
+        id: ticket.id,
+        student_id: ticket.student_id,
+        course_id: ticket.course_id,
+        state,
+        code: code.map(str::to_owned),
+        decided_at_ms,
+    }
+}
+
+fn id(generation: u64, seq: u64) -> TicketId {
+    TicketId { generation, seq }
+}
+
+fn ids(tickets: &[Ticket]) -> Vec<TicketId> {
+    tickets.iter().map(|t| t.id).collect()
+}
+
+async fn state_of(queue: &dyn Queue, id: TicketId) -> TicketState {
+    queue
+        .ticket(id)
+        .await
+        .expect("ticket")
+        .expect("ticket exists")
+        .state
+}
+
+async fn admitting_before_restore_is_recovering(h: &dyn Harness) {
+    let queue = h.queue();
+    h.set_epoch(1).await;
+    queue.ping().await.unwrap();
+    assert_eq!(queue.generation().await.unwrap(), None);
+    assert_eq!(queue.status().await.unwrap().generation, None);
+    assert!(matches!(
+        queue.admit(1, 10, at(NOW)).await,
+        Err(QueueError::Recovering)
+    ));
+    assert!(matches!(
+        queue.leave(1, id(1, 1), NOW).await,
+        Err(QueueError::Recovering)
+    ));
+    assert!(matches!(
+        queue.claim(1, 10).await,
+        Err(QueueError::Recovering)
+    ));
+    let settle = queue.settle(1, &[], &CourseFlags::default()).await;
+    assert!(matches!(settle, Err(QueueError::Recovering)));
+    assert!(matches!(
+        queue.reset_sold_out(1, &[10]).await,
+        Err(QueueError::Recovering)
+    ));
+    // Without state there is nothing to clear; it must not fail either.
+    queue.seat_freed(10, Some(1)).await.unwrap();
+}
+
+async fn restore_starts_the_sequence_after_the_floor(h: &dyn Harness) {
+    let queue = start(h, 7, 100).await;
+    assert_eq!(queue.generation().await.unwrap(), Some(7));
+
+    let first = queued(&*queue, 1, 10, NOW).await;
+    assert_eq!(
+        first,
+        Ticket {
+            id: id(7, 101),
+            student_id: 1,
+            course_id: 10,
+            state: TicketState::Queued,
+            code: None,
+            admitted_at_ms: NOW,
+            decided_at_ms: None,
+        }
+    );
+    assert_eq!(queued(&*queue, 2, 10, NOW + 1).await.id, id(7, 102));
+    assert_eq!(queued(&*queue, 1, 20, NOW + 2).await.id, id(7, 103));
+
+    assert_eq!(queue.ticket(id(7, 101)).await.unwrap(), Some(first));
+    assert_eq!(queue.ticket(id(7, 999)).await.unwrap(), None);
+    let mine = queue.tickets_of(1).await.unwrap();
+    assert_eq!(ids(&mine), [id(7, 101), id(7, 103)]);
+    assert!(queue.tickets_of(3).await.unwrap().is_empty());
+}
+
+async fn a_duplicate_admission_returns_the_same_ticket(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let ticket = queued(&*queue, 1, 10, NOW).await;
+    let again = queue.admit(1, 10, at(NOW + 1)).await.unwrap();
+    assert_eq!(again, Admission::AlreadyQueued(ticket.clone()));
+
+    // Being decided is still waiting, as far as the student is concerned.
+    queue.claim(1, 10).await.unwrap();
+    match queue.admit(1, 10, at(NOW + 2)).await.unwrap() {
+        Admission::AlreadyQueued(t) => {
+            assert_eq!(t.id, ticket.id);
+            assert_eq!(t.state, TicketState::Deciding);
+        }
+        other => panic!("expected the existing ticket, got {other:?}"),
+    }
+    assert_eq!(queue.status().await.unwrap().last_seq, 1);
+}
+
+async fn concurrent_admissions_of_one_pair_get_one_ticket(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let attempts: Vec<_> = (0..50)
+        .map(|_| {
+            let queue = Arc::clone(&queue);
+            tokio::spawn(async move { queue.admit(1, 10, at(NOW)).await.unwrap() })
+        })
+        .collect();
+    let mut new = Vec::new();
+    let mut seen = HashSet::new();
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Admission::Queued(t) => {
+                seen.insert(t.id);
+                new.push(t);
+            }
+            Admission::AlreadyQueued(t) => {
+                seen.insert(t.id);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(new.len(), 1, "exactly one admission gets a ticket");
+    assert_eq!(
+        seen,
+        HashSet::from([new[0].id]),
+        "everyone else sees that ticket"
+    );
+    assert_eq!(queue.status().await.unwrap().last_seq, 1);
+}
+
+async fn restored_enrollments_and_sold_out_courses_answer_without_a_ticket(h: &dyn Harness) {
+    h.set_epoch(1).await;
+    let queue = h.queue();
+    // More than one restore chunk, so a large rebuild is tested too.
+    let enrolled: Vec<(i64, i64)> = (1..=12_000).map(|s| (s, 10 + s % 3)).collect();
+    let restore = Restore {
+        generation: 2,
+        seq_floor: 0,
+        enrolled,
+        sold_out: vec![30],
+    };
+    queue.restore(1, &restore).await.unwrap();
+
+    assert_eq!(
+        queue.admit(1, 11, at(NOW)).await.unwrap(),
+        Admission::AlreadyEnrolled
+    );
+    assert_eq!(
+        queue.admit(12_000, 10, at(NOW)).await.unwrap(),
+        Admission::AlreadyEnrolled
+    );
+    assert_eq!(
+        queue.admit(7, 30, at(NOW)).await.unwrap(),
+        Admission::SoldOut
+    );
+    queued(&*queue, 1, 10, NOW).await;
+    assert_eq!(queue.status().await.unwrap().last_seq, 1);
+}
+
+async fn sold_out_flags_answer_without_a_ticket(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let ticket = queued(&*queue, 1, 10, NOW).await;
+    queue.claim(1, 10).await.unwrap();
+    let flags = CourseFlags { sold_out: vec![10] };
+    let settled = [outcome(&ticket, TicketState::Enrolled, None, NOW + 10)];
+    queue.settle(1, &settled, &flags).await.unwrap();
+    assert_eq!(
+        queue.admit(2, 10, at(NOW)).await.unwrap(),
+        Admission::SoldOut
+    );
+
+    // Reconciling replaces the flags entirely.
+    queue.reset_sold_out(1, &[20, 21]).await.unwrap();
+    queued(&*queue, 2, 10, NOW).await;
+    assert_eq!(
+        queue.admit(2, 20, at(NOW)).await.unwrap(),
+        Admission::SoldOut
+    );
+    assert_eq!(
+        queue.admit(2, 21, at(NOW)).await.unwrap(),
+        Admission::SoldOut
+    );
+    queue.reset_sold_out(1, &[]).await.unwrap();
+    queued(&*queue, 2, 20, NOW).await;
+    assert_eq!(queue.status().await.unwrap().last_seq, 3);
+}
+
+async fn the_rate_limit_caps_admissions_per_second(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let limited = |now_ms| AdmitLimits {
+        per_second: 3,
+        now_ms,
+    };
+    for student in 1..=3 {
+        let admission = queue
+            .admit(student, 10, limited(NOW + student))
+            .await
+            .unwrap();
+        assert!(matches!(admission, Admission::Queued(_)), "{admission:?}");
+    }
+    assert_eq!(
+        queue.admit(4, 10, limited(NOW + 999)).await.unwrap(),
+        Admission::RateLimited
+    );
+    // A duplicate is answered with its ticket, limit or not.
+    let again = queue.admit(1, 10, limited(NOW + 999)).await.unwrap();
+    assert!(matches!(again, Admission::AlreadyQueued(_)), "{again:?}");
+    // The next second has its own allowance.
+    let next = queue.admit(4, 10, limited(NOW + 1_000)).await.unwrap();
+    assert!(matches!(next, Admission::Queued(_)), "{next:?}");
+    // 0 means no limit.
+    for student in 10..20 {
+        queued(&*queue, student, 10, NOW + 1_000).await;
+    }
+}
+
+async fn leaving_cancels_a_queued_ticket_and_frees_the_pair(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let ticket = queued(&*queue, 1, 10, NOW).await;
+    match queue.leave(1, ticket.id, NOW + 5).await.unwrap() {
+        Leave::Left(left) => {
+            assert_eq!(left.id, ticket.id);
+            assert_eq!(left.state, TicketState::Cancelled);
+            assert_eq!(left.decided_at_ms, Some(NOW + 5));
+        }
+        other => panic!("expected to leave, got {other:?}"),
+    }
+    assert_eq!(state_of(&*queue, ticket.id).await, TicketState::Cancelled);
+
+    let second = queued(&*queue, 1, 10, NOW + 6).await;
+    assert_eq!(second.id, id(1, 2));
+    match queue.leave(1, ticket.id, NOW + 7).await.unwrap() {
+        Leave::AlreadyTerminal(t) => assert_eq!(t.state, TicketState::Cancelled),
+        other => panic!("expected already terminal, got {other:?}"),
+    }
+    // Leaving the old ticket again does not free the pair the new one holds.
+    assert!(matches!(
+        queue.admit(1, 10, at(NOW + 8)).await.unwrap(),
+        Admission::AlreadyQueued(t) if t.id == second.id
+    ));
+}
+
+async fn leaving_refuses_deciding_tickets_and_other_students(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let ticket = queued(&*queue, 1, 10, NOW).await;
+    assert_eq!(
+        queue.leave(2, ticket.id, NOW).await.unwrap(),
+        Leave::NotFound
+    );
+    assert_eq!(
+        queue.leave(1, id(1, 999), NOW).await.unwrap(),
+        Leave::NotFound
+    );
+    assert_eq!(state_of(&*queue, ticket.id).await, TicketState::Queued);
+
+    queue.claim(1, 10).await.unwrap();
+    match queue.leave(1, ticket.id, NOW).await.unwrap() {
+        Leave::Deciding(t) => assert_eq!(t.state, TicketState::Deciding),
+        other => panic!("expected deciding, got {other:?}"),
+    }
+    let settled = [outcome(&ticket, TicketState::Enrolled, None, NOW + 10)];
+    queue
+        .settle(1, &settled, &CourseFlags::default())
+        .await
+        .unwrap();
+    match queue.leave(1, ticket.id, NOW).await.unwrap() {
+        Leave::AlreadyTerminal(t) => assert_eq!(t.state, TicketState::Enrolled),
+        other => panic!("expected already terminal, got {other:?}"),
+    }
+}
+
+async fn claim_hands_out_tickets_in_sequence_order(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let mut tickets = Vec::new();
+    for student in 1..=5 {
+        tickets.push(queued(&*queue, student, 10, NOW + student).await);
+    }
+    queue.leave(3, tickets[2].id, NOW + 10).await.unwrap();
+
+    let first = queue.claim(1, 2).await.unwrap();
+    assert_eq!(ids(&first), ids(&tickets[..2]));
+    assert!(first.iter().all(|t| t.state == TicketState::Deciding));
+
+    // Nothing settled: a drainer that died hands its successor the same tickets again.
+    h.set_epoch(2).await;
+    let all = queue.claim(2, 10).await.unwrap();
+    assert_eq!(ids(&all), ids(&tickets));
+    let states: Vec<_> = all.iter().map(|t| t.state).collect();
+    use TicketState::{Cancelled, Deciding};
+    assert_eq!(states, [Deciding, Deciding, Cancelled, Deciding, Deciding]);
+
+    let settled = [
+        outcome(&all[0], TicketState::Enrolled, None, NOW + 20),
+        outcome(
+            &all[1],
+            TicketState::Rejected,
+            Some("COURSE_FULL"),
+            NOW + 20,
+        ),
+    ];
+    queue
+        .settle(2, &settled, &CourseFlags::default())
+        .await
+        .unwrap();
+    let rest = queue.claim(2, 10).await.unwrap();
+    assert_eq!(ids(&rest), ids(&tickets[2..]));
+    assert_eq!(queue.claim(2, 0).await.unwrap(), []);
+}
+
+async fn a_stale_epoch_is_fenced(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let ticket = queued(&*queue, 1, 10, NOW).await;
+    h.set_epoch(2).await;
+
+    let fenced =
+        |result: Result<_, QueueError>| matches!(result, Err(QueueError::Fenced { mine: 1 }));
+    assert!(fenced(queue.claim(1, 10).await.map(|_| ())));
+    assert_eq!(state_of(&*queue, ticket.id).await, TicketState::Queued);
+    let settled = [outcome(&ticket, TicketState::Enrolled, None, NOW)];
+    assert!(fenced(
+        queue
+            .settle(1, &settled, &CourseFlags { sold_out: vec![10] })
+            .await
+    ));
+    assert!(fenced(queue.reset_sold_out(1, &[10]).await));
+    let restore = Restore {
+        generation: 9,
+        ..Restore::default()
+    };
+    assert!(fenced(queue.restore(1, &restore).await));
+
+    // None of it changed anything.
+    assert_eq!(state_of(&*queue, ticket.id).await, TicketState::Queued);
+    assert_eq!(queue.generation().await.unwrap(), Some(1));
+    queued(&*queue, 2, 10, NOW).await;
+    assert_eq!(
+        ids(&queue.claim(2, 10).await.unwrap()),
+        [id(1, 1), id(1, 2)]
+    );
+}
+
+async fn settling_records_outcomes_and_moves_serving(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let a = queued(&*queue, 1, 10, NOW).await;
+    let b = queued(&*queue, 2, 20, NOW + 1).await;
+    let c = queued(&*queue, 3, 30, NOW + 2).await;
+    assert_eq!(queue.claim(1, 2).await.unwrap().len(), 2);
+
+    let settled = [
+        outcome(&a, TicketState::Enrolled, None, NOW + 100),
+        outcome(&b, TicketState::Rejected, Some("TIME_CLASH"), NOW + 101),
+    ];
+    let flags = CourseFlags { sold_out: vec![10] };
+    queue.settle(1, &settled, &flags).await.unwrap();
+
+    let enrolled = queue.ticket(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (enrolled.state, enrolled.decided_at_ms),
+        (TicketState::Enrolled, Some(NOW + 100))
+    );
+    let rejected = queue.ticket(b.id).await.unwrap().unwrap();
+    assert_eq!(rejected.state, TicketState::Rejected);
+    assert_eq!(rejected.code.as_deref(), Some("TIME_CLASH"));
+
+    // An enrolled pair stays a duplicate (ahead of the sold-out answer); a rejected one is free.
+    assert_eq!(
+        queue.admit(1, 10, at(NOW)).await.unwrap(),
+        Admission::AlreadyEnrolled
+    );
+    assert_eq!(
+        queue.admit(4, 10, at(NOW)).await.unwrap(),
+        Admission::SoldOut
+    );
+    let retry = queued(&*queue, 2, 20, NOW + 3).await;
+
+    let status = queue.status().await.unwrap();
+    assert_eq!(status.serving_seq, 2);
+    assert_eq!(status.last_seq, 4);
+    assert_eq!(status.depth, 2);
+    assert_eq!(status.oldest_admitted_at_ms, Some(NOW + 2));
+    assert_eq!(status.decided_total, 2);
+
+    let (published, cursor) = queue.results_after(0, 10).await.unwrap();
+    assert_eq!(published, settled);
+    assert!(cursor > 0);
+    assert_eq!(ids(&queue.claim(1, 10).await.unwrap()), [c.id, retry.id]);
+}
+
+async fn results_page_with_a_cursor(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    for student in 1..=5 {
+        queued(&*queue, student, 10, NOW).await;
+    }
+    let claimed = queue.claim(1, 10).await.unwrap();
+    let settled: Vec<Settled> = claimed
+        .iter()
+        .enumerate()
+        .map(|(i, t)| match i % 2 {
+            0 => outcome(t, TicketState::Enrolled, None, NOW + 50),
+            _ => outcome(t, TicketState::Rejected, Some("COURSE_FULL"), NOW + 50),
+        })
+        .collect();
+    queue
+        .settle(1, &settled[..3], &CourseFlags::default())
+        .await
+        .unwrap();
+    queue
+        .settle(1, &settled[3..], &CourseFlags::default())
+        .await
+        .unwrap();
+
+    let mut cursor = 0;
+    let mut read = Vec::new();
+    loop {
+        let (page, next) = queue.results_after(cursor, 2).await.unwrap();
+        assert!(page.len() <= 2);
+        if page.is_empty() {
+            assert_eq!(next, cursor, "an empty page keeps the cursor");
+            break;
+        }
+        assert!(next > cursor);
+        read.extend(page);
+        cursor = next;
+    }
+    assert_eq!(read, settled);
+    assert_eq!(
+        queue.results_after(cursor, 10).await.unwrap(),
+        (Vec::new(), cursor)
+    );
+}
+
+async fn settling_twice_publishes_and_counts_once(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let a = queued(&*queue, 1, 10, NOW).await;
+    let b = queued(&*queue, 2, 10, NOW).await;
+    queue.leave(2, b.id, NOW + 1).await.unwrap();
+    let claimed = queue.claim(1, 10).await.unwrap();
+    assert_eq!(claimed[1].state, TicketState::Cancelled);
+
+    let settled = [
+        outcome(&a, TicketState::Rejected, Some("CREDIT_CAP"), NOW + 10),
+        outcome(&b, TicketState::Cancelled, None, NOW + 10),
+    ];
+    queue
+        .settle(1, &settled, &CourseFlags::default())
+        .await
+        .unwrap();
+    // The student queues again; a replay of the old outcome must not free the new ticket's pair.
+    let again = queued(&*queue, 1, 10, NOW + 20).await;
+    queue
+        .settle(1, &settled, &CourseFlags::default())
+        .await
+        .unwrap();
+
+    let (published, _) = queue.results_after(0, 100).await.unwrap();
+    assert_eq!(published, settled);
+    let status = queue.status().await.unwrap();
+    assert_eq!((status.decided_total, status.serving_seq), (2, 2));
+    assert!(matches!(
+        queue.admit(1, 10, at(NOW + 21)).await.unwrap(),
+        Admission::AlreadyQueued(t) if t.id == again.id
+    ));
+    assert_eq!(state_of(&*queue, again.id).await, TicketState::Queued);
+}
+
+async fn a_freed_seat_reopens_the_course_and_the_pair(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let ticket = queued(&*queue, 1, 10, NOW).await;
+    let waiting = queued(&*queue, 2, 20, NOW).await;
+    queue.claim(1, 1).await.unwrap();
+    let settled = [outcome(&ticket, TicketState::Enrolled, None, NOW + 10)];
+    let flags = CourseFlags { sold_out: vec![10] };
+    queue.settle(1, &settled, &flags).await.unwrap();
+    assert_eq!(
+        queue.admit(3, 10, at(NOW)).await.unwrap(),
+        Admission::SoldOut
+    );
+
+    queue.seat_freed(10, Some(1)).await.unwrap();
+    queued(&*queue, 3, 10, NOW).await;
+    queued(&*queue, 1, 10, NOW).await;
+
+    // A student still waiting keeps the ticket.
+    queue.seat_freed(20, Some(2)).await.unwrap();
+    assert_eq!(
+        queue.admit(2, 20, at(NOW)).await.unwrap(),
+        Admission::AlreadyQueued(waiting)
+    );
+    queue.seat_freed(20, None).await.unwrap();
+}
+
+async fn status_counts_the_queue(h: &dyn Harness) {
+    let queue = start(h, 3, 50).await;
+    assert_eq!(
+        queue.status().await.unwrap(),
+        QueueStatus {
+            generation: Some(3),
+            serving_seq: 50,
+            last_seq: 50,
+            depth: 0,
+            oldest_admitted_at_ms: None,
+            decided_total: 0,
+        }
+    );
+    let first = queued(&*queue, 1, 10, NOW).await;
+    queued(&*queue, 2, 10, NOW + 1).await;
+    queued(&*queue, 3, 10, NOW + 2).await;
+    assert_eq!(queue.status().await.unwrap().depth, 3);
+    queue.claim(1, 1).await.unwrap();
+    let settled = [outcome(&first, TicketState::Enrolled, None, NOW + 10)];
+    queue
+        .settle(1, &settled, &CourseFlags::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.status().await.unwrap(),
+        QueueStatus {
+            generation: Some(3),
+            serving_seq: 51,
+            last_seq: 53,
+            depth: 2,
+            oldest_admitted_at_ms: Some(NOW + 1),
+            decided_total: 1,
+        }
+    );
+}
+
+async fn restore_wipes_the_previous_state(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    queued(&*queue, 1, 10, NOW).await;
+    let enrolled = queued(&*queue, 2, 20, NOW).await;
+    queue.leave(1, id(1, 1), NOW).await.unwrap();
+    queue.claim(1, 10).await.unwrap();
+    let settled = [
+        outcome(
+            &queue.ticket(id(1, 1)).await.unwrap().unwrap(),
+            TicketState::Cancelled,
+            None,
+            NOW,
+        ),
+        outcome(&enrolled, TicketState::Enrolled, None, NOW),
+    ];
+    queue
+        .settle(1, &settled, &CourseFlags { sold_out: vec![20] })
+        .await
+        .unwrap();
+    queued(&*queue, 3, 30, NOW).await;
+    let (_, old_cursor) = queue.results_after(0, 10).await.unwrap();
+
+    h.set_epoch(2).await;
+    let restore = Restore {
+        generation: 2,
+        seq_floor: 40,
+        enrolled: vec![(5, 50)],
+        sold_out: vec![60],
+    };
+    queue.restore(2, &restore).await.unwrap();
+
+    assert_eq!(
+        queue.status().await.unwrap(),
+        QueueStatus {
+            generation: Some(2),
+            serving_seq: 40,
+            last_seq: 40,
+            depth: 0,
+            oldest_admitted_at_ms: None,
+            decided_total: 0,
+        }
+    );
+    assert_eq!(queue.claim(2, 10).await.unwrap(), []);
+    // The old duplicate check and flags are gone; the restored ones answer.
+    assert_eq!(queued(&*queue, 2, 20, NOW).await.id, id(2, 41));
+    assert_eq!(queued(&*queue, 3, 30, NOW).await.id, id(2, 42));
+    assert_eq!(
+        queue.admit(5, 50, at(NOW)).await.unwrap(),
+        Admission::AlreadyEnrolled
+    );
+    assert_eq!(
+        queue.admit(6, 60, at(NOW)).await.unwrap(),
+        Admission::SoldOut
+    );
+
+    // A hub still holding a cursor from before the restore sees the new generation's outcomes.
+    let claimed = queue.claim(2, 1).await.unwrap();
+    let fresh = [outcome(&claimed[0], TicketState::Enrolled, None, NOW + 5)];
+    queue
+        .settle(2, &fresh, &CourseFlags::default())
+        .await
+        .unwrap();
+    let (published, _) = queue.results_after(old_cursor, 10).await.unwrap();
+    assert_eq!(published, fresh);
+}
+
+/// The Redis backend on `CLASSMATE_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`), in an
+/// environment of its own whose keys are deleted when the test ends, pass or fail.
+struct RedisHarness {
+    url: String,
+    env: String,
+    queue: Arc<RedisQueue>,
+    conn: ConnectionManager,
+}
+
+impl RedisHarness {
+    async fn start() -> RedisHarness {
+        let url = std::env::var("CLASSMATE_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+        let env = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let needed = "the queue contract tests need Redis (set CLASSMATE_TEST_REDIS_URL)";
+        let queue = RedisQueue::connect(&url, &env)
+            .await
+            .unwrap_or_else(|e| panic!("{needed}: {url}: {e}"));
+        let client =
+            ::redis::Client::open(url.as_str()).unwrap_or_else(|e| panic!("{needed}: {url}: {e}"));
+        let conn = ConnectionManager::new(client)
+            .await
+            .unwrap_or_else(|e| panic!("{needed}: {url}: {e}"));
+        RedisHarness {
+            url,
+            env,
+            queue: Arc::new(queue),
+            conn,
+        }
+    }
+}
+
+#[async_trait]
+impl Harness for RedisHarness {
+    fn queue(&self) -> Arc<dyn Queue> {
+        self.queue.clone()
+    }
+
+    async fn set_epoch(&self, epoch: u64) {
+        let _: () = ::redis::cmd("SET")
+            .arg(epoch_key(&self.env, DRAIN_LOCK))
+            .arg(epoch)
+            .query_async(&mut self.conn.clone())
+            .await
+            .expect("set the drain epoch");
+    }
+}
+
+impl Drop for RedisHarness {
+    fn drop(&mut self) {
+        // Blocking is fine here, and unlike an async cleanup it also runs when a test panics.
+        let clean = || -> ::redis::RedisResult<()> {
+            let mut conn = ::redis::Client::open(self.url.as_str())?.get_connection()?;
+            let mut keys = vec![epoch_key(&self.env, DRAIN_LOCK)];
+            let mut cursor = 0u64;
+            loop {
+                let (next, batch): (u64, Vec<String>) = ::redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(format!("classmate:{}:*", self.env))
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query(&mut conn)?;
+                keys.extend(batch);
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+            for chunk in keys.chunks(1000) {
+                ::redis::cmd("DEL").arg(chunk).query::<()>(&mut conn)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = clean() {
+            eprintln!(
+                "could not delete the keys of test environment {}: {e}",
+                self.env
+            );
+        }
+    }
+}
+#[tokio::test]
+async fn tmp_big_restore() {
+    let h = RedisHarness::start().await;
+    h.set_epoch(1).await;
+    let enrolled: Vec<(i64, i64)> = (1..=500_000).map(|s| (s, 10 + s % 7)).collect();
+    let t = std::time::Instant::now();
+    h.queue().restore(1, &Restore { generation: 1, seq_floor: 0, enrolled, sold_out: (1..3000).collect() }).await.unwrap();
+    eprintln!("restore 500k: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    for s in 0..2000 { h.queue().admit(600_000 + s, 1, at(NOW)).await.unwrap(); }
+    eprintln!("2000 sequential admits: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let c = h.queue().claim(1, 1000).await.unwrap();
+    eprintln!("claim 1000: {:?}", t.elapsed());
+    let s: Vec<_> = c.iter().map(|t| outcome(t, TicketState::Enrolled, None, NOW)).collect();
+    let t = std::time::Instant::now();
+    h.queue().settle(1, &s, &CourseFlags::default()).await.unwrap();
+    eprintln!("settle 1000: {:?}", t.elapsed());
+}

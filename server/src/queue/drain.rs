@@ -1,0 +1,256 @@
+//! The drain worker: one per server process, but only the holder of the drain lock works.
+//!
+//! Each step claims up to a batch of tickets in sequence order, decides them in one database
+//! transaction behind the epoch fence ([`crate::store::DrainTx`]), then settles them in the
+//! queue. A crash between the commit and the settle is harmless: the next holder claims the same
+//! tickets, finds their decisions in the database, and settles those instead of deciding again.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::{CourseFlags, Queue, QueueError, Settled, now_ms};
+use crate::lock::{DRAIN_LOCK, Lease, LockError, SchedulerLock};
+use crate::registration::{LiveSettings, Rules, decide_batch};
+use crate::store::{Store, StoreError};
+
+/// How the drain works; the defaults let another process take over within 3 s of a holder's death.
+#[derive(Debug, Clone)]
+pub struct DrainConfig {
+    /// Most tickets decided in one transaction.
+    pub batch_max: usize,
+    /// ShedLock's lockAtMostFor: how long the lock outlives a holder that stops renewing it.
+    pub lease: Duration,
+    /// How often a process without the lock tries to take it.
+    pub acquire_every: Duration,
+    /// How long to wait before looking again when the queue was empty.
+    pub idle_wait: Duration,
+    /// Tickets older than this when their turn comes are `expired`.
+    pub ticket_ttl: Duration,
+    /// How often the sold-out flags are rebuilt from the database.
+    pub reconcile_every: Duration,
+}
+
+impl Default for DrainConfig {
+    fn default() -> Self {
+        DrainConfig {
+            batch_max: 500,
+            lease: Duration::from_secs(2),
+            acquire_every: Duration::from_millis(250),
+            idle_wait: Duration::from_millis(5),
+            ticket_ttl: Duration::from_secs(600),
+            reconcile_every: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a drain step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DrainError {
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("the drain lock was lost")]
+    LostLease,
+}
+
+impl DrainError {
+    /// Whether another holder has taken over, so this one must stop.
+    fn is_fenced(&self) -> bool {
+        matches!(
+            self,
+            DrainError::Queue(QueueError::Fenced { .. })
+                | DrainError::Store(StoreError::Fenced { .. })
+                | DrainError::LostLease
+        )
+    }
+}
+
+/// One process's drain worker.
+pub struct Drainer {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn Queue>,
+    pub lock: Arc<dyn SchedulerLock>,
+    pub settings: LiveSettings,
+    pub rules: Rules,
+    pub config: DrainConfig,
+}
+
+impl Drainer {
+    /// Competes for the drain lock and drains while holding it, until `stop` turns true; then
+    /// releases the lock so another process takes over at once.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            match self.lock.try_acquire(DRAIN_LOCK, self.config.lease).await {
+                Ok(Some(lease)) => self.hold(lease, stop.clone()).await,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not try the drain lock"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.acquire_every) => {}
+                _ = stop.wait_for(|stop| *stop) => {}
+            }
+        }
+    }
+
+    async fn hold(&self, lease: Lease, mut stop: watch::Receiver<bool>) {
+        let lost = Arc::new(AtomicBool::new(false));
+        let renewer = tokio::spawn(renew(
+            self.lock.clone(),
+            lease.clone(),
+            self.config.lease,
+            lost.clone(),
+        ));
+        let mut lease = lease;
+        match self.take_over(&mut lease).await {
+            Ok(()) => {
+                tracing::info!(epoch = lease.epoch, "holding the drain lock");
+                self.work(&lease, &lost, &mut stop).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not take over the drain"),
+        }
+        renewer.abort();
+        if !lost.load(Ordering::SeqCst) {
+            match self.lock.release(&lease).await {
+                Ok(_) => tracing::info!(epoch = lease.epoch, "released the drain lock"),
+                Err(e) => tracing::warn!(error = %e, "could not release the drain lock"),
+            }
+        }
+    }
+
+    /// Makes the lease's epoch newer than any the database has seen. After Redis lost its data
+    /// the counter restarts, and without this the new holder would be fenced out for good.
+    async fn take_over(&self, lease: &mut Lease) -> Result<(), DrainError> {
+        let settings = self.store.queue_settings().await?;
+        if lease.epoch <= settings.epoch {
+            lease.epoch = self
+                .lock
+                .raise_epoch(lease, settings.epoch + 1)
+                .await?
+                .ok_or(DrainError::LostLease)?;
+        }
+        Ok(())
+    }
+
+    async fn work(&self, lease: &Lease, lost: &AtomicBool, stop: &mut watch::Receiver<bool>) {
+        let mut reconciled = Instant::now();
+        while !*stop.borrow() && !lost.load(Ordering::SeqCst) {
+            if self.settings.get().paused {
+                // Paused draining still rebuilds a lost queue, so admission can go on.
+                if let Ok(None) = self.queue.generation().await
+                    && let Err(e) = self.recover(lease.epoch).await
+                {
+                    tracing::warn!(error = %e, "could not rebuild the queue");
+                }
+                self.pause(Duration::from_millis(50), stop).await;
+                continue;
+            }
+            match self.step(lease.epoch).await {
+                Ok(0) => self.pause(self.config.idle_wait, stop).await,
+                Ok(_) => {}
+                Err(DrainError::Queue(QueueError::Recovering)) => {
+                    if let Err(e) = self.recover(lease.epoch).await {
+                        tracing::warn!(error = %e, "could not rebuild the queue");
+                        self.pause(Duration::from_millis(200), stop).await;
+                    }
+                }
+                Err(e) if e.is_fenced() => {
+                    tracing::warn!(epoch = lease.epoch, error = %e, "fenced out: another process drains now");
+                    lost.store(true, Ordering::SeqCst);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "drain step failed; retrying");
+                    self.pause(Duration::from_millis(100), stop).await;
+                }
+            }
+            if reconciled.elapsed() >= self.config.reconcile_every {
+                reconciled = Instant::now();
+                if let Err(e) = self.reconcile(lease.epoch).await {
+                    tracing::warn!(error = %e, "could not reconcile the sold-out flags");
+                }
+            }
+        }
+    }
+
+    async fn pause(&self, how_long: Duration, stop: &mut watch::Receiver<bool>) {
+        tokio::select! {
+            _ = tokio::time::sleep(how_long) => {}
+            _ = stop.wait_for(|stop| *stop) => {}
+        }
+    }
+
+    /// Decides the next batch; returns how many tickets it settled.
+    pub async fn step(&self, epoch: u64) -> Result<usize, DrainError> {
+        let tickets = self.queue.claim(epoch, self.config.batch_max).await?;
+        if tickets.is_empty() {
+            return Ok(0);
+        }
+        let (mut tx, mut snapshot) = self.store.begin_drain(epoch, &tickets).await?;
+        let ttl_ms = i64::try_from(self.config.ticket_ttl.as_millis()).unwrap_or(i64::MAX);
+        let decisions = decide_batch(&self.rules, &tickets, &mut snapshot, now_ms(), ttl_ms);
+        let new: Vec<_> = decisions
+            .iter()
+            .filter(|d| !d.replayed)
+            .map(|d| (d.ticket.clone(), d.settled.clone()))
+            .collect();
+        tx.record(epoch, &new).await?;
+        tx.commit().await?;
+
+        let batch_courses: BTreeSet<i64> = tickets.iter().map(|t| t.course_id).collect();
+        let flags = CourseFlags {
+            sold_out: batch_courses
+                .into_iter()
+                .filter(|id| {
+                    snapshot
+                        .courses
+                        .get(id)
+                        .is_some_and(|c| c.enrolled >= c.spec.capacity)
+                })
+                .collect(),
+        };
+        let settled: Vec<Settled> = decisions.into_iter().map(|d| d.settled).collect();
+        self.queue.settle(epoch, &settled, &flags).await?;
+        Ok(settled.len())
+    }
+
+    /// Starts a new generation after the queue's state was lost.
+    pub async fn recover(&self, epoch: u64) -> Result<(), DrainError> {
+        let restore = self.store.start_generation(epoch).await?;
+        self.queue.restore(epoch, &restore).await?;
+        tracing::warn!(
+            generation = restore.generation,
+            enrolled = restore.enrolled.len(),
+            sold_out = restore.sold_out.len(),
+            "rebuilt the queue's state from the database; undecided tickets of earlier generations are lost"
+        );
+        Ok(())
+    }
+
+    async fn reconcile(&self, epoch: u64) -> Result<(), DrainError> {
+        let full = self.store.full_courses().await?;
+        self.queue.reset_sold_out(epoch, &full).await?;
+        Ok(())
+    }
+}
+
+/// Renews the lease at a quarter of its length; flags `lost` when it is gone.
+async fn renew(lock: Arc<dyn SchedulerLock>, lease: Lease, length: Duration, lost: Arc<AtomicBool>) {
+    loop {
+        tokio::time::sleep(length / 4).await;
+        match lock.renew(&lease, length).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(epoch = lease.epoch, "the drain lock expired or was taken");
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not renew the drain lock"),
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! The queue within one process, for the embedded default. One mutex makes every operation
+//! atomic, as each Lua script is in Redis; the semantics are the same, tested by the same suite.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use super::{
+    AdmitLimits, Admission, CourseFlags, Leave, Queue, QueueError, QueueStatus, Restore, Settled,
+    Ticket, TicketId, TicketState,
+};
+use crate::lock::{DRAIN_LOCK, MemoryLock};
+
+/// How long a terminal ticket stays readable from the queue (the database keeps it for good).
+const KEEP_TERMINAL_MS: i64 = 3_600_000;
+
+/// How many settled outcomes `results_after` can still return.
+const KEEP_RESULTS: usize = 200_000;
+
+/// What the duplicate check knows of a (student, course) pair.
+#[derive(Debug, Clone, Copy)]
+enum Holding {
+    Waiting(TicketId),
+    Enrolled,
+}
+
+#[derive(Default)]
+struct State {
+    generation: Option<u64>,
+    seq: u64,
+    serving: u64,
+    /// Unsettled tickets by sequence number: the log the drain walks.
+    log: BTreeMap<u64, TicketId>,
+    tickets: HashMap<TicketId, Ticket>,
+    holdings: HashMap<(i64, i64), Holding>,
+    sold_out: HashSet<i64>,
+    by_student: HashMap<i64, BTreeSet<TicketId>>,
+    /// (Unix second, admissions in it) for the rate limit.
+    rate: (i64, u32),
+    results: VecDeque<(u64, Settled)>,
+    results_n: u64,
+    decided: u64,
+}
+
+/// The in-process queue.
+pub struct MemoryQueue {
+    state: Mutex<State>,
+    lock: Arc<MemoryLock>,
+}
+
+impl MemoryQueue {
+    /// An empty queue without a generation, fenced by `lock`'s drain epoch.
+    pub fn new(lock: Arc<MemoryLock>) -> MemoryQueue {
+        MemoryQueue {
+            state: Mutex::new(State::default()),
+            lock,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The state, for the drain holding `epoch` of a live generation.
+    fn fenced(&self, epoch: u64) -> Result<MutexGuard<'_, State>, QueueError> {
+        let state = self.state();
+        if state.generation.is_none() {
+            return Err(QueueError::Recovering);
+        }
+        self.check_epoch(epoch)?;
+        Ok(state)
+    }
+
+    fn check_epoch(&self, epoch: u64) -> Result<(), QueueError> {
+        match self.lock.current_epoch(DRAIN_LOCK) == epoch {
+            true => Ok(()),
+            false => Err(QueueError::Fenced { mine: epoch }),
+        }
+    }
+}
+
+impl State {
+    fn forget_terminal(&mut self, now_ms: i64) {
+        // Cheap enough at settle time: only when the map has grown.
+        if self.tickets.len() < 100_000 {
+            return;
+        }
+        let stale: Vec<TicketId> = self
+            .tickets
+            .values()
+            .filter(|t| t.decided_at_ms.is_some_and(|d| now_ms - d > KEEP_TERMINAL_MS))
+            .map(|t| t.id)
+            .collect();
+        for id in stale {
+            if let Some(ticket) = self.tickets.remove(&id)
+                && let Some(ids) = self.by_student.get_mut(&ticket.student_id)
+            {
+                ids.remove(&id);
+            }
+        }
+    }
+
+    fn free_pair_of(&mut self, ticket: &Ticket) {
+        let pair = (ticket.student_id, ticket.course_id);
+        if matches!(self.holdings.get(&pair), Some(Holding::Waiting(id)) if *id == ticket.id) {
+            self.holdings.remove(&pair);
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for MemoryQueue {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn ping(&self) -> Result<(), QueueError> {
+        Ok(())
+    }
+
+    async fn admit(
+        &self,
+        student_id: i64,
+        course_id: i64,
+        limits: AdmitLimits,
+    ) -> Result<Admission, QueueError> {
+        let mut state = self.state();
+        let generation = state.generation.ok_or(QueueError::Recovering)?;
+        match state.holdings.get(&(student_id, course_id)) {
+            Some(Holding::Enrolled) => return Ok(Admission::AlreadyEnrolled),
+            Some(Holding::Waiting(id)) => {
+                if let Some(ticket) = state.tickets.get(id) {
+                    return Ok(Admission::AlreadyQueued(ticket.clone()));
+                }
+            }
+            None => {}
+        }
+        if state.sold_out.contains(&course_id) {
+            return Ok(Admission::SoldOut);
+        }
+        if limits.per_second > 0 {
+            let second = limits.now_ms.div_euclid(1000);
+            if state.rate.0 != second {
+                state.rate = (second, 0);
+            }
+            if state.rate.1 >= limits.per_second {
+                return Ok(Admission::RateLimited);
+            }
+            state.rate.1 += 1;
+        }
+        state.seq += 1;
+        let id = TicketId {
+            generation,
+            seq: state.seq,
+        };
+        let ticket = Ticket {
+            id,
+            student_id,
+            course_id,
+            state: TicketState::Queued,
+            code: None,
+            admitted_at_ms: limits.now_ms,
+            decided_at_ms: None,
+        };
+        state.log.insert(id.seq, id);
+        state.tickets.insert(id, ticket.clone());
+        state
+            .holdings
+            .insert((student_id, course_id), Holding::Waiting(id));
+        state.by_student.entry(student_id).or_default().insert(id);
+        Ok(Admission::Queued(ticket))
+    }
+
+    async fn leave(
+        &self,
+        student_id: i64,
+        id: TicketId,
+        now_ms: i64,
+    ) -> Result<Leave, QueueError> {
+        let mut state = self.state();
+        if state.generation.is_none() {
+            return Err(QueueError::Recovering);
+        }
+        let Some(ticket) = state.tickets.get_mut(&id).filter(|t| t.student_id == student_id)
+        else {
+            return Ok(Leave::NotFound);
+        };
+        match ticket.state {
+            TicketState::Queued => {
+                ticket.state = TicketState::Cancelled;
+                ticket.decided_at_ms = Some(now_ms);
+                let ticket = ticket.clone();
+                state.free_pair_of(&ticket);
+                Ok(Leave::Left(ticket))
+            }
+            TicketState::Deciding => Ok(Leave::Deciding(ticket.clone())),
+            _ => Ok(Leave::AlreadyTerminal(ticket.clone())),
+        }
+    }
+
+    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, QueueError> {
+        Ok(self.state().tickets.get(&id).cloned())
+    }
+
+    async fn tickets_of(&self, student_id: i64) -> Result<Vec<Ticket>, QueueError> {
+        let state = self.state();
+        Ok(state
+            .by_student
+            .get(&student_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| state.tickets.get(id).cloned())
+            .collect())
+    }
+
+    async fn claim(&self, epoch: u64, max: usize) -> Result<Vec<Ticket>, QueueError> {
+        let mut guard = self.fenced(epoch)?;
+        let state = &mut *guard;
+        let mut claimed = Vec::new();
+        for id in state.log.values().take(max) {
+            if let Some(ticket) = state.tickets.get_mut(id) {
+                if ticket.state == TicketState::Queued {
+                    ticket.state = TicketState::Deciding;
+                }
+                claimed.push(ticket.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn settle(
+        &self,
+        epoch: u64,
+        settled: &[Settled],
+        flags: &CourseFlags,
+    ) -> Result<(), QueueError> {
+        let mut state = self.fenced(epoch)?;
+        let mut newest_decision = 0;
+        for outcome in settled {
+            // "Now serving" moves past every settled ticket, whatever became of it.
+            state.serving = state.serving.max(outcome.id.seq);
+            let Some(ticket) = state.tickets.get_mut(&outcome.id) else {
+                continue;
+            };
+            // Settling is idempotent: a replayed batch, or a ticket its student left, changes
+            // nothing and is published once.
+            if ticket.state.is_terminal() {
+                continue;
+            }
+            ticket.state = outcome.state;
+            ticket.code = outcome.code.clone();
+            ticket.decided_at_ms = Some(outcome.decided_at_ms);
+            let ticket = ticket.clone();
+            match outcome.state {
+                TicketState::Enrolled => {
+                    state
+                        .holdings
+                        .insert((ticket.student_id, ticket.course_id), Holding::Enrolled);
+                }
+                _ => state.free_pair_of(&ticket),
+            }
+            state.results_n += 1;
+            let n = state.results_n;
+            state.results.push_back((n, outcome.clone()));
+            if state.results.len() > KEEP_RESULTS {
+                state.results.pop_front();
+            }
+            state.decided += 1;
+            newest_decision = newest_decision.max(outcome.decided_at_ms);
+        }
+        state.sold_out.extend(flags.sold_out.iter().copied());
+        let serving = state.serving;
+        state.log = state.log.split_off(&(serving + 1));
+        state.forget_terminal(newest_decision);
+        Ok(())
+    }
+
+    async fn seat_freed(&self, course_id: i64, student_id: Option<i64>) -> Result<(), QueueError> {
+        let mut state = self.state();
+        state.sold_out.remove(&course_id);
+        if let Some(student_id) = student_id
+            && matches!(
+                state.holdings.get(&(student_id, course_id)),
+                Some(Holding::Enrolled)
+            )
+        {
+            state.holdings.remove(&(student_id, course_id));
+        }
+        Ok(())
+    }
+
+    async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError> {
+        let mut state = self.fenced(epoch)?;
+        state.sold_out = sold_out.iter().copied().collect();
+        Ok(())
+    }
+
+    async fn results_after(
+        &self,
+        cursor: u64,
+        max: usize,
+    ) -> Result<(Vec<Settled>, u64), QueueError> {
+        let state = self.state();
+        let results: Vec<(u64, Settled)> = state
+            .results
+            .iter()
+            .skip_while(|(n, _)| *n <= cursor)
+            .take(max)
+            .cloned()
+            .collect();
+        let next = results.last().map_or(cursor, |(n, _)| *n);
+        Ok((results.into_iter().map(|(_, s)| s).collect(), next))
+    }
+
+    async fn status(&self) -> Result<QueueStatus, QueueError> {
+        let state = self.state();
+        let oldest = state
+            .log
+            .values()
+            .next()
+            .and_then(|id| state.tickets.get(id))
+            .map(|t| t.admitted_at_ms);
+        Ok(QueueStatus {
+            generation: state.generation,
+            serving_seq: state.serving,
+            last_seq: state.seq,
+            depth: state.log.len() as u64,
+            oldest_admitted_at_ms: oldest,
+            decided_total: state.decided,
+        })
+    }
+
+    async fn generation(&self) -> Result<Option<u64>, QueueError> {
+        Ok(self.state().generation)
+    }
+
+    async fn restore(&self, epoch: u64, restore: &Restore) -> Result<(), QueueError> {
+        self.check_epoch(epoch)?;
+        let mut state = self.state();
+        let mut tickets = std::mem::take(&mut state.tickets);
+        // What the old generation never decided is lost; the database knows what it did decide.
+        for ticket in tickets.values_mut().filter(|t| !t.state.is_terminal()) {
+            ticket.state = TicketState::Lost;
+        }
+        let by_student = std::mem::take(&mut state.by_student);
+        *state = State {
+            generation: Some(restore.generation),
+            seq: restore.seq_floor,
+            serving: restore.seq_floor,
+            holdings: restore
+                .enrolled
+                .iter()
+                .map(|&pair| (pair, Holding::Enrolled))
+                .collect(),
+            sold_out: restore.sold_out.iter().copied().collect(),
+            // Tickets of the old generation stay readable, so their students see what became
+            // of them.
+            tickets,
+            by_student,
+            ..State::default()
+        };
+        Ok(())
+    }
+}

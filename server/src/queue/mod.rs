@@ -1,0 +1,381 @@
+//! The fair waiting queue: admission in arrival order, and the state the drain works through.
+//!
+//! A [`Queue`] holds tickets. [`Queue::admit`] gives a student a ticket with the next sequence
+//! number, atomically with the duplicate check, the sold-out fast path and the rate limit. The
+//! drain worker ([`drain`]) then [`claim`](Queue::claim)s tickets strictly in sequence order,
+//! decides them against the database, and [`settle`](Queue::settle)s the outcomes. Two
+//! implementations share this contract and the same test suite: [`RedisQueue`] (Lua scripts, shared
+//! by every server process) and [`MemoryQueue`] (one process, the embedded default).
+//!
+//! Fencing: `claim`, `settle` and `restore` take the drain's lease epoch and do nothing when the
+//! epoch stored beside the lock (see [`crate::lock`]) is another one, so a drainer that lost its
+//! lease cannot change the queue. The database checks the same epoch in the batch's transaction.
+//!
+//! Generations: the queue's state can vanish (Redis restarted without persistence, or the embedded
+//! process restarted). Every state therefore belongs to a generation, a number the database hands
+//! out. While the queue has no generation it answers [`QueueError::Recovering`] and the drain
+//! rebuilds it ([`Queue::restore`]); tickets of an earlier generation that the database never
+//! decided are `lost`.
+
+pub mod drain;
+pub mod hub;
+mod memory;
+mod redis;
+#[cfg(test)]
+mod contract;
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use memory::MemoryQueue;
+pub use redis::RedisQueue;
+
+/// Where a ticket is in its life. `Queued` → one of the terminal states; nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketState {
+    /// Waiting for the drain.
+    Queued,
+    /// Claimed by the drain, whose decision is on its way. Shown to students as `queued`; the
+    /// student can no longer leave.
+    Deciding,
+    Enrolled,
+    /// Turned down by a rule; the ticket's `code` says which.
+    Rejected,
+    /// The student left the queue.
+    Cancelled,
+    /// Waited longer than the queue's ticket lifetime.
+    Expired,
+    /// Queued in a generation whose state was lost before the drain decided it.
+    Lost,
+}
+
+impl TicketState {
+    /// The stable name stored in Redis and the database and shown in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketState::Queued => "queued",
+            TicketState::Deciding => "deciding",
+            TicketState::Enrolled => "enrolled",
+            TicketState::Rejected => "rejected",
+            TicketState::Cancelled => "cancelled",
+            TicketState::Expired => "expired",
+            TicketState::Lost => "lost",
+        }
+    }
+
+    /// Whether the ticket will not change any more.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, TicketState::Queued | TicketState::Deciding)
+    }
+}
+
+impl FromStr for TicketState {
+    type Err = QueueError;
+
+    fn from_str(raw: &str) -> Result<Self, QueueError> {
+        Ok(match raw {
+            "queued" => TicketState::Queued,
+            "deciding" => TicketState::Deciding,
+            "enrolled" => TicketState::Enrolled,
+            "rejected" => TicketState::Rejected,
+            "cancelled" => TicketState::Cancelled,
+            "expired" => TicketState::Expired,
+            "lost" => TicketState::Lost,
+            other => return Err(QueueError::Corrupt(format!("ticket state {other:?}"))),
+        })
+    }
+}
+
+/// A ticket's id: its generation and sequence number, written `"{generation}-{seq}"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TicketId {
+    pub generation: u64,
+    pub seq: u64,
+}
+
+impl fmt::Display for TicketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.generation, self.seq)
+    }
+}
+
+impl FromStr for TicketId {
+    type Err = ();
+
+    fn from_str(raw: &str) -> Result<Self, ()> {
+        let (generation, seq) = raw.split_once('-').ok_or(())?;
+        let digits = |s: &str| !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(generation) || !digits(seq) {
+            return Err(());
+        }
+        Ok(TicketId {
+            generation: generation.parse().map_err(|_| ())?,
+            seq: seq.parse().map_err(|_| ())?,
+        })
+    }
+}
+
+/// A student's place in the queue for one course, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub student_id: i64,
+    pub course_id: i64,
+    pub state: TicketState,
+    /// The rule that rejected it (`COURSE_FULL`, `TIME_CLASH`…), for `Rejected` only.
+    pub code: Option<String>,
+    /// Unix milliseconds.
+    pub admitted_at_ms: i64,
+    /// Unix milliseconds, once terminal.
+    pub decided_at_ms: Option<i64>,
+}
+
+/// What admission answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// A new ticket, in state `Queued`.
+    Queued(Ticket),
+    /// The student already waits for this course with this ticket.
+    AlreadyQueued(Ticket),
+    /// The queue knows the student holds the course already.
+    AlreadyEnrolled,
+    /// The course is flagged sold out: answered without a ticket and without the database.
+    SoldOut,
+    /// Over the operator's admission rate limit for this second.
+    RateLimited,
+}
+
+/// What leaving the queue did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leave {
+    /// The ticket is now `Cancelled`.
+    Left(Ticket),
+    /// The drain is deciding it; too late to leave.
+    Deciding(Ticket),
+    /// It was already decided.
+    AlreadyTerminal(Ticket),
+    /// No such ticket of this student.
+    NotFound,
+}
+
+/// How the drain settled one ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    pub id: TicketId,
+    pub student_id: i64,
+    pub course_id: i64,
+    /// Terminal: `Enrolled`, `Rejected`, `Cancelled` or `Expired`.
+    pub state: TicketState,
+    pub code: Option<String>,
+    pub decided_at_ms: i64,
+}
+
+impl From<&Ticket> for Settled {
+    fn from(ticket: &Ticket) -> Settled {
+        Settled {
+            id: ticket.id,
+            student_id: ticket.student_id,
+            course_id: ticket.course_id,
+            state: ticket.state,
+            code: ticket.code.clone(),
+            decided_at_ms: ticket.decided_at_ms.unwrap_or(ticket.admitted_at_ms),
+        }
+    }
+}
+
+/// What a drain step tells the queue besides the tickets' outcomes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CourseFlags {
+    /// Courses now full: admission's fast path answers `SoldOut` for them.
+    pub sold_out: Vec<i64>,
+}
+
+/// The state to rebuild after a loss, read from the database.
+#[derive(Debug, Clone, Default)]
+pub struct Restore {
+    /// The new generation (from the database).
+    pub generation: u64,
+    /// Sequence numbers of the new generation start after this.
+    pub seq_floor: u64,
+    /// Every (student, course) enrollment, so admission's duplicate check knows them.
+    pub enrolled: Vec<(i64, i64)>,
+    /// Every full course.
+    pub sold_out: Vec<i64>,
+}
+
+/// The queue at a glance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct QueueStatus {
+    /// `None` while the queue is being rebuilt.
+    pub generation: Option<u64>,
+    /// The highest sequence number decided ("now serving").
+    pub serving_seq: u64,
+    /// The highest sequence number handed out.
+    pub last_seq: u64,
+    /// Tickets waiting (queued or being decided).
+    pub depth: u64,
+    /// When the oldest waiting ticket was admitted, Unix ms.
+    pub oldest_admitted_at_ms: Option<i64>,
+    /// Tickets decided since the generation began.
+    pub decided_total: u64,
+}
+
+/// Why a queue operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The queue's state is missing (Redis lost its data, or the process just started) and is
+    /// being rebuilt from the database.
+    #[error("the queue is being rebuilt")]
+    Recovering,
+    /// The caller's lease epoch is no longer the current one.
+    #[error("fenced out: epoch {mine} is not the current one")]
+    Fenced { mine: u64 },
+    #[error("the queue backend is unavailable: {0}")]
+    Unavailable(String),
+    #[error("queue state is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// Admission's inputs besides the student and course.
+#[derive(Debug, Clone, Copy)]
+pub struct AdmitLimits {
+    /// Most admissions per second across all processes; 0 means no limit.
+    pub per_second: u32,
+    /// Now, Unix ms.
+    pub now_ms: i64,
+}
+
+/// The queue every backend provides.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// `"redis"` or `"memory"`.
+    fn kind(&self) -> &'static str;
+
+    /// Succeeds when the backend answers.
+    async fn ping(&self) -> Result<(), QueueError>;
+
+    /// Admits a student's request for a course, atomically: a duplicate (same student and
+    /// course queued, deciding or enrolled) is answered with what exists; a sold-out course is
+    /// answered `SoldOut`; over the rate limit `RateLimited`; otherwise the next sequence number
+    /// of the current generation is taken and the ticket appended to the log in state `Queued`.
+    /// `Recovering` while there is no generation.
+    async fn admit(
+        &self,
+        student_id: i64,
+        course_id: i64,
+        limits: AdmitLimits,
+    ) -> Result<Admission, QueueError>;
+
+    /// Takes a queued ticket of this student out of the queue (state `Cancelled`, the duplicate
+    /// check forgets it). A ticket being decided or already terminal stays as it is.
+    async fn leave(&self, student_id: i64, id: TicketId, now_ms: i64)
+    -> Result<Leave, QueueError>;
+
+    /// The ticket, while the queue still holds it (terminal tickets are kept for a while).
+    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, QueueError>;
+
+    /// The student's tickets the queue still holds, in sequence order.
+    async fn tickets_of(&self, student_id: i64) -> Result<Vec<Ticket>, QueueError>;
+
+    /// For the drain holding lease `epoch`: up to `max` tickets after the last settled one, in
+    /// sequence order. Queued tickets become `Deciding`; tickets already `Deciding` (a drainer
+    /// died before settling them) come again; cancelled ones come too, so the drain can record
+    /// them and move past them.
+    async fn claim(&self, epoch: u64, max: usize) -> Result<Vec<Ticket>, QueueError>;
+
+    /// For the drain holding lease `epoch`: records each outcome, updates the duplicate check
+    /// (an enrolled pair stays known; any other outcome frees the pair for a new ticket), flags
+    /// courses sold out, publishes the outcomes to [`results_after`](Queue::results_after), and
+    /// moves "now serving" to the highest settled sequence number. Settling is idempotent.
+    async fn settle(
+        &self,
+        epoch: u64,
+        settled: &[Settled],
+        flags: &CourseFlags,
+    ) -> Result<(), QueueError>;
+
+    /// A seat came free (a cancellation, a larger capacity): the course is no longer sold out
+    /// and, when `student_id` is given, that student may queue for it again.
+    async fn seat_freed(&self, course_id: i64, student_id: Option<i64>)
+    -> Result<(), QueueError>;
+
+    /// Replaces every sold-out flag with `sold_out` (the drain reconciles from the database).
+    async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError>;
+
+    /// Outcomes settled after position `cursor` (0 = from the start of what is kept), up to
+    /// `max`, and the cursor to continue from. Every process's live hub tails this.
+    async fn results_after(
+        &self,
+        cursor: u64,
+        max: usize,
+    ) -> Result<(Vec<Settled>, u64), QueueError>;
+
+    /// Depth, now serving, the oldest waiting ticket.
+    async fn status(&self) -> Result<QueueStatus, QueueError>;
+
+    /// The current generation; `None` when the state is missing and must be restored.
+    async fn generation(&self) -> Result<Option<u64>, QueueError>;
+
+    /// For the drain holding lease `epoch`: rebuilds the duplicate check and the sold-out flags
+    /// from `restore` and starts its generation. Admission answers `Recovering` until this ends.
+    async fn restore(&self, epoch: u64, restore: &Restore) -> Result<(), QueueError>;
+}
+
+/// Opens the Redis connection the queue and the lock share. It reconnects by itself; a first
+/// connection that fails is reported at once.
+pub async fn connect_redis(url: &str) -> Result<::redis::aio::ConnectionManager, QueueError> {
+    let unavailable = |e: ::redis::RedisError| QueueError::Unavailable(e.to_string());
+    let client = ::redis::Client::open(url).map_err(unavailable)?;
+    let config = ::redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(std::time::Duration::from_secs(5)))
+        .set_response_timeout(Some(std::time::Duration::from_secs(10)))
+        .set_number_of_retries(2);
+    client
+        .get_connection_manager_with_config(config)
+        .await
+        .map_err(unavailable)
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticket_ids_round_trip_and_refuse_junk() {
+        let id = TicketId {
+            generation: 3,
+            seq: 10452,
+        };
+        assert_eq!(id.to_string(), "3-10452");
+        assert_eq!("3-10452".parse::<TicketId>(), Ok(id));
+        for junk in ["", "3", "-1", "3-", "a-1", "1-2-3", "1-+2", "99999999999999999999-1"] {
+            assert!(junk.parse::<TicketId>().is_err(), "{junk:?} parsed");
+        }
+    }
+
+    #[test]
+    fn only_queued_and_deciding_are_open() {
+        for state in [
+            TicketState::Enrolled,
+            TicketState::Rejected,
+            TicketState::Cancelled,
+            TicketState::Expired,
+            TicketState::Lost,
+        ] {
+            assert!(state.is_terminal());
+            assert_eq!(state.as_str().parse::<TicketState>().unwrap(), state);
+        }
+        assert!(!TicketState::Queued.is_terminal());
+        assert!(!TicketState::Deciding.is_terminal());
+    }
+}

@@ -1,0 +1,60 @@
+-- Admits a student's request for a course.
+-- ARGV: [1] prefix, [2] student, [3] course, [4] now (Unix ms), [5] admissions per second
+-- (0 = no limit).
+-- Replies {status} or {status, ticket}; status is RECOVERING, ALREADY_ENROLLED, ALREADY_QUEUED,
+-- SOLD_OUT, RATE_LIMITED or QUEUED.
+--
+-- Why one script: Redis runs a script to the end before any other command, so the duplicate
+-- check and the new ticket cannot interleave with another admission of the same pair (of fifty
+-- simultaneous requests exactly one gets a ticket), and the rate counter cannot be overshot.
+-- Why FIFO holds: the sequence number is taken (INCR) and the ticket appended to the log under
+-- that very number in the same step, so log order is admission order; the drain reads the log
+-- in ID order and only ever moves forward.
+local student, course, now = ARGV[2], ARGV[3], ARGV[4]
+local per_second = tonumber(ARGV[5])
+
+local generation = redis.call('GET', P .. 'generation')
+if not generation then
+  return {'RECOVERING'}
+end
+
+local pair = student .. ':' .. course
+local held = redis.call('HGET', P .. 'dedupe', pair)
+if held == 'enrolled' then
+  return {'ALREADY_ENROLLED'}
+end
+if held then
+  local ticket = ticket_reply(held)
+  if ticket and (ticket[4] == 'queued' or ticket[4] == 'deciding') then
+    return {'ALREADY_QUEUED', ticket}
+  end
+  -- The field outlived its ticket (settle and leave release it, so only a partial loss of
+  -- state gets here); a stale entry must not keep the student out for good.
+  redis.call('HDEL', P .. 'dedupe', pair)
+end
+
+if redis.call('SISMEMBER', P .. 'soldout', course) == 1 then
+  return {'SOLD_OUT'}
+end
+
+if per_second > 0 then
+  local window = P .. 'rate:' .. string.format('%d', math.floor(tonumber(now) / 1000))
+  -- Only admissions count: a refused request must not eat the next one's place.
+  if tonumber(redis.call('GET', window) or '0') >= per_second then
+    return {'RATE_LIMITED'}
+  end
+  redis.call('INCR', window)
+  redis.call('EXPIRE', window, 2)
+end
+
+-- string.format, not `..`: Lua would print a large number in exponent notation.
+local seq = string.format('%d', redis.call('INCR', P .. 'seq'))
+local id = generation .. '-' .. seq
+-- The log entry first: if it fails (an ID not above the last one), nothing else is written.
+redis.call('XADD', P .. 'log', seq .. '-1', 'id', id, 'student', student, 'course', course, 'at', now)
+redis.call('HSET', P .. 't:' .. id, 'student', student, 'course', course, 'state', 'queued', 'at', now)
+redis.call('HSET', P .. 'dedupe', pair, id)
+local mine = P .. 's:' .. student
+redis.call('ZADD', mine, seq, id)
+redis.call('EXPIRE', mine, KEEP_SECONDS)
+return {'QUEUED', ticket_reply(id)}

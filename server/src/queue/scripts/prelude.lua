@@ -1,0 +1,37 @@
+-- The head of every queue script: redis.rs prepends this file to each one before loading it.
+--
+-- ARGV[1] is always the key prefix `classmate:<env>:`. Ticket, student and rate keys are only
+-- known inside a script, so the scripts derive every key from the prefix instead of taking
+-- KEYS; that ties the queue to one Redis node, which the fencing epoch key (outside the prefix)
+-- requires anyway.
+
+local P = ARGV[1]
+
+-- How long a settled or cancelled ticket, and a student's ticket index, stay readable.
+local KEEP_SECONDS = 3600
+
+-- A ticket as redis.rs reads it: {id, student, course, state, code, admitted ms, decided ms},
+-- absent fields as ''. nil when the ticket's hash is gone.
+local function ticket_reply(id)
+  local f = redis.call('HMGET', P .. 't:' .. id, 'student', 'course', 'state', 'code', 'at', 'decided')
+  if not f[1] then
+    return nil
+  end
+  return {id, f[1], f[2], f[3], f[4] or '', f[5] or '', f[6] or ''}
+end
+
+-- Whether `epoch` is the lease epoch in force. A missing counter matches no one: the lock's
+-- state was lost with it, so no lease taken before is valid.
+local function holds_epoch(epoch_key, epoch)
+  local current = redis.call('GET', epoch_key)
+  return current ~= false and tonumber(current) == tonumber(epoch)
+end
+
+-- Runs `command key <args...>` over ARGV[from..to] in slices, because Lua's unpack fails past a
+-- few thousand values.
+local function in_slices(command, key, from, to)
+  local slice = 1000
+  for first = from, to, slice do
+    redis.call(command, key, unpack(ARGV, first, math.min(first + slice - 1, to)))
+  end
+end

@@ -1,0 +1,27 @@
+-- Published outcomes after a position, for every process's live hub.
+-- ARGV: [1] prefix, [2] cursor, [3] most outcomes.
+-- Replies {cursor used, {{position, id, student, course, state, code, decided}...}}.
+--
+-- Positions restart at 1 when a restore wipes the stream (or Redis lost it). A cursor beyond
+-- the last position handed out can only come from before that, so reading starts over from the
+-- beginning instead of skipping the new generation's first outcomes.
+local cursor = ARGV[2]
+if tonumber(cursor) > tonumber(redis.call('GET', P .. 'results-n') or '0') then
+  cursor = '0'
+end
+local entries = {}
+-- XRANGE with COUNT 0 answers nil, not an empty list.
+if tonumber(ARGV[3]) > 0 then
+  entries = redis.call('XRANGE', P .. 'results', '(' .. cursor .. '-1', '+', 'COUNT', ARGV[3])
+end
+local out = {}
+for _, entry in ipairs(entries) do
+  local f = {}
+  local raw = entry[2]
+  for i = 1, #raw, 2 do
+    f[raw[i]] = raw[i + 1]
+  end
+  local position = string.match(entry[1], '^(%d+)-')
+  out[#out + 1] = {position, f.id, f.student, f.course, f.state, f.code or '', f.decided}
+end
+return {cursor, out}

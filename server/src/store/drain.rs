@@ -1,0 +1,268 @@
+//! The drain's side of the database: one transaction per batch, behind the epoch fence.
+//!
+//! A batch costs a fixed handful of round trips whatever its size: the fence, the replay check,
+//! the students, their schedules and the courses (each one `IN (…)` query), one multi-row insert
+//! of enrollments, one conditional seat update per course, one multi-row insert of decisions, and
+//! the commit.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sqlx::{Database, Executor, FromRow, IntoArguments, Transaction};
+
+use super::relational::Dialect;
+use super::rows::{CourseRow, DecisionRow, StudentCourseRow, StudentRow};
+use super::{StoreError, sql};
+use crate::domain::{Course, Student};
+use crate::queue::{Settled, Ticket, TicketId, TicketState};
+
+/// What a drain batch decides on, read inside its transaction.
+#[derive(Debug, Default)]
+pub struct DrainSnapshot {
+    /// Tickets of the batch the database already decided (a replay after a crash).
+    pub decided: HashMap<TicketId, Settled>,
+    /// The batch's students, locked.
+    pub students: HashMap<i64, Student>,
+    /// The courses each of those students holds.
+    pub schedules: HashMap<i64, Vec<Course>>,
+    /// The batch's courses, locked, with their seat counters.
+    pub courses: HashMap<i64, Course>,
+}
+
+/// The open transaction of one drain batch.
+#[async_trait]
+pub trait DrainTx: Send {
+    /// Writes the batch's new decisions: an enrollment row (carrying its ticket id) per enrolled
+    /// ticket, the seats they take (refused with `SeatsChanged` if a course has fewer free seats
+    /// than that), and a decision row per ticket.
+    async fn record(&mut self, epoch: u64, decisions: &[(Ticket, Settled)])
+    -> Result<(), StoreError>;
+
+    /// Makes the batch durable.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// Rows per multi-row insert; far below either database's limit on bound parameters.
+const INSERT_CHUNK: usize = 500;
+
+/// `($1, $2, …)` for `rows` rows of `columns` placeholders each, comma-separated; with one row,
+/// an `IN` list. Both databases read `$N`, so the statement text is shared.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let mut text = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            text.push_str(", ");
+        }
+        text.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("${}", row * columns + column + 1));
+        }
+        text.push(')');
+    }
+    text
+}
+
+fn unique(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+pub(super) struct SqlDrainTx<DB: Database> {
+    pub(super) tx: Transaction<'static, DB>,
+}
+
+/// Passes the fence and reads the batch's snapshot.
+pub(super) async fn begin<DB>(
+    mut tx: Transaction<'static, DB>,
+    epoch: u64,
+    tickets: &[Ticket],
+) -> Result<(SqlDrainTx<DB>, DrainSnapshot), StoreError>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> i64: sqlx::Decode<'r, DB>,
+    for<'r> CourseRow: FromRow<'r, DB::Row>,
+    for<'r> StudentRow: FromRow<'r, DB::Row>,
+    for<'r> StudentCourseRow: FromRow<'r, DB::Row>,
+    for<'r> DecisionRow: FromRow<'r, DB::Row>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    pass_fence(&mut tx, epoch).await?;
+    let mut snapshot = DrainSnapshot::default();
+    if tickets.is_empty() {
+        return Ok((SqlDrainTx { tx }, snapshot));
+    }
+
+    let statement = format!("{}{}", sql::DRAIN_DECIDED, placeholders(1, tickets.len()));
+    let mut query = sqlx::query_as::<DB, DecisionRow>(&statement);
+    for ticket in tickets {
+        query = query.bind(ticket.id.to_string());
+    }
+    let rows = query.fetch_all(&mut *tx).await?;
+    for row in rows {
+        let ticket = Ticket::try_from(row)?;
+        snapshot.decided.insert(ticket.id, Settled::from(&ticket));
+    }
+
+    let student_ids = unique(tickets.iter().map(|t| t.student_id));
+    // Students in id order, so two lockers never wait on each other in a cycle.
+    let statement = format!(
+        "{}{} ORDER BY id{}",
+        sql::DRAIN_STUDENTS,
+        placeholders(1, student_ids.len()),
+        DB::LOCK_ROWS
+    );
+    let mut query = sqlx::query_as::<DB, StudentRow>(&statement);
+    for id in &student_ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&mut *tx).await?;
+    for row in rows {
+        let student = Student::try_from(row)?;
+        snapshot.schedules.insert(student.id, Vec::new());
+        snapshot.students.insert(student.id, student);
+    }
+
+    let statement = format!("{}{}", sql::DRAIN_SCHEDULES, placeholders(1, student_ids.len()));
+    let mut query = sqlx::query_as::<DB, StudentCourseRow>(&statement);
+    for id in &student_ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&mut *tx).await?;
+    for row in rows {
+        let (student_id, course) = row.try_into()?;
+        snapshot.schedules.entry(student_id).or_default().push(course);
+    }
+
+    let course_ids = unique(tickets.iter().map(|t| t.course_id));
+    let statement = format!(
+        "{}{} ORDER BY c.id{}",
+        sql::DRAIN_COURSES,
+        placeholders(1, course_ids.len()),
+        DB::LOCK_ROWS
+    );
+    let mut query = sqlx::query_as::<DB, CourseRow>(&statement);
+    for id in &course_ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&mut *tx).await?;
+    for row in rows {
+        let course = Course::try_from(row)?;
+        snapshot.courses.insert(course.id, course);
+    }
+    Ok((SqlDrainTx { tx }, snapshot))
+}
+
+/// Records `epoch` as the newest that committed, unless a newer one already did. The row stays
+/// locked until the transaction ends, which also serialises batches (and a paused ex-holder's
+/// batch cannot slip in after its successor's).
+pub(super) async fn pass_fence<DB>(
+    tx: &mut Transaction<'static, DB>,
+    epoch: u64,
+) -> Result<i64, StoreError>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> i64: sqlx::Decode<'r, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let signed = i64::try_from(epoch).map_err(|_| StoreError::Fenced { epoch })?;
+    let generation: Option<i64> = sqlx::query_scalar(sql::PASS_FENCE)
+        .bind(signed)
+        .fetch_optional(&mut **tx)
+        .await?;
+    generation.ok_or(StoreError::Fenced { epoch })
+}
+
+#[async_trait]
+impl<DB> DrainTx for SqlDrainTx<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB>,
+    for<'q> time::OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> i64: sqlx::Decode<'r, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    async fn record(
+        &mut self,
+        epoch: u64,
+        decisions: &[(Ticket, Settled)],
+    ) -> Result<(), StoreError> {
+        let enrolled: Vec<&(Ticket, Settled)> = decisions
+            .iter()
+            .filter(|(_, settled)| settled.state == TicketState::Enrolled)
+            .collect();
+        let now = time::OffsetDateTime::now_utc();
+        for chunk in enrolled.chunks(INSERT_CHUNK) {
+            let statement = format!("{}{}", sql::INSERT_DRAIN_ENROLLMENTS, placeholders(chunk.len(), 4));
+            let mut query = sqlx::query::<DB>(&statement);
+            for (ticket, _) in chunk {
+                query = query
+                    .bind(ticket.student_id)
+                    .bind(ticket.course_id)
+                    .bind(now)
+                    .bind(ticket.id.to_string());
+            }
+            // No ON CONFLICT: the snapshot already excluded every pair and ticket the database
+            // holds, so a conflict here means something raced the batch, and the batch fails.
+            query.execute(&mut *self.tx).await?;
+        }
+
+        let mut seats: HashMap<i64, i64> = HashMap::new();
+        for (ticket, _) in &enrolled {
+            *seats.entry(ticket.course_id).or_default() += 1;
+        }
+        let mut courses: Vec<(i64, i64)> = seats.into_iter().collect();
+        courses.sort_unstable();
+        for (course_id, taken) in courses {
+            let done: Option<i64> = sqlx::query_scalar(sql::TAKE_SEATS)
+                .bind(course_id)
+                .bind(taken)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+            if done.is_none() {
+                return Err(StoreError::SeatsChanged { course_id });
+            }
+        }
+
+        let epoch = i64::try_from(epoch).map_err(|_| StoreError::Fenced { epoch })?;
+        for chunk in decisions.chunks(INSERT_CHUNK) {
+            let statement = format!("{}{}", sql::INSERT_DECISIONS, placeholders(chunk.len(), 10));
+            let mut query = sqlx::query::<DB>(&statement);
+            for (ticket, settled) in chunk {
+                query = query
+                    .bind(ticket.id.to_string())
+                    .bind(i64::try_from(ticket.id.generation).unwrap_or(i64::MAX))
+                    .bind(i64::try_from(ticket.id.seq).unwrap_or(i64::MAX))
+                    .bind(ticket.student_id)
+                    .bind(ticket.course_id)
+                    .bind(settled.state.as_str().to_owned())
+                    .bind(settled.code.clone())
+                    .bind(ticket.admitted_at_ms)
+                    .bind(settled.decided_at_ms)
+                    .bind(epoch);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
