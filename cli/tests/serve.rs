@@ -1,18 +1,18 @@
 //! `classmate serve` and `classmate admin` as an operator runs them: a real process, real signals.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod support;
+
+use std::io::Write;
+use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::{Connection, Executor};
 
-const BIN: &str = env!("CARGO_BIN_EXE_classmate");
+use support::{Server, classmate, post, wait_for};
 
 /// Every setting `serve` has, by its environment variable.
-const SETTINGS: [&str; 14] = [
+const SETTINGS: [&str; 20] = [
     "CLASSMATE_DATABASE_URL",
     "CLASSMATE_DB_MAX_CONNECTIONS",
     "CLASSMATE_BIND",
@@ -27,105 +27,13 @@ const SETTINGS: [&str; 14] = [
     "CLASSMATE_ADMIN_PASSWORD",
     "CLASSMATE_COOKIE_SECURE",
     "CLASSMATE_REQUEST_TIMEOUT",
+    "CLASSMATE_REDIS_URL",
+    "CLASSMATE_LOCK_ENV",
+    "CLASSMATE_DRAIN",
+    "CLASSMATE_DRAIN_BATCH",
+    "CLASSMATE_DRAIN_LEASE",
+    "CLASSMATE_TICKET_TTL",
 ];
-
-/// A `classmate` command in `dir` with no CLASSMATE_* variable inherited from the shell.
-fn classmate(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command.current_dir(dir);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CLASSMATE_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
-/// A server process and its JSON log lines.
-struct Server {
-    child: Child,
-    logs: mpsc::Receiver<Value>,
-    base: String,
-}
-
-impl Server {
-    /// Starts `classmate serve` on a free port in `dir` and waits for it to listen.
-    fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
-        let mut child = classmate(dir)
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start classmate serve");
-        let stdout = child.stdout.take().unwrap();
-        let (sender, logs) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let parsed = serde_json::from_str(&line)
-                    .unwrap_or_else(|_| panic!("a JSON log line, got {line:?}"));
-                if sender.send(parsed).is_err() {
-                    break;
-                }
-            }
-        });
-        let listening = wait_for(&logs, |l| l["message"] == "listening");
-        let base = format!("http://{}", listening["addr"].as_str().unwrap());
-        Server { child, logs, base }
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + limit;
-        while std::time::Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_for(logs: &mpsc::Receiver<Value>, matches: impl Fn(&Value) -> bool) -> Value {
-    loop {
-        let line = logs
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the expected log line in time");
-        if matches(&line) {
-            return line;
-        }
-    }
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: String,
-    token: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let mut request = client.post(url).json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 #[test]
 fn serve_help_lists_every_setting_with_its_default() {

@@ -31,6 +31,12 @@ impl MemoryLock {
         self.with(name, |entry| entry.epoch)
     }
 
+    /// Sets the epoch of lock `name`, as if it had been taken that often (for tests).
+    #[cfg(test)]
+    pub(crate) fn force_epoch(&self, name: &str, epoch: u64) {
+        self.with(name, |entry| entry.epoch = epoch);
+    }
+
     fn with<T>(&self, name: &str, f: impl FnOnce(&mut Entry) -> T) -> T {
         let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
         let entry = locks.entry(name.to_owned()).or_default();

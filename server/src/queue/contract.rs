@@ -11,7 +11,7 @@ use ::redis::aio::ConnectionManager;
 use async_trait::async_trait;
 
 use super::*;
-use crate::lock::{DRAIN_LOCK, epoch_key};
+use crate::lock::{DRAIN_LOCK, MemoryLock, epoch_key};
 
 /// A backend under test: its queue, and a way to move the drain lock's epoch as an acquisition
 /// by another drainer would.
@@ -62,6 +62,7 @@ macro_rules! contract_tests {
 }
 
 contract_tests!(redis_backend, RedisHarness::start());
+contract_tests!(memory_backend, MemoryHarness::start());
 
 /// Some instant; rate windows are whole seconds from it.
 const NOW: i64 = 1_764_140_400_000;
@@ -774,22 +775,30 @@ impl Drop for RedisHarness {
         }
     }
 }
-#[tokio::test]
-async fn tmp_big_restore() {
-    let h = RedisHarness::start().await;
-    h.set_epoch(1).await;
-    let enrolled: Vec<(i64, i64)> = (1..=500_000).map(|s| (s, 10 + s % 7)).collect();
-    let t = std::time::Instant::now();
-    h.queue().restore(1, &Restore { generation: 1, seq_floor: 0, enrolled, sold_out: (1..3000).collect() }).await.unwrap();
-    eprintln!("restore 500k: {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    for s in 0..2000 { h.queue().admit(600_000 + s, 1, at(NOW)).await.unwrap(); }
-    eprintln!("2000 sequential admits: {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    let c = h.queue().claim(1, 1000).await.unwrap();
-    eprintln!("claim 1000: {:?}", t.elapsed());
-    let s: Vec<_> = c.iter().map(|t| outcome(t, TicketState::Enrolled, None, NOW)).collect();
-    let t = std::time::Instant::now();
-    h.queue().settle(1, &s, &CourseFlags::default()).await.unwrap();
-    eprintln!("settle 1000: {:?}", t.elapsed());
+
+/// The in-process queue, fenced by its own in-process lock.
+struct MemoryHarness {
+    lock: Arc<MemoryLock>,
+    queue: Arc<MemoryQueue>,
+}
+
+impl MemoryHarness {
+    async fn start() -> MemoryHarness {
+        let lock = Arc::new(MemoryLock::new());
+        MemoryHarness {
+            queue: Arc::new(MemoryQueue::new(lock.clone())),
+            lock,
+        }
+    }
+}
+
+#[async_trait]
+impl Harness for MemoryHarness {
+    fn queue(&self) -> Arc<dyn Queue> {
+        self.queue.clone()
+    }
+
+    async fn set_epoch(&self, epoch: u64) {
+        self.lock.force_epoch(DRAIN_LOCK, epoch);
+    }
 }

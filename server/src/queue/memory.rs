@@ -239,13 +239,15 @@ impl Queue for MemoryQueue {
         let mut newest_decision = 0;
         for outcome in settled {
             // "Now serving" moves past every settled ticket, whatever became of it.
+            let first_time = outcome.id.seq > state.serving;
             state.serving = state.serving.max(outcome.id.seq);
             let Some(ticket) = state.tickets.get_mut(&outcome.id) else {
                 continue;
             };
-            // Settling is idempotent: a replayed batch, or a ticket its student left, changes
-            // nothing and is published once.
-            if ticket.state.is_terminal() {
+            // Settling is idempotent: a replayed batch changes nothing and publishes nothing. A
+            // ticket its student left is already cancelled; its first settling publishes it.
+            let left_unsettled = ticket.state == TicketState::Cancelled && first_time;
+            if ticket.state.is_terminal() && !left_unsettled {
                 continue;
             }
             ticket.state = outcome.state;
@@ -302,6 +304,11 @@ impl Queue for MemoryQueue {
         max: usize,
     ) -> Result<(Vec<Settled>, u64), QueueError> {
         let state = self.state();
+        // A cursor past the end comes from before a restore restarted the positions.
+        let cursor = match cursor > state.results_n {
+            true => 0,
+            false => cursor,
+        };
         let results: Vec<(u64, Settled)> = state
             .results
             .iter()

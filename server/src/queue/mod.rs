@@ -19,10 +19,10 @@
 
 pub mod drain;
 pub mod hub;
-mod memory;
-mod redis;
 #[cfg(test)]
 mod contract;
+mod memory;
+mod redis;
 
 use std::fmt;
 use std::str::FromStr;
@@ -31,7 +31,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryQueue;
-pub use redis::RedisQueue;
+pub use redis::{RedisQueue, connect_redis};
 
 /// Where a ticket is in its life. `Queued` → one of the terminal states; nothing else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -216,7 +216,7 @@ pub struct QueueStatus {
     pub serving_seq: u64,
     /// The highest sequence number handed out.
     pub last_seq: u64,
-    /// Tickets waiting (queued or being decided).
+    /// Tickets in the log not yet settled (queued, being decided, or left but not yet passed).
     pub depth: u64,
     /// When the oldest waiting ticket was admitted, Unix ms.
     pub oldest_admitted_at_ms: Option<i64>,
@@ -307,7 +307,8 @@ pub trait Queue: Send + Sync {
     async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError>;
 
     /// Outcomes settled after position `cursor` (0 = from the start of what is kept), up to
-    /// `max`, and the cursor to continue from. Every process's live hub tails this.
+    /// `max`, and the cursor to continue from. A cursor beyond the last position (from before a
+    /// restore) reads from the start. Every process's live hub tails this.
     async fn results_after(
         &self,
         cursor: u64,
@@ -323,21 +324,6 @@ pub trait Queue: Send + Sync {
     /// For the drain holding lease `epoch`: rebuilds the duplicate check and the sold-out flags
     /// from `restore` and starts its generation. Admission answers `Recovering` until this ends.
     async fn restore(&self, epoch: u64, restore: &Restore) -> Result<(), QueueError>;
-}
-
-/// Opens the Redis connection the queue and the lock share. It reconnects by itself; a first
-/// connection that fails is reported at once.
-pub async fn connect_redis(url: &str) -> Result<::redis::aio::ConnectionManager, QueueError> {
-    let unavailable = |e: ::redis::RedisError| QueueError::Unavailable(e.to_string());
-    let client = ::redis::Client::open(url).map_err(unavailable)?;
-    let config = ::redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(std::time::Duration::from_secs(5)))
-        .set_response_timeout(Some(std::time::Duration::from_secs(10)))
-        .set_number_of_retries(2);
-    client
-        .get_connection_manager_with_config(config)
-        .await
-        .map_err(unavailable)
 }
 
 /// Unix milliseconds now.

@@ -27,6 +27,24 @@ use crate::lock::{DRAIN_LOCK, epoch_key};
 /// no single call blocks Redis for long, large enough that 500,000 pairs take 100 calls.
 const RESTORE_CHUNK: usize = 5_000;
 
+/// Opens the Redis connection the queue and the drain lock share. It reconnects by itself; a
+/// first connection that fails is reported within seconds.
+pub async fn connect_redis(url: &str) -> Result<ConnectionManager, QueueError> {
+    let client = redis::Client::open(url)
+        .map_err(|e| QueueError::Unavailable(format!("invalid Redis URL: {}", one_line(&e))))?;
+    // The default 500 ms response timeout is shorter than a restore chunk or a large settle
+    // can take on a Redis busy with admissions; a slow answer is not a dead server. Fewer
+    // retries than the default (about 10 s) so a server started without Redis says so soon.
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(5)))
+        .set_number_of_retries(4)
+        .set_max_delay(Duration::from_secs(1));
+    ConnectionManager::new_with_config(client, config)
+        .await
+        .map_err(|e| QueueError::Unavailable(format!("cannot connect to Redis: {}", one_line(&e))))
+}
+
 /// The queue's scripts, each compiled once with the shared prelude in front.
 struct Scripts {
     admit: Script,
@@ -79,22 +97,7 @@ pub struct RedisQueue {
 impl RedisQueue {
     /// Connects to Redis at `url` and keeps the queue of environment `env` there.
     pub async fn connect(url: &str, env: &str) -> Result<RedisQueue, QueueError> {
-        let client = redis::Client::open(url)
-            .map_err(|e| QueueError::Unavailable(format!("invalid Redis URL: {}", one_line(&e))))?;
-        // The default 500 ms response timeout is shorter than a restore chunk or a large settle
-        // can take on a Redis busy with admissions; a slow answer is not a dead server. Fewer
-        // retries than the default (about 10 s) so a server started without Redis says so soon.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_number_of_retries(4)
-            .set_max_delay(Duration::from_secs(1));
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| {
-                QueueError::Unavailable(format!("cannot connect to Redis: {}", one_line(&e)))
-            })?;
-        Ok(RedisQueue::new(conn, env))
+        Ok(RedisQueue::new(connect_redis(url).await?, env))
     }
 
     /// The queue of environment `env` over an open connection.
