@@ -163,7 +163,7 @@ async fn the_embedded_default_serves_logs_json_and_stops_gracefully_on_sigterm()
         "{logged}"
     );
 
-    // Hold SQLite's write lock from another connection so an enrollment is in flight.
+    // Hold SQLite's write lock from another connection so a write (a cart change) is in flight.
     let url = format!(
         "sqlite://{}",
         dir.path().join("data/classmate.db").display()
@@ -171,7 +171,7 @@ async fn the_embedded_default_serves_logs_json_and_stops_gracefully_on_sigterm()
     let mut blocker = sqlx::SqliteConnection::connect(&url).await.unwrap();
     blocker.execute("BEGIN IMMEDIATE").await.unwrap();
     let in_flight = {
-        let (client, url, token) = (client.clone(), api("/api/v1/enrollments"), token.clone());
+        let (client, url, token) = (client.clone(), api("/api/v1/cart"), token.clone());
         let body = json!({"course_id": course["id"]});
         tokio::spawn(async move { post(&client, url, Some(&token), body).await })
     };
@@ -190,7 +190,10 @@ async fn the_embedded_default_serves_logs_json_and_stops_gracefully_on_sigterm()
     blocker.execute("ROLLBACK").await.unwrap();
 
     let (status, enrolled) = in_flight.await.unwrap();
-    assert_eq!(status, 201, "the in-flight enrollment finished: {enrolled}");
+    assert_eq!(
+        status, 201,
+        "the in-flight cart change finished: {enrolled}"
+    );
     let exit = server.wait(Duration::from_secs(10)).expect("it stops");
     assert!(exit.success(), "{exit:?}");
 

@@ -146,7 +146,11 @@ pub struct QueueConfig {
 
     /// ShedLock environment: the `<env>` in `job-lock:<env>:classmate-drain`, and the namespace
     /// of the queue's keys (`classmate:<env>:…`).
-    #[arg(long = "lock-env", env = "CLASSMATE_LOCK_ENV", default_value = "default")]
+    #[arg(
+        long = "lock-env",
+        env = "CLASSMATE_LOCK_ENV",
+        default_value = "default"
+    )]
     pub lock_env: String,
 
     /// Whether this process competes for the drain lock (exactly one holder drains).

@@ -108,4 +108,3 @@ pub async fn post(
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
-

@@ -182,8 +182,9 @@ pub async fn change_queue(
         None => None,
         Some(None) => Some(None),
         Some(Some(raw)) => {
-            let at = time::OffsetDateTime::parse(&raw, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| {
+            let at =
+                time::OffsetDateTime::parse(&raw, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| {
                     AppError::Validation(vec![FieldError::new(
                         "opens_at",
                         "RFC 3339 형식의 시각이어야 합니다 (예: 2026-02-10T10:00:00+09:00)",
@@ -201,6 +202,10 @@ pub async fn change_queue(
         mode: input.mode,
     };
     let settings = state.settings.change(state.store.as_ref(), &change).await?;
-    tracing::info!(admin_id = admin.id, ?change, "registration settings changed");
+    tracing::info!(
+        admin_id = admin.id,
+        ?change,
+        "registration settings changed"
+    );
     Ok(Json(overview(&state, &settings)))
 }

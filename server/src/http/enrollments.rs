@@ -52,7 +52,6 @@ pub struct EnrollmentList {
         (status = 404, description = "COURSE_NOT_FOUND", body = ErrorBody),
         (status = 409, description = "ALREADY_QUEUED (details.ticket_id), ALREADY_ENROLLED, COURSE_FULL (queue mode: details.fast_path, answered without a ticket); direct mode also TIME_CLASH, CREDIT_LIMIT_EXCEEDED, COURSE_CLOSED", body = ErrorBody),
         (status = 429, description = "RATE_LIMITED: over the operator's admission rate; retry after a second", body = ErrorBody),
-        (status = 503, description = "QUEUE_RECOVERING: the queue is being rebuilt after a loss; retry shortly", body = ErrorBody),
         BodyErrors,
         AuthErrors,
         ServerErrors,
@@ -90,7 +89,15 @@ pub async fn enroll(
             None => return Err(Rejection::CourseNotFound.into()),
         }
     }
-    match tickets::admit(state.queue.as_ref(), &settings, student.id, body.course_id, now).await? {
+    match tickets::admit(
+        state.queue.as_ref(),
+        &settings,
+        student.id,
+        body.course_id,
+        now,
+    )
+    .await?
+    {
         Admission::Queued(ticket) => {
             let view = TicketView::new(&ticket, &state.hub.latest().status);
             Ok((StatusCode::ACCEPTED, Json(view)).into_response())

@@ -268,7 +268,10 @@ impl AppError {
                     "checks": failing.iter().map(|(name, why)| (name.to_string(), json!(why))).collect::<serde_json::Map<_, _>>(),
                 }),
             ),
-            AppError::NotOpen { opens_at_ms, now_ms } => (
+            AppError::NotOpen {
+                opens_at_ms,
+                now_ms,
+            } => (
                 S::FORBIDDEN,
                 "REGISTRATION_NOT_OPEN",
                 "아직 수강신청 기간이 아닙니다",
@@ -399,7 +402,10 @@ fn rejection_parts(rejection: &Rejection) -> (StatusCode, &'static str, &'static
 pub fn rfc3339_ms(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -576,7 +582,7 @@ impl IntoResponses for ServerErrors {
             ),
             (
                 503,
-                "SERVICE_UNAVAILABLE (the database or Redis cannot be reached) or TIMEOUT",
+                "SERVICE_UNAVAILABLE (the database or Redis cannot be reached), QUEUE_RECOVERING (the queue is being rebuilt after Redis lost its data; retry shortly) or TIMEOUT",
             ),
         ])
     }

@@ -65,7 +65,10 @@ pub struct KnownCourses(std::sync::RwLock<std::collections::HashSet<i64>>);
 impl KnownCourses {
     /// Whether the course is known to exist.
     pub fn contains(&self, id: i64) -> bool {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).contains(&id)
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&id)
     }
 
     /// Remembers that the course exists.

@@ -55,7 +55,11 @@ async fn follow(mut socket: WebSocket, state: AppState, student_id: i64) {
     let mut frames = state.hub.frames();
     let mut results = state.hub.results_for(student_id);
     let first = frames.borrow_and_update().json.clone();
-    if socket.send(Message::Text(first.as_ref().into())).await.is_ok() {
+    if socket
+        .send(Message::Text(first.as_ref().into()))
+        .await
+        .is_ok()
+    {
         loop {
             let text = tokio::select! {
                 changed = frames.changed() => match changed {
@@ -73,7 +77,11 @@ async fn follow(mut socket: WebSocket, state: AppState, student_id: i64) {
                     Some(Ok(_)) => continue,
                 },
             };
-            if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
+            if socket
+                .send(Message::Text(text.as_ref().into()))
+                .await
+                .is_err()
+            {
                 break;
             }
         }

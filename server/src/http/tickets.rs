@@ -9,6 +9,7 @@ use super::error::{AppError, AuthErrors, ErrorBody, ServerErrors, rejection_mess
 use super::extract::{CurrentStudent, Json};
 use crate::queue::hub::LiveStatus;
 use crate::queue::{Leave, Ticket, TicketId, TicketState, now_ms};
+use crate::registration::tickets::Lookup;
 use crate::registration::{STUDENT_NOT_FOUND, tickets};
 
 /// A place in the queue and what became of it.
@@ -20,7 +21,8 @@ pub struct TicketView {
     pub generation: u64,
     /// The arrival order: lower numbers are decided first.
     pub seq: u64,
-    pub course_id: i64,
+    /// `null` only for a lost ticket whose record went with the lost state.
+    pub course_id: Option<i64>,
     /// `queued`, `enrolled`, `rejected`, `cancelled`, `expired` or `lost`.
     #[schema(example = "queued")]
     pub state: &'static str,
@@ -32,6 +34,7 @@ pub struct TicketView {
     pub position: Option<u64>,
     /// Seconds until it is decided at the measured drain rate, while queued.
     pub estimated_wait_seconds: Option<f64>,
+    /// Unix ms; 0 for a lost ticket whose record went with the lost state.
     pub admitted_at_ms: i64,
     pub decided_at_ms: Option<i64>,
 }
@@ -45,8 +48,8 @@ impl TicketView {
             true => live.status.serving_seq,
             false => 0,
         };
-        let position = (!ticket.state.is_terminal())
-            .then(|| ticket.id.seq.saturating_sub(serving + 1));
+        let position =
+            (!ticket.state.is_terminal()).then(|| ticket.id.seq.saturating_sub(serving + 1));
         let message = match ticket.state {
             TicketState::Queued | TicketState::Deciding => "대기 중입니다",
             TicketState::Enrolled => "수강신청되었습니다",
@@ -56,13 +59,13 @@ impl TicketView {
             TicketState::Rejected => rejection_message(ticket.code.as_deref().unwrap_or("")),
             TicketState::Cancelled => "대기열에서 나갔습니다",
             TicketState::Expired => "대기 시간이 초과되었습니다. 다시 신청해 주세요",
-            TicketState::Lost => "서버 장애로 대기표가 처리되지 못했습니다. 다시 신청해 주세요",
+            TicketState::Lost => LOST_MESSAGE,
         };
         TicketView {
             id: ticket.id.to_string(),
             generation: ticket.id.generation,
             seq: ticket.id.seq,
-            course_id: ticket.course_id,
+            course_id: Some(ticket.course_id),
             // Being decided is still waiting, as far as the student is concerned.
             state: match ticket.state {
                 TicketState::Deciding => TicketState::Queued.as_str(),
@@ -77,6 +80,27 @@ impl TicketView {
         }
     }
 }
+
+impl TicketView {
+    /// A ticket known only by its id: lost with the state of an earlier generation.
+    pub fn lost(id: TicketId) -> TicketView {
+        TicketView {
+            id: id.to_string(),
+            generation: id.generation,
+            seq: id.seq,
+            course_id: None,
+            state: TicketState::Lost.as_str(),
+            code: None,
+            message: LOST_MESSAGE,
+            position: None,
+            estimated_wait_seconds: None,
+            admitted_at_ms: 0,
+            decided_at_ms: None,
+        }
+    }
+}
+
+const LOST_MESSAGE: &str = "서버 장애로 대기표가 처리되지 못했습니다. 다시 신청해 주세요";
 
 /// The caller's tickets.
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,16 +134,19 @@ pub async fn get_ticket(
 ) -> Result<Json<TicketView>, AppError> {
     let id = ticket_id(&raw)?;
     let live = state.hub.latest();
-    let ticket = tickets::ticket(
+    let lookup = tickets::ticket(
         state.store.as_ref(),
         state.queue.as_ref(),
-        Some(state.settings.get().generation),
+        state.queue.generation().await?,
         student.id,
         id,
     )
-    .await?
-    .ok_or(AppError::TicketNotFound)?;
-    Ok(Json(TicketView::new(&ticket, &live.status)))
+    .await?;
+    match lookup {
+        Lookup::Found(ticket) => Ok(Json(TicketView::new(&ticket, &live.status))),
+        Lookup::Lost(id) => Ok(Json(TicketView::lost(id))),
+        Lookup::NotFound => Err(AppError::TicketNotFound),
+    }
 }
 
 /// The caller's tickets, live and decided, in arrival order.
@@ -142,7 +169,7 @@ pub async fn list_tickets(
     let all = tickets::tickets(
         state.store.as_ref(),
         state.queue.as_ref(),
-        Some(state.settings.get().generation),
+        state.queue.generation().await?,
         student.id,
     )
     .await?;
@@ -164,7 +191,6 @@ pub async fn list_tickets(
         (status = 200, description = "Left the queue", body = TicketView),
         (status = 404, description = "TICKET_NOT_FOUND", body = ErrorBody),
         (status = 409, description = "TICKET_DECIDING (too late to leave) or TICKET_ALREADY_DECIDED", body = ErrorBody),
-        (status = 503, description = "QUEUE_RECOVERING", body = ErrorBody),
         AuthErrors,
         ServerErrors,
     ),

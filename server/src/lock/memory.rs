@@ -40,7 +40,11 @@ impl MemoryLock {
     fn with<T>(&self, name: &str, f: impl FnOnce(&mut Entry) -> T) -> T {
         let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
         let entry = locks.entry(name.to_owned()).or_default();
-        if entry.holder.as_ref().is_some_and(|(_, until)| *until <= Instant::now()) {
+        if entry
+            .holder
+            .as_ref()
+            .is_some_and(|(_, until)| *until <= Instant::now())
+        {
             entry.holder = None;
         }
         f(entry)

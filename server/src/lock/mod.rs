@@ -168,7 +168,8 @@ mod tests {
 
     #[test]
     fn old_values_without_an_id_parse() {
-        let parsed = LockValue::parse("ADDED:2021-05-12T13:31:45.006Z@lixin-macbook.local").unwrap();
+        let parsed =
+            LockValue::parse("ADDED:2021-05-12T13:31:45.006Z@lixin-macbook.local").unwrap();
         assert_eq!(parsed.host, "lixin-macbook.local");
         assert_eq!(parsed.lock_id, None);
         assert_eq!(parsed.locked_at.millisecond(), 6);
@@ -178,7 +179,13 @@ mod tests {
 
     #[test]
     fn keys_follow_shedlock() {
-        assert_eq!(lock_key("default", DRAIN_LOCK), "job-lock:default:classmate-drain");
-        assert_eq!(epoch_key("default", DRAIN_LOCK), "job-lock-epoch:default:classmate-drain");
+        assert_eq!(
+            lock_key("default", DRAIN_LOCK),
+            "job-lock:default:classmate-drain"
+        );
+        assert_eq!(
+            epoch_key("default", DRAIN_LOCK),
+            "job-lock-epoch:default:classmate-drain"
+        );
     }
 }

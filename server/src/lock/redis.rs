@@ -9,9 +9,11 @@ use redis::aio::ConnectionManager;
 
 use super::{Lease, LockError, LockValue, SchedulerLock, epoch_key, lock_key};
 
-static ACQUIRE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/acquire.lua")));
+static ACQUIRE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/acquire.lua")));
 static RENEW: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/renew.lua")));
-static RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/release.lua")));
+static RELEASE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/release.lua")));
 static RAISE_EPOCH: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/raise_epoch.lua")));
 
@@ -37,7 +39,9 @@ fn unavailable(error: redis::RedisError) -> LockError {
 }
 
 fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 #[async_trait]

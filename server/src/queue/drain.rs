@@ -144,7 +144,7 @@ impl Drainer {
             if self.settings.get().paused {
                 // Paused draining still rebuilds a lost queue, so admission can go on.
                 if let Ok(None) = self.queue.generation().await
-                    && let Err(e) = self.recover(lease.epoch).await
+                    && let Err(e) = self.recover(lease).await
                 {
                     tracing::warn!(error = %e, "could not rebuild the queue");
                 }
@@ -154,12 +154,17 @@ impl Drainer {
             match self.step(lease.epoch).await {
                 Ok(0) => self.pause(self.config.idle_wait, stop).await,
                 Ok(_) => {}
-                Err(DrainError::Queue(QueueError::Recovering)) => {
-                    if let Err(e) = self.recover(lease.epoch).await {
+                Err(DrainError::Queue(QueueError::Recovering)) => match self.recover(lease).await {
+                    Ok(()) => {}
+                    Err(e) if e.is_fenced() => {
+                        tracing::warn!(epoch = lease.epoch, error = %e, "lost the drain lock while rebuilding");
+                        lost.store(true, Ordering::SeqCst);
+                    }
+                    Err(e) => {
                         tracing::warn!(error = %e, "could not rebuild the queue");
                         self.pause(Duration::from_millis(200), stop).await;
                     }
-                }
+                },
                 Err(e) if e.is_fenced() => {
                     tracing::warn!(epoch = lease.epoch, error = %e, "fenced out: another process drains now");
                     lost.store(true, Ordering::SeqCst);
@@ -219,8 +224,14 @@ impl Drainer {
         Ok(settled.len())
     }
 
-    /// Starts a new generation after the queue's state was lost.
-    pub async fn recover(&self, epoch: u64) -> Result<(), DrainError> {
+    /// Starts a new generation after the queue's state was lost. First it makes sure the lock
+    /// is still this holder's (a loss of Redis takes the lock key with it): a holder that lost
+    /// its lease must not start a generation it cannot finish.
+    pub async fn recover(&self, lease: &Lease) -> Result<(), DrainError> {
+        let epoch = lease.epoch;
+        if self.lock.raise_epoch(lease, epoch).await? != Some(epoch) {
+            return Err(DrainError::LostLease);
+        }
         let restore = self.store.start_generation(epoch).await?;
         self.queue.restore(epoch, &restore).await?;
         tracing::warn!(
@@ -240,7 +251,12 @@ impl Drainer {
 }
 
 /// Renews the lease at a quarter of its length; flags `lost` when it is gone.
-async fn renew(lock: Arc<dyn SchedulerLock>, lease: Lease, length: Duration, lost: Arc<AtomicBool>) {
+async fn renew(
+    lock: Arc<dyn SchedulerLock>,
+    lease: Lease,
+    length: Duration,
+    lost: Arc<AtomicBool>,
+) {
     loop {
         tokio::time::sleep(length / 4).await;
         match lock.renew(&lease, length).await {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    AdmitLimits, Admission, CourseFlags, Leave, Queue, QueueError, QueueStatus, Restore, Settled,
+    Admission, AdmitLimits, CourseFlags, Leave, Queue, QueueError, QueueStatus, Restore, Settled,
     Ticket, TicketId, TicketState,
 };
 use crate::lock::{DRAIN_LOCK, MemoryLock};
@@ -89,7 +89,10 @@ impl State {
         let stale: Vec<TicketId> = self
             .tickets
             .values()
-            .filter(|t| t.decided_at_ms.is_some_and(|d| now_ms - d > KEEP_TERMINAL_MS))
+            .filter(|t| {
+                t.decided_at_ms
+                    .is_some_and(|d| now_ms - d > KEEP_TERMINAL_MS)
+            })
             .map(|t| t.id)
             .collect();
         for id in stale {
@@ -172,17 +175,15 @@ impl Queue for MemoryQueue {
         Ok(Admission::Queued(ticket))
     }
 
-    async fn leave(
-        &self,
-        student_id: i64,
-        id: TicketId,
-        now_ms: i64,
-    ) -> Result<Leave, QueueError> {
+    async fn leave(&self, student_id: i64, id: TicketId, now_ms: i64) -> Result<Leave, QueueError> {
         let mut state = self.state();
         if state.generation.is_none() {
             return Err(QueueError::Recovering);
         }
-        let Some(ticket) = state.tickets.get_mut(&id).filter(|t| t.student_id == student_id)
+        let Some(ticket) = state
+            .tickets
+            .get_mut(&id)
+            .filter(|t| t.student_id == student_id)
         else {
             return Ok(Leave::NotFound);
         };

@@ -17,10 +17,10 @@
 //! rebuilds it ([`Queue::restore`]); tickets of an earlier generation that the database never
 //! decided are `lost`.
 
-pub mod drain;
-pub mod hub;
 #[cfg(test)]
 mod contract;
+pub mod drain;
+pub mod hub;
 mod memory;
 mod redis;
 
@@ -108,7 +108,8 @@ impl FromStr for TicketId {
 
     fn from_str(raw: &str) -> Result<Self, ()> {
         let (generation, seq) = raw.split_once('-').ok_or(())?;
-        let digits = |s: &str| !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit());
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(generation) || !digits(seq) {
             return Err(());
         }
@@ -272,8 +273,7 @@ pub trait Queue: Send + Sync {
 
     /// Takes a queued ticket of this student out of the queue (state `Cancelled`, the duplicate
     /// check forgets it). A ticket being decided or already terminal stays as it is.
-    async fn leave(&self, student_id: i64, id: TicketId, now_ms: i64)
-    -> Result<Leave, QueueError>;
+    async fn leave(&self, student_id: i64, id: TicketId, now_ms: i64) -> Result<Leave, QueueError>;
 
     /// The ticket, while the queue still holds it (terminal tickets are kept for a while).
     async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, QueueError>;
@@ -300,8 +300,7 @@ pub trait Queue: Send + Sync {
 
     /// A seat came free (a cancellation, a larger capacity): the course is no longer sold out
     /// and, when `student_id` is given, that student may queue for it again.
-    async fn seat_freed(&self, course_id: i64, student_id: Option<i64>)
-    -> Result<(), QueueError>;
+    async fn seat_freed(&self, course_id: i64, student_id: Option<i64>) -> Result<(), QueueError>;
 
     /// Replaces every sold-out flag with `sold_out` (the drain reconciles from the database).
     async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError>;
@@ -344,7 +343,16 @@ mod tests {
         };
         assert_eq!(id.to_string(), "3-10452");
         assert_eq!("3-10452".parse::<TicketId>(), Ok(id));
-        for junk in ["", "3", "-1", "3-", "a-1", "1-2-3", "1-+2", "99999999999999999999-1"] {
+        for junk in [
+            "",
+            "3",
+            "-1",
+            "3-",
+            "a-1",
+            "1-2-3",
+            "1-+2",
+            "99999999999999999999-1",
+        ] {
             assert!(junk.parse::<TicketId>().is_err(), "{junk:?} parsed");
         }
     }

@@ -129,7 +129,13 @@ mod tests {
     fn states(decisions: &[BatchDecision]) -> Vec<(u64, &str, Option<&str>)> {
         decisions
             .iter()
-            .map(|d| (d.settled.id.seq, d.settled.state.as_str(), d.settled.code.as_deref()))
+            .map(|d| {
+                (
+                    d.settled.id.seq,
+                    d.settled.state.as_str(),
+                    d.settled.code.as_deref(),
+                )
+            })
             .collect()
     }
 
@@ -177,7 +183,13 @@ mod tests {
             ..Settled::from(&ticket(1, 1, 7))
         };
         snapshot.decided.insert(replayed.id, replayed);
-        let tickets = [ticket(1, 1, 7), cancelled, stale, ticket(4, 9, 7), ticket(5, 2, 99)];
+        let tickets = [
+            ticket(1, 1, 7),
+            cancelled,
+            stale,
+            ticket(4, 9, 7),
+            ticket(5, 2, 99),
+        ];
         let decisions = decide_batch(&Rules::default(), &tickets, &mut snapshot, 2_000, 60_000);
         assert_eq!(
             states(&decisions),

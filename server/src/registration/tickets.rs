@@ -1,6 +1,8 @@
 //! Enrolling through the queue: admission, leaving, and what became of a ticket.
 
-use crate::queue::{AdmitLimits, Admission, Leave, Queue, QueueError, Ticket, TicketId, TicketState};
+use crate::queue::{
+    Admission, AdmitLimits, Leave, Queue, QueueError, Ticket, TicketId, TicketState,
+};
 use crate::store::{QueueSettings, Store, StoreError};
 
 use super::RegistrationError;
@@ -59,17 +61,49 @@ pub async fn leave(
     Ok(queue.leave(student_id, id, now_ms).await?)
 }
 
+/// What a ticket lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found(Ticket),
+    /// A ticket of an earlier generation that the database never decided and the queue no
+    /// longer holds: its owner and course went with the lost state, so anyone asking is told
+    /// only that it was lost (which says nothing about anyone).
+    Lost(TicketId),
+    NotFound,
+}
+
 /// What became of ticket `id` of `student_id`: the queue's view while it is live, the
 /// database's once decided, and `lost` for a ticket of an earlier generation that was never
-/// decided. `None` when there is no such ticket of this student.
+/// decided.
 pub async fn ticket(
     store: &dyn Store,
     queue: &dyn Queue,
     current_generation: Option<u64>,
     student_id: i64,
     id: TicketId,
+) -> Result<Lookup, TicketError> {
+    let older = current_generation.is_some_and(|current| id.generation < current);
+    let found = owned_ticket(store, queue, older, student_id, id).await?;
+    Ok(match found {
+        Some(ticket) => Lookup::Found(ticket),
+        // While the queue is being rebuilt, a ticket it does not hold may be a lost one.
+        None if current_generation.is_none() => return Err(QueueError::Recovering.into()),
+        None if older && store.decided_ticket(id).await?.is_none() => Lookup::Lost(id),
+        None => Lookup::NotFound,
+    })
+}
+
+async fn owned_ticket(
+    store: &dyn Store,
+    queue: &dyn Queue,
+    older: bool,
+    student_id: i64,
+    id: TicketId,
 ) -> Result<Option<Ticket>, TicketError> {
-    let live = queue.ticket(id).await?.filter(|t| t.student_id == student_id);
+    let live = queue
+        .ticket(id)
+        .await?
+        .filter(|t| t.student_id == student_id);
     if let Some(ticket) = &live
         && ticket.state.is_terminal()
         && ticket.state != TicketState::Lost
@@ -83,7 +117,6 @@ pub async fn ticket(
     {
         return Ok(Some(decided));
     }
-    let older = current_generation.is_some_and(|current| id.generation < current);
     Ok(live.map(|mut ticket| {
         if older {
             ticket.state = TicketState::Lost;
@@ -104,8 +137,7 @@ pub async fn tickets(
         .await?
         .into_iter()
         .map(|mut t| {
-            if !t.state.is_terminal() && current_generation.is_some_and(|g| t.id.generation < g)
-            {
+            if !t.state.is_terminal() && current_generation.is_some_and(|g| t.id.generation < g) {
                 t.state = TicketState::Lost;
             }
             (t.id, t)

@@ -35,8 +35,11 @@ pub trait DrainTx: Send {
     /// Writes the batch's new decisions: an enrollment row (carrying its ticket id) per enrolled
     /// ticket, the seats they take (refused with `SeatsChanged` if a course has fewer free seats
     /// than that), and a decision row per ticket.
-    async fn record(&mut self, epoch: u64, decisions: &[(Ticket, Settled)])
-    -> Result<(), StoreError>;
+    async fn record(
+        &mut self,
+        epoch: u64,
+        decisions: &[(Ticket, Settled)],
+    ) -> Result<(), StoreError>;
 
     /// Makes the batch durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
@@ -131,7 +134,11 @@ where
         snapshot.students.insert(student.id, student);
     }
 
-    let statement = format!("{}{}", sql::DRAIN_SCHEDULES, placeholders(1, student_ids.len()));
+    let statement = format!(
+        "{}{}",
+        sql::DRAIN_SCHEDULES,
+        placeholders(1, student_ids.len())
+    );
     let mut query = sqlx::query_as::<DB, StudentCourseRow>(&statement);
     for id in &student_ids {
         query = query.bind(*id);
@@ -139,7 +146,11 @@ where
     let rows = query.fetch_all(&mut *tx).await?;
     for row in rows {
         let (student_id, course) = row.try_into()?;
-        snapshot.schedules.entry(student_id).or_default().push(course);
+        snapshot
+            .schedules
+            .entry(student_id)
+            .or_default()
+            .push(course);
     }
 
     let course_ids = unique(tickets.iter().map(|t| t.course_id));
@@ -208,7 +219,11 @@ where
             .collect();
         let now = time::OffsetDateTime::now_utc();
         for chunk in enrolled.chunks(INSERT_CHUNK) {
-            let statement = format!("{}{}", sql::INSERT_DRAIN_ENROLLMENTS, placeholders(chunk.len(), 4));
+            let statement = format!(
+                "{}{}",
+                sql::INSERT_DRAIN_ENROLLMENTS,
+                placeholders(chunk.len(), 4)
+            );
             let mut query = sqlx::query::<DB>(&statement);
             for (ticket, _) in chunk {
                 query = query

@@ -182,7 +182,9 @@ pub struct SeatMismatch {
 }
 
 /// How `POST /api/v1/enrollments` decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EnrollmentMode {
     /// Through the fair waiting queue (the default).

@@ -13,9 +13,8 @@ use time::OffsetDateTime;
 
 use super::drain::{self, DrainSnapshot, DrainTx};
 use super::rows::{
-    AdminCredentialsRow, AdminRow, CartRow, CourseColumns, CourseRow, CredentialsRow,
-    DecisionRow, EnrollmentRow, SeatMismatchRow, SettingsRow, StudentCourseRow, StudentRow,
-    convert_all,
+    AdminCredentialsRow, AdminRow, CartRow, CourseColumns, CourseRow, CredentialsRow, DecisionRow,
+    EnrollmentRow, SeatMismatchRow, SettingsRow, StudentCourseRow, StudentRow, convert_all,
 };
 use super::{
     Admin, Backend, CartEntry, CourseFilter, Enrollment, EnrollmentRecord, Page, PageRequest,

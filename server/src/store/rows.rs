@@ -4,12 +4,14 @@ use sqlx::query::QueryScalar;
 use sqlx::{Database, Encode, Type};
 use time::OffsetDateTime;
 
-use super::{Admin, CartEntry, EnrollmentMode, Enrollment, QueueSettings, SeatMismatch, StoreError};
-use crate::queue::{Ticket, TicketId, TicketState};
+use super::{
+    Admin, CartEntry, Enrollment, EnrollmentMode, QueueSettings, SeatMismatch, StoreError,
+};
 use crate::domain::{
     Course, CourseCode, CourseSpec, Credits, Meeting, Restrictions, Student, StudentNumber, Year,
     YearSet,
 };
+use crate::queue::{Ticket, TicketId, TicketState};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct CourseRow {
@@ -258,12 +260,19 @@ impl TryFrom<DecisionRow> for Ticket {
     type Error = StoreError;
 
     fn try_from(row: DecisionRow) -> Result<Ticket, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("decision {}: {what}", row.ticket_id));
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("decision {}: {what}", row.ticket_id));
         Ok(Ticket {
-            id: row.ticket_id.parse::<TicketId>().map_err(|_| corrupt("ticket_id"))?,
+            id: row
+                .ticket_id
+                .parse::<TicketId>()
+                .map_err(|_| corrupt("ticket_id"))?,
             student_id: row.student_id,
             course_id: row.course_id,
-            state: row.state.parse::<TicketState>().map_err(|_| corrupt("state"))?,
+            state: row
+                .state
+                .parse::<TicketState>()
+                .map_err(|_| corrupt("state"))?,
             code: row.code,
             admitted_at_ms: row.admitted_at_ms,
             decided_at_ms: Some(row.decided_at_ms),
@@ -291,7 +300,8 @@ impl TryFrom<SettingsRow> for QueueSettings {
             generation: u64::try_from(row.generation).map_err(|_| corrupt("generation"))?,
             opens_at_ms: row.opens_at_ms,
             paused: row.paused,
-            admission_rate: u32::try_from(row.admission_rate).map_err(|_| corrupt("admission_rate"))?,
+            admission_rate: u32::try_from(row.admission_rate)
+                .map_err(|_| corrupt("admission_rate"))?,
             mode: match row.mode.as_str() {
                 "queue" => EnrollmentMode::Queue,
                 "direct" => EnrollmentMode::Direct,

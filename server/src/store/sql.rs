@@ -170,8 +170,11 @@ pub(super) const DRAIN_SCHEDULES: &str = concat!(
 );
 
 /// Followed by `(id, …)`, the order and the dialect's row lock.
-pub(super) const DRAIN_COURSES: &str =
-    concat!("SELECT ", course_columns!(), " FROM courses c WHERE c.id IN ");
+pub(super) const DRAIN_COURSES: &str = concat!(
+    "SELECT ",
+    course_columns!(),
+    " FROM courses c WHERE c.id IN "
+);
 
 pub(super) const ENROLLED_PAIRS: &str = "SELECT student_id, course_id FROM enrollments";
 

@@ -273,7 +273,10 @@ impl TestApp {
         // Ready as /readyz defines it: the drain has started the queue's generation.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while state.queue.generation().await.ok().flatten().is_none() {
-            assert!(std::time::Instant::now() < deadline, "the queue never started");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the queue never started"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         TestApp {

@@ -32,7 +32,12 @@ async fn admit(app: &TestApp, token: &str, course_id: i64) -> crate::kit::Reply 
 async fn an_admitted_ticket_is_decided_by_the_drain(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
     let course = app
-        .course(course_input("CSE2010-01", 3, 30, &[(Weekday::Mon, 600, 675)]))
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            30,
+            &[(Weekday::Mon, 600, 675)],
+        ))
         .await;
     let student = app.student().await;
 
@@ -100,10 +105,20 @@ async fn an_admitted_ticket_is_decided_by_the_drain(backend: Backend) {
 async fn the_queue_enforces_every_rule(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
     let monday = app
-        .course(course_input("CSE2010-01", 3, 30, &[(Weekday::Mon, 600, 675)]))
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            30,
+            &[(Weekday::Mon, 600, 675)],
+        ))
         .await;
     let clashing = app
-        .course(course_input("CSE2020-01", 3, 30, &[(Weekday::Mon, 630, 700)]))
+        .course(course_input(
+            "CSE2020-01",
+            3,
+            30,
+            &[(Weekday::Mon, 630, 700)],
+        ))
         .await;
     let mut seniors = course_input("CSE4010-01", 3, 30, &[(Weekday::Fri, 600, 675)]);
     seniors.restrictions.years = Some(vec![4]);
@@ -135,13 +150,11 @@ async fn the_queue_enforces_every_rule(backend: Backend) {
 
     // The credit cap counts what the drain enrolled: 9 credits held, cap 18.
     let mut more = Vec::new();
-    for (i, day) in [Weekday::Tue, Weekday::Wed, Weekday::Thu].iter().enumerate() {
-        let mut input = course_input(
-            &format!("CSE50{i}0-01"),
-            4,
-            30,
-            &[(*day, 600, 675)],
-        );
+    for (i, day) in [Weekday::Tue, Weekday::Wed, Weekday::Thu]
+        .iter()
+        .enumerate()
+    {
+        let mut input = course_input(&format!("CSE50{i}0-01"), 4, 30, &[(*day, 600, 675)]);
         input.credits = 4;
         more.push(app.course(input).await);
     }
@@ -169,7 +182,12 @@ async fn ten_thousand_students_for_one_hundred_seats(backend: Backend) {
     const SEATS: i64 = 100;
     let app = TestApp::spawn_queued(backend).await;
     let course = app
-        .course(course_input("HOT1000-01", 3, SEATS, &[(Weekday::Tue, 600, 675)]))
+        .course(course_input(
+            "HOT1000-01",
+            3,
+            SEATS,
+            &[(Weekday::Tue, 600, 675)],
+        ))
         .await;
     let students = app.many_students(STUDENTS).await;
 
@@ -259,7 +277,12 @@ async fn ten_thousand_students_for_one_hundred_seats(backend: Backend) {
 async fn one_pair_admitted_fifty_times_makes_one_ticket(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
     let course = app
-        .course(course_input("CSE2010-01", 3, 30, &[(Weekday::Mon, 600, 675)]))
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            30,
+            &[(Weekday::Mon, 600, 675)],
+        ))
         .await;
     let student = app.student().await;
     app.settings(json!({ "paused": true })).await;
@@ -281,14 +304,22 @@ async fn one_pair_admitted_fifty_times_makes_one_ticket(backend: Backend) {
         assert_eq!(reply.body["error"]["details"]["ticket_id"], id);
     }
     app.settings(json!({ "paused": false })).await;
-    assert_eq!(app.settled_ticket(&student.token, id).await["state"], "enrolled");
+    assert_eq!(
+        app.settled_ticket(&student.token, id).await["state"],
+        "enrolled"
+    );
     assert_eq!(app.integers("SELECT count(*) FROM enrollments").await, [1]);
 }
 
 async fn a_student_can_leave_the_queue_until_the_drain_takes_the_ticket(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
     let course = app
-        .course(course_input("CSE2010-01", 3, 30, &[(Weekday::Mon, 600, 675)]))
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            30,
+            &[(Weekday::Mon, 600, 675)],
+        ))
         .await;
     let student = app.student().await;
     app.settings(json!({ "paused": true })).await;
@@ -328,15 +359,23 @@ async fn a_student_can_leave_the_queue_until_the_drain_takes_the_ticket(backend:
     assert_eq!(decisions.len(), 2, "{decisions:?}");
     assert_eq!(decisions[0].1, "cancelled");
     assert_eq!(decisions[1].1, "enrolled");
-    app.delete(&format!("/api/v1/tickets/{second_id}"), Some(&student.token))
-        .await
-        .assert_error(409, "TICKET_ALREADY_DECIDED");
+    app.delete(
+        &format!("/api/v1/tickets/{second_id}"),
+        Some(&student.token),
+    )
+    .await
+    .assert_error(409, "TICKET_ALREADY_DECIDED");
 }
 
 async fn enrollment_waits_for_the_opening_time(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
     let course = app
-        .course(course_input("CSE2010-01", 3, 30, &[(Weekday::Mon, 600, 675)]))
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            30,
+            &[(Weekday::Mon, 600, 675)],
+        ))
         .await;
     let student = app.student().await;
     let settings = app
@@ -347,8 +386,16 @@ async fn enrollment_waits_for_the_opening_time(backend: Backend) {
     let before = app.row_counts().await;
     let refused = admit(&app, &student.token, course.id).await;
     refused.assert_error(403, "REGISTRATION_NOT_OPEN");
-    assert_eq!(refused.body["error"]["details"]["opens_at"], "2099-02-10T01:00:00Z");
-    assert!(refused.body["error"]["details"]["seconds_left"].as_f64().unwrap() > 1e9);
+    assert_eq!(
+        refused.body["error"]["details"]["opens_at"],
+        "2099-02-10T01:00:00Z"
+    );
+    assert!(
+        refused.body["error"]["details"]["seconds_left"]
+            .as_f64()
+            .unwrap()
+            > 1e9
+    );
     assert_eq!(app.row_counts().await, before);
     assert_eq!(app.state.queue.status().await.unwrap().last_seq, 0);
 
@@ -360,9 +407,13 @@ async fn enrollment_waits_for_the_opening_time(backend: Backend) {
     )
     .await
     .assert_error(422, "VALIDATION_FAILED");
-    app.put("/api/v1/admin/queue", Some(&token), &json!({ "paused": "yes" }))
-        .await
-        .assert_error(422, "INVALID_BODY");
+    app.put(
+        "/api/v1/admin/queue",
+        Some(&token),
+        &json!({ "paused": "yes" }),
+    )
+    .await
+    .assert_error(422, "INVALID_BODY");
 
     app.settings(json!({ "opens_at": null })).await;
     admit(&app, &student.token, course.id).await.expect(202);
@@ -394,37 +445,59 @@ async fn the_admission_rate_limit_answers_429(backend: Backend) {
         }
     }
     // Twelve requests span at most a few one-second windows of three each.
-    assert!(queued >= 3 && limited >= 1, "{queued} queued, {limited} limited");
+    assert!(
+        queued >= 3 && limited >= 1,
+        "{queued} queued, {limited} limited"
+    );
     app.settings(json!({ "admission_rate": 0 })).await;
 }
 
 async fn a_cancellation_reopens_a_sold_out_course(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
     let course = app
-        .course(course_input("CSE2010-01", 3, 1, &[(Weekday::Mon, 600, 675)]))
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            1,
+            &[(Weekday::Mon, 600, 675)],
+        ))
         .await;
-    let [first, second, third] = [app.student().await, app.student().await, app.student().await];
+    let [first, second, third] = [
+        app.student().await,
+        app.student().await,
+        app.student().await,
+    ];
 
     let won = admit(&app, &first.token, course.id).await.expect(202);
     let lost = admit(&app, &second.token, course.id).await.expect(202);
     assert_eq!(
-        app.settled_ticket(&first.token, won["id"].as_str().unwrap()).await["state"],
+        app.settled_ticket(&first.token, won["id"].as_str().unwrap())
+            .await["state"],
         "enrolled"
     );
-    let lost = app.settled_ticket(&second.token, lost["id"].as_str().unwrap()).await;
-    assert_eq!((lost["state"].as_str(), lost["code"].as_str()), (Some("rejected"), Some("COURSE_FULL")));
+    let lost = app
+        .settled_ticket(&second.token, lost["id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (lost["state"].as_str(), lost["code"].as_str()),
+        (Some("rejected"), Some("COURSE_FULL"))
+    );
 
     // The course is flagged sold out: answered at admission, with no ticket.
     let refused = admit(&app, &third.token, course.id).await;
     refused.assert_error(409, "COURSE_FULL");
     assert_eq!(refused.body["error"]["details"]["fast_path"], true);
 
-    app.delete(&format!("/api/v1/enrollments/{}", course.id), Some(&first.token))
-        .await
-        .expect(204);
+    app.delete(
+        &format!("/api/v1/enrollments/{}", course.id),
+        Some(&first.token),
+    )
+    .await
+    .expect(204);
     let retry = admit(&app, &third.token, course.id).await.expect(202);
     assert_eq!(
-        app.settled_ticket(&third.token, retry["id"].as_str().unwrap()).await["state"],
+        app.settled_ticket(&third.token, retry["id"].as_str().unwrap())
+            .await["state"],
         "enrolled"
     );
     // The first student cancelled and may queue again; the seat is gone by now.
@@ -440,7 +513,12 @@ async fn a_cancellation_reopens_a_sold_out_course(backend: Backend) {
 async fn operators_see_and_steer_the_queue(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
     let course = app
-        .course(course_input("CSE2010-01", 3, 30, &[(Weekday::Mon, 600, 675)]))
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            30,
+            &[(Weekday::Mon, 600, 675)],
+        ))
         .await;
     let students = app.students(5).await;
     let token = app.admin_token().await;
@@ -495,7 +573,12 @@ async fn operators_see_and_steer_the_queue(backend: Backend) {
     // Direct mode decides in the request.
     app.settings(json!({ "mode": "direct" })).await;
     let other = app
-        .course(course_input("CSE3010-01", 3, 30, &[(Weekday::Fri, 600, 675)]))
+        .course(course_input(
+            "CSE3010-01",
+            3,
+            30,
+            &[(Weekday::Fri, 600, 675)],
+        ))
         .await;
     app.enroll(&students[0].token, other.id).await.expect(201);
 }
@@ -506,7 +589,12 @@ async fn a_thousand_websockets_hear_each_drain_step(backend: Backend) {
     const SOCKETS: usize = 1_000;
     let app = TestApp::spawn_queued(backend).await;
     let course = app
-        .course(course_input("CSE2010-01", 3, 30, &[(Weekday::Mon, 600, 675)]))
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            30,
+            &[(Weekday::Mon, 600, 675)],
+        ))
         .await;
     let students = app.many_students(SOCKETS).await;
     let ws_url = app.url("/api/v1/queue/ws").replacen("http", "ws", 1);

@@ -1,0 +1,648 @@
+//! The queue across real server processes: drainers racing for the lock, one frozen past its
+//! lease, one killed mid-batch, Redis losing its data, the embedded process killed. Each run ends
+//! with the same audit of the database.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use classmate_server::auth::{Role, SigningKey, Tokens};
+use futures_util::{StreamExt, stream};
+use serde_json::{Value, json};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::{Connection, Executor};
+use support::{Server, post};
+
+const SECRET: &str = "drain-processes-test-secret-0123456789abcdef";
+
+fn postgres_url() -> String {
+    std::env::var("CLASSMATE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn redis_url() -> String {
+    std::env::var("CLASSMATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn suffix() -> String {
+    format!("{:x}", uuid_like())
+}
+
+fn uuid_like() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        ^ u128::from(std::process::id())
+}
+
+/// Server processes sharing one PostgreSQL schema and one Redis lock environment.
+struct Fleet {
+    schema: String,
+    database_url: String,
+    redis_url: String,
+    pool: PgPool,
+    dir: tempfile::TempDir,
+    tokens: Tokens,
+}
+
+impl Fleet {
+    async fn new(redis_url: String) -> Fleet {
+        let schema = format!("p_{}", suffix());
+        let base = postgres_url();
+        let mut admin = sqlx::PgConnection::connect(&base)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable: {e}"));
+        admin
+            .execute(format!("CREATE SCHEMA {schema}").as_str())
+            .await
+            .unwrap();
+        let database_url = format!("{base}?options=-c%20search_path%3D{schema}");
+        let options = PgConnectOptions::from_str(&base)
+            .unwrap()
+            .options([("search_path", schema.as_str())]);
+        let pool = PgPool::connect_with(options).await.unwrap();
+        Fleet {
+            schema,
+            database_url,
+            redis_url,
+            pool,
+            dir: tempfile::tempdir().unwrap(),
+            tokens: Tokens::new(
+                SigningKey::from_secret(SECRET).unwrap(),
+                Duration::from_secs(3600),
+            ),
+        }
+    }
+
+    fn start(&self, extra: &[(&str, &str)]) -> Server {
+        let mut env = vec![
+            ("CLASSMATE_DATABASE_URL", self.database_url.as_str()),
+            ("CLASSMATE_REDIS_URL", self.redis_url.as_str()),
+            ("CLASSMATE_LOCK_ENV", self.schema.as_str()),
+            ("CLASSMATE_JWT_SECRET", SECRET),
+            ("CLASSMATE_LOG", "info"),
+        ];
+        env.extend_from_slice(extra);
+        Server::start(self.dir.path(), &env)
+    }
+
+    /// Courses of the given capacities, each on its own day so none clash.
+    async fn courses(&self, capacities: &[i64]) -> Vec<i64> {
+        let mut ids = Vec::new();
+        for (i, capacity) in capacities.iter().enumerate() {
+            let meetings = format!(
+                r#"[{{"weekday":"{}","start_min":600,"end_min":675,"room":"IT관 101"}}]"#,
+                ["MON", "TUE", "WED", "THU", "FRI", "SAT"][i % 6]
+            );
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO courses (subject, section, title, department, professor, credits, \
+                 capacity, meetings, weekday_mask, created_at, updated_at) \
+                 VALUES ($1, '01', '인기 강좌', '컴퓨터공학과', '김교수', 3, $2, $3, 1, now(), now()) \
+                 RETURNING id",
+            )
+            .bind(format!("HOT{}", 1000 + i))
+            .bind(*capacity as i32)
+            .bind(meetings)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// `count` students and their tokens, inserted in bulk.
+    async fn students(&self, count: usize) -> Vec<(i64, String)> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO students (student_number, name, department, year, password_hash, created_at) \
+             SELECT (4026000000 + (SELECT count(*) FROM students) + n)::text, '학생' || n, \
+             '컴퓨터공학과', 2, 'unused', now() FROM generate_series(1, $1) AS n RETURNING id",
+        )
+        .bind(count as i64)
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        ids.into_iter()
+            .map(|id| (id, self.tokens.issue(id, Role::Student).token))
+            .collect()
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+
+    async fn set_paused(&self, paused: bool) {
+        sqlx::query("UPDATE queue_state SET paused = $1")
+            .bind(paused)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        // Every process re-reads the settings each second.
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+    }
+
+    /// Waits until the database holds `count` decisions.
+    async fn decided(&self, count: i64, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let decided = self.count("SELECT count(*) FROM ticket_decisions").await;
+            if decided >= count {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{decided} of {count} decided");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Nothing oversold, nothing twice, no FIFO inversion, every enrollment carried by its
+    /// enrolled ticket.
+    async fn audit(&self) {
+        let findings = [
+            (
+                "a course over capacity",
+                "SELECT count(*) FROM courses WHERE enrolled > capacity",
+            ),
+            (
+                "a seat counter unequal to its rows",
+                "SELECT count(*) FROM courses c WHERE c.enrolled <> \
+                 (SELECT count(*) FROM enrollments e WHERE e.course_id = c.id)",
+            ),
+            (
+                "a duplicate enrollment",
+                "SELECT count(*) FROM (SELECT 1 FROM enrollments GROUP BY student_id, course_id \
+                 HAVING count(*) > 1) d",
+            ),
+            (
+                "a ticket decided twice",
+                "SELECT count(*) FROM (SELECT 1 FROM enrollments WHERE ticket_id IS NOT NULL \
+                 GROUP BY ticket_id HAVING count(*) > 1) d",
+            ),
+            (
+                "an enrollment without its enrolled ticket",
+                "SELECT count(*) FROM enrollments e WHERE NOT EXISTS (SELECT 1 FROM \
+                 ticket_decisions d WHERE d.ticket_id = e.ticket_id AND d.state = 'enrolled')",
+            ),
+            (
+                "an enrolled ticket without its enrollment",
+                "SELECT count(*) FROM ticket_decisions d WHERE d.state = 'enrolled' AND NOT \
+                 EXISTS (SELECT 1 FROM enrollments e WHERE e.ticket_id = d.ticket_id)",
+            ),
+            (
+                "a FIFO inversion (a later ticket enrolled after an earlier one found it full)",
+                "SELECT count(*) FROM ticket_decisions f WHERE f.code = 'COURSE_FULL' AND EXISTS \
+                 (SELECT 1 FROM ticket_decisions e WHERE e.state = 'enrolled' \
+                 AND e.course_id = f.course_id AND e.generation = f.generation AND e.seq > f.seq)",
+            ),
+            (
+                "a decision in a non-terminal state",
+                "SELECT count(*) FROM ticket_decisions WHERE state NOT IN \
+                 ('enrolled', 'rejected', 'cancelled', 'expired')",
+            ),
+        ];
+        for (finding, sql) in findings {
+            assert_eq!(self.count(sql).await, 0, "audit found {finding}");
+        }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        let schema = self.schema.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_url()).await {
+                    let _ = conn
+                        .execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Admits each student to `courses[i % len]` through the given servers; returns every 202 ticket
+/// id with its student's token, and how many were answered COURSE_FULL at once.
+async fn admit_all(
+    bases: &[String],
+    students: &[(i64, String)],
+    courses: &[i64],
+) -> (Vec<(String, String)>, usize) {
+    let client = reqwest::Client::new();
+    let requests: Vec<(String, String, Value)> = students
+        .iter()
+        .enumerate()
+        .map(|(i, (_, token))| {
+            (
+                format!("{}/api/v1/enrollments", bases[i % bases.len()]),
+                token.clone(),
+                json!({ "course_id": courses[i % courses.len()] }),
+            )
+        })
+        .collect();
+    let replies: Vec<(u16, Value, String)> = stream::iter(requests)
+        .map(|(url, token, body)| {
+            let client = client.clone();
+            async move {
+                let (status, body) = post(&client, url, Some(&token), body).await;
+                (status, body, token)
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let mut tickets = Vec::new();
+    let mut fast_path = 0;
+    for (status, body, token) in replies {
+        match (status, body["error"]["code"].as_str()) {
+            (202, _) => tickets.push((body["id"].as_str().unwrap().to_owned(), token)),
+            (409, Some("COURSE_FULL")) => fast_path += 1,
+            other => panic!("admission answered {other:?}: {body}"),
+        }
+    }
+    (tickets, fast_path)
+}
+
+fn signal(server: &Server, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {name}");
+}
+
+/// Which of `servers` first logs one of `messages`, within `limit`.
+fn first_to_log(servers: &[&Server], messages: &[&str], limit: Duration) -> Option<usize> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        for (i, server) in servers.iter().enumerate() {
+            while let Ok(line) = server.logs.try_recv() {
+                if messages.iter().any(|m| line["message"] == *m) {
+                    return Some(i);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_drainers_race_and_a_frozen_holder_cannot_commit() {
+    let fleet = Fleet::new(redis_url()).await;
+    let servers = [fleet.start(&[]), fleet.start(&[]), fleet.start(&[])];
+    let refs: Vec<&Server> = servers.iter().collect();
+    let holder = first_to_log(&refs, &["holding the drain lock"], Duration::from_secs(10))
+        .expect("one process takes the drain lock");
+    let courses = fleet.courses(&[100, 100, 100, 100, 100]).await;
+    let students = fleet.students(3_000).await;
+    let others: Vec<String> = (0..3)
+        .filter(|i| *i != holder)
+        .map(|i| servers[i].base.clone())
+        .collect();
+
+    let admissions = tokio::spawn({
+        let others = others.clone();
+        async move { admit_all(&others, &students, &courses).await }
+    });
+    // Freeze the holder once it is deciding.
+    fleet.decided(1, Duration::from_secs(30)).await;
+    signal(&servers[holder], "-STOP");
+    let frozen_at = Instant::now();
+    let rest: Vec<&Server> = (0..3)
+        .filter(|i| *i != holder)
+        .map(|i| &servers[i])
+        .collect();
+    first_to_log(&rest, &["holding the drain lock"], Duration::from_secs(10))
+        .expect("another process takes over");
+    let takeover = frozen_at.elapsed();
+    assert!(
+        takeover < Duration::from_secs(3),
+        "took over after {takeover:?}"
+    );
+
+    // Thaw it well past its lease: whatever it was doing, it must find itself fenced out.
+    tokio::time::sleep(Duration::from_secs(4).saturating_sub(frozen_at.elapsed())).await;
+    signal(&servers[holder], "-CONT");
+    let (tickets, fast_path) = admissions.await.unwrap();
+    fleet
+        .decided(tickets.len() as i64, Duration::from_secs(120))
+        .await;
+    fleet.audit().await;
+    assert_eq!(
+        fleet.count("SELECT count(*) FROM ticket_decisions").await,
+        tickets.len() as i64
+    );
+    assert_eq!(fleet.count("SELECT count(*) FROM enrollments").await, 500);
+    assert_eq!(tickets.len() + fast_path, 3_000);
+    let woke = first_to_log(
+        &[&servers[holder]],
+        &[
+            "the drain lock expired or was taken",
+            "fenced out: another process drains now",
+        ],
+        Duration::from_secs(10),
+    );
+    assert!(woke.is_some(), "the thawed holder noticed it lost the lock");
+    println!(
+        "takeover after {takeover:?}; {} tickets, {fast_path} fast-path rejections",
+        tickets.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drainer_killed_mid_batch_leaves_nothing_twice_and_nothing_open() {
+    let fleet = Fleet::new(redis_url()).await;
+    let batch = [("CLASSMATE_DRAIN_BATCH", "100")];
+    let mut drainer = fleet.start(&batch);
+    let courses = fleet.courses(&[300, 300]).await;
+    let students = fleet.students(2_000).await;
+    fleet.set_paused(true).await;
+    let (tickets, _) = admit_all(std::slice::from_ref(&drainer.base), &students, &courses).await;
+    assert_eq!(
+        tickets.len(),
+        2_000,
+        "nothing is full before the drain runs"
+    );
+
+    sqlx::query("UPDATE queue_state SET paused = FALSE")
+        .execute(&fleet.pool)
+        .await
+        .unwrap();
+    fleet.decided(250, Duration::from_secs(30)).await;
+    drainer.child.kill().unwrap();
+    drainer.child.wait().unwrap();
+    let at_kill = fleet.count("SELECT count(*) FROM ticket_decisions").await;
+    assert!(at_kill < 2_000, "killed before the end ({at_kill} decided)");
+
+    let restarted = fleet.start(&batch);
+    fleet.decided(2_000, Duration::from_secs(60)).await;
+    fleet.audit().await;
+    assert_eq!(fleet.count("SELECT count(*) FROM enrollments").await, 600);
+    // Every ticket reads as terminal through the API too.
+    let client = reqwest::Client::new();
+    for (ticket, token) in tickets.iter().step_by(97) {
+        let reply: Value = client
+            .get(format!("{}/api/v1/tickets/{ticket}", restarted.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            ["enrolled", "rejected"].contains(&reply["state"].as_str().unwrap()),
+            "{reply}"
+        );
+    }
+}
+
+/// A Redis of this test's own, so FLUSHALL touches nobody else.
+struct OwnRedis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl OwnRedis {
+    fn start() -> OwnRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        let url = format!("redis://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        OwnRedis { child, url }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_losing_its_data_mid_run_loses_tickets_visibly_and_oversells_nothing() {
+    let redis = OwnRedis::start();
+    let fleet = Fleet::new(redis.url.clone()).await;
+    let server = fleet.start(&[("CLASSMATE_DRAIN_BATCH", "50")]);
+    let courses = fleet.courses(&[20, 200, 200]).await;
+    let students = fleet.students(1_500).await;
+    fleet.set_paused(true).await;
+    let (tickets, _) = admit_all(std::slice::from_ref(&server.base), &students, &courses).await;
+    sqlx::query("UPDATE queue_state SET paused = FALSE")
+        .execute(&fleet.pool)
+        .await
+        .unwrap();
+    fleet.decided(100, Duration::from_secs(30)).await;
+
+    let mut conn = redis::Client::open(redis.url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut conn).await.unwrap();
+
+    // Until the queue is rebuilt, admission says so; then it admits again.
+    let client = reqwest::Client::new();
+    let newcomer = fleet.students(1).await.remove(0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut saw_recovering = false;
+    let retry = loop {
+        let (status, body) = post(
+            &client,
+            format!("{}/api/v1/enrollments", server.base),
+            Some(&newcomer.1),
+            json!({ "course_id": courses[2] }),
+        )
+        .await;
+        match status {
+            503 => {
+                assert_eq!(body["error"]["code"], "QUEUE_RECOVERING");
+                saw_recovering = true;
+            }
+            202 => break body,
+            other => panic!("{other}: {body}"),
+        }
+        assert!(Instant::now() < deadline, "the queue never came back");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(retry["generation"], 2, "{retry}");
+    println!("saw QUEUE_RECOVERING: {saw_recovering}");
+
+    // Every first-generation ticket is either decided in the database or reported lost.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut lost = 0;
+    for (ticket, token) in &tickets {
+        let reply: Value = client
+            .get(format!("{}/api/v1/tickets/{ticket}", server.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match reply["state"].as_str().unwrap() {
+            "enrolled" | "rejected" => {}
+            "lost" => lost += 1,
+            other => panic!("ticket {ticket} is {other}: {reply}"),
+        }
+    }
+    let decided_first = fleet
+        .count("SELECT count(*) FROM ticket_decisions WHERE generation = 1")
+        .await;
+    assert_eq!(decided_first + lost, tickets.len() as i64);
+    assert!(lost > 0, "the flush caught tickets in the queue");
+
+    // The rebuilt duplicate check and sold-out flags come from the database.
+    let enrolled_student: i64 = fleet
+        .count("SELECT min(student_id) FROM enrollments WHERE course_id = (SELECT min(id) FROM courses)")
+        .await;
+    let (_, token) = students
+        .iter()
+        .find(|(id, _)| *id == enrolled_student)
+        .unwrap();
+    let (status, body) = post(
+        &client,
+        format!("{}/api/v1/enrollments", server.base),
+        Some(token),
+        json!({ "course_id": courses[0] }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("ALREADY_ENROLLED")),
+        "{body}"
+    );
+    let (status, body) = post(
+        &client,
+        format!("{}/api/v1/enrollments", server.base),
+        Some(&newcomer.1),
+        json!({ "course_id": courses[0] }),
+    )
+    .await;
+    assert_eq!(
+        body["error"]["details"]["fast_path"], true,
+        "{status} {body}"
+    );
+    fleet
+        .decided(decided_first + 1, Duration::from_secs(30))
+        .await;
+    fleet.audit().await;
+    println!(
+        "{lost} of {} tickets lost with Redis's data, {decided_first} decided",
+        tickets.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_server_killed_and_restarted_reports_its_queued_tickets_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("CLASSMATE_JWT_SECRET", SECRET)];
+    let mut server = Server::start(dir.path(), &env);
+    let client = reqwest::Client::new();
+    let tokens = Tokens::new(
+        SigningKey::from_secret(SECRET).unwrap(),
+        Duration::from_secs(3600),
+    );
+    let db = dir.path().join("data/classmate.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let course: i64 = sqlx::query_scalar(
+        "INSERT INTO courses (subject, section, title, department, professor, credits, capacity, \
+         meetings, weekday_mask, created_at, updated_at) VALUES ('CSE2010', '01', '자료구조', \
+         '컴퓨터공학과', '김교수', 3, 30, '[]', 0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z') \
+         RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let student: i64 = sqlx::query_scalar(
+        "INSERT INTO students (student_number, name, department, year, password_hash, created_at) \
+         VALUES ('2026000001', '홍길동', '컴퓨터공학과', 2, 'unused', '2026-01-01T00:00:00Z') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let token = tokens.issue(student, Role::Student).token;
+    sqlx::query("UPDATE queue_state SET paused = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let url = |base: &str, path: &str| format!("{base}{path}");
+    let (status, ticket) = post(
+        &client,
+        url(&server.base, "/api/v1/enrollments"),
+        Some(&token),
+        json!({ "course_id": course }),
+    )
+    .await;
+    assert_eq!(status, 202, "{ticket}");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    sqlx::query("UPDATE queue_state SET paused = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let again = Server::start(dir.path(), &env);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client
+        .get(url(&again.base, "/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let id = ticket["id"].as_str().unwrap();
+    let reply: Value = client
+        .get(url(&again.base, &format!("/api/v1/tickets/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reply["state"], "lost", "{reply}");
+    assert!(reply["message"].as_str().unwrap().contains("다시 신청"));
+    let (status, fresh) = post(
+        &client,
+        url(&again.base, "/api/v1/enrollments"),
+        Some(&token),
+        json!({ "course_id": course }),
+    )
+    .await;
+    assert_eq!(
+        (status, fresh["generation"].as_u64()),
+        (202, Some(2)),
+        "{fresh}"
+    );
+}
