@@ -210,6 +210,22 @@ impl Fleet {
 
 impl Drop for Fleet {
     fn drop(&mut self) {
+        // The Redis keys of this fleet's lock environment; a Redis of the test's own is gone.
+        if let Ok(mut conn) =
+            redis::Client::open(self.redis_url.as_str()).and_then(|c| c.get_connection())
+        {
+            let mut keys = vec![
+                format!("job-lock:{}:classmate-drain", self.schema),
+                format!("job-lock-epoch:{}:classmate-drain", self.schema),
+            ];
+            if let Ok(found) = redis::Commands::scan_match::<_, String>(
+                &mut conn,
+                format!("classmate:{}:*", self.schema),
+            ) {
+                keys.extend(found.filter_map(Result::ok));
+            }
+            let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(keys).query(&mut conn);
+        }
         let schema = self.schema.clone();
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -645,4 +661,56 @@ async fn the_embedded_server_killed_and_restarted_reports_its_queued_tickets_los
         (202, Some(2)),
         "{fresh}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_stopped_gracefully_hands_over_at_once() {
+    let fleet = Fleet::new(redis_url()).await;
+    let servers = [fleet.start(&[]), fleet.start(&[])];
+    let refs: Vec<&Server> = servers.iter().collect();
+    let holder = first_to_log(&refs, &["holding the drain lock"], Duration::from_secs(10))
+        .expect("one process takes the drain lock");
+    let other = 1 - holder;
+
+    // The lock sits in Redis under ShedLock's key, in ShedLock 6.7+'s value format.
+    let mut redis = redis::Client::open(redis_url().as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let key = format!("job-lock:{}:classmate-drain", fleet.schema);
+    let value: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let parsed = classmate_server::lock::LockValue::parse(&value).expect("a ShedLock value");
+    assert!(parsed.lock_id.is_some(), "{value}");
+
+    servers[holder].terminate();
+    let stopped_at = Instant::now();
+    first_to_log(
+        &[&servers[other]],
+        &["holding the drain lock"],
+        Duration::from_secs(5),
+    )
+    .expect("the other process takes over");
+    let handover = stopped_at.elapsed();
+    // Released on shutdown, so well within the 2 s lease.
+    assert!(
+        handover < Duration::from_millis(1500),
+        "handed over after {handover:?}"
+    );
+    let value_now: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_ne!(value_now, value);
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .arg(format!("job-lock-epoch:{}:classmate-drain", fleet.schema))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
 }

@@ -52,6 +52,15 @@ pub struct Lease {
     pub epoch: u64,
 }
 
+impl Lease {
+    /// The UUID part of the value (what ShedLock 6.7+ adds to tell holders on one host apart).
+    pub fn lock_id(&self) -> String {
+        LockValue::parse(&self.value)
+            .and_then(|v| v.lock_id)
+            .unwrap_or_default()
+    }
+}
+
 /// A lock value ShedLock wrote or would write, taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockValue {
@@ -187,5 +196,111 @@ mod tests {
             epoch_key("default", DRAIN_LOCK),
             "job-lock-epoch:default:classmate-drain"
         );
+    }
+}
+
+/// The lock's contract, run against Redis and in process.
+#[cfg(test)]
+mod contract {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Takes, renews, releases and fences lock `name` on `lock`.
+    async fn leases_are_exclusive_and_fenced(lock: Arc<dyn SchedulerLock>, name: &str) {
+        let lease = Duration::from_millis(400);
+        let first = lock.try_acquire(name, lease).await.unwrap().expect("free");
+        assert_eq!(first.epoch, lock.epoch(name).await.unwrap());
+        assert!(LockValue::parse(&first.value).is_some_and(|v| v.lock_id.is_some()));
+        assert!(
+            lock.try_acquire(name, lease).await.unwrap().is_none(),
+            "held"
+        );
+        assert!(lock.renew(&first, lease).await.unwrap());
+
+        // Past its lease the lock is free, the next holder gets a newer epoch, and the old
+        // holder can neither renew, release nor move the epoch.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let second = lock
+            .try_acquire(name, lease)
+            .await
+            .unwrap()
+            .expect("expired");
+        assert_eq!(second.epoch, first.epoch + 1);
+        assert!(!lock.renew(&first, lease).await.unwrap());
+        assert!(!lock.release(&first).await.unwrap());
+        assert_eq!(lock.raise_epoch(&first, 99).await.unwrap(), None);
+
+        // The holder raises the epoch past a floor, never below what it is.
+        assert_eq!(lock.raise_epoch(&second, 10).await.unwrap(), Some(10));
+        assert_eq!(lock.raise_epoch(&second, 3).await.unwrap(), Some(10));
+        assert_eq!(lock.epoch(name).await.unwrap(), 10);
+
+        assert!(lock.release(&second).await.unwrap());
+        let third = lock
+            .try_acquire(name, lease)
+            .await
+            .unwrap()
+            .expect("released");
+        assert_eq!(third.epoch, 11);
+        assert!(lock.release(&third).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn memory_lock_keeps_the_contract() {
+        leases_are_exclusive_and_fenced(Arc::new(MemoryLock::new()), DRAIN_LOCK).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_lock_keeps_the_contract_in_shedlock_format() {
+        let url = std::env::var("CLASSMATE_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+        let conn = crate::queue::connect_redis(&url)
+            .await
+            .unwrap_or_else(|e| panic!("the lock tests need Redis at {url}: {e}"));
+        let env = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let lock = Arc::new(RedisLock::new(conn.clone(), &env));
+
+        // While held, the key and value are exactly what ShedLock writes and reads.
+        let held = lock
+            .try_acquire("report-job", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .unwrap();
+        let (value, ttl_ms): (String, i64) = ::redis::pipe()
+            .cmd("GET")
+            .arg(lock_key(&env, "report-job"))
+            .cmd("PTTL")
+            .arg(lock_key(&env, "report-job"))
+            .query_async(&mut conn.clone())
+            .await
+            .unwrap();
+        assert_eq!(value, held.value);
+        assert!(
+            ttl_ms > 4_000 && ttl_ms <= 5_000,
+            "PX lockAtMostFor: {ttl_ms}"
+        );
+        let (stamp, holder) = value
+            .strip_prefix("ADDED:")
+            .unwrap()
+            .split_once('@')
+            .unwrap();
+        assert_eq!(stamp.len(), "2026-11-26T07:00:00.123Z".len(), "{stamp}");
+        assert!(
+            stamp.ends_with('Z') && stamp.as_bytes()[19] == b'.',
+            "{stamp}"
+        );
+        assert_eq!(holder, format!("{}:{}", hostname(), held.lock_id()));
+        assert!(lock.release(&held).await.unwrap());
+
+        leases_are_exclusive_and_fenced(lock, DRAIN_LOCK).await;
+        let _: () = ::redis::cmd("DEL")
+            .arg(lock_key(&env, DRAIN_LOCK))
+            .arg(epoch_key(&env, DRAIN_LOCK))
+            .arg(epoch_key(&env, "report-job"))
+            .query_async(&mut conn.clone())
+            .await
+            .unwrap();
     }
 }

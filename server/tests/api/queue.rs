@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::kit::{Backend, TestApp, course_input};
 use classmate_server::domain::Weekday;
+use classmate_server::store::EnrollmentMode;
 
 on_both_backends!(
     an_admitted_ticket_is_decided_by_the_drain,
@@ -24,6 +25,7 @@ on_both_backends!(
     operators_see_and_steer_the_queue,
     a_thousand_websockets_hear_each_drain_step,
     a_paused_backlog_drains_in_arrival_order,
+    a_ticket_waiting_past_its_lifetime_expires,
 );
 
 async fn admit(app: &TestApp, token: &str, course_id: i64) -> crate::kit::Reply {
@@ -733,4 +735,36 @@ async fn a_paused_backlog_drains_in_arrival_order(backend: Backend) {
         drained_in.as_secs_f64(),
         STUDENTS as f64 / drained_in.as_secs_f64(),
     );
+}
+
+async fn a_ticket_waiting_past_its_lifetime_expires(backend: Backend) {
+    let app = TestApp::spawn_in(backend, EnrollmentMode::Queue, |config| {
+        config.queue.ticket_ttl = Duration::from_millis(300);
+    })
+    .await;
+    let course = app
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            30,
+            &[(Weekday::Mon, 600, 675)],
+        ))
+        .await;
+    let student = app.student().await;
+    app.settings(json!({ "paused": true })).await;
+    let ticket = admit(&app, &student.token, course.id).await.expect(202);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.settings(json!({ "paused": false })).await;
+
+    let id = ticket["id"].as_str().unwrap();
+    let expired = app.settled_ticket(&student.token, id).await;
+    assert_eq!(expired["state"], "expired", "{expired}");
+    assert!(expired["message"].as_str().unwrap().contains("다시 신청"));
+    assert_eq!(app.integers("SELECT count(*) FROM enrollments").await, [0]);
+    // An expired ticket frees the pair: the student may queue again, and in time this works.
+    let again = admit(&app, &student.token, course.id).await.expect(202);
+    let again = app
+        .settled_ticket(&student.token, again["id"].as_str().unwrap())
+        .await;
+    assert_eq!(again["state"], "enrolled", "{again}");
 }
