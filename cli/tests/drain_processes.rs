@@ -471,6 +471,16 @@ async fn redis_losing_its_data_mid_run_loses_tickets_visibly_and_oversells_nothi
         .await
         .unwrap();
     fleet.decided(100, Duration::from_secs(30)).await;
+    let client = reqwest::Client::new();
+    let (_, logged_out) = fleet.students(1).await.remove(0);
+    let (status, _) = post(
+        &client,
+        format!("{}/api/v1/auth/logout", server.base),
+        Some(&logged_out),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 204);
 
     let mut conn = redis::Client::open(redis.url.as_str())
         .unwrap()
@@ -480,7 +490,6 @@ async fn redis_losing_its_data_mid_run_loses_tickets_visibly_and_oversells_nothi
     let _: () = redis::cmd("FLUSHALL").query_async(&mut conn).await.unwrap();
 
     // Until the queue is rebuilt, admission says so; then it admits again.
-    let client = reqwest::Client::new();
     let newcomer = fleet.students(1).await.remove(0);
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut saw_recovering = false;
@@ -504,6 +513,14 @@ async fn redis_losing_its_data_mid_run_loses_tickets_visibly_and_oversells_nothi
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     assert_eq!(retry["generation"], 2, "{retry}");
+    // A token logged out before the loss stays logged out: revocations are rebuilt too.
+    let me = client
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&logged_out)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
     println!("saw QUEUE_RECOVERING: {saw_recovering}");
 
     // Every first-generation ticket is either decided in the database or reported lost.

@@ -201,10 +201,12 @@ pub async fn logout(
     State(state): State<AppState>,
     Caller(claims): Caller,
 ) -> Result<(StatusCode, HeaderMap), AppError> {
-    state
-        .store
-        .revoke_token(&claims.jti, claims.expires_at())
-        .await?;
+    let expires_at = claims.expires_at();
+    state.store.revoke_token(&claims.jti, expires_at).await?;
+    // If this fails the logout fails too: a token the database revoked but the fast check does
+    // not know would still be accepted. The client can simply log out again.
+    let until_ms = i64::try_from(expires_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    state.queue.revoke(&claims.jti, until_ms).await?;
     Ok((StatusCode::NO_CONTENT, cookie_headers(&state, "", 0)))
 }
 

@@ -117,7 +117,13 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = presented_token(parts)?.ok_or(AppError::Unauthenticated)?;
         let claims = state.tokens.verify(token)?;
-        if state.store.is_token_revoked(&claims.jti).await? {
+        // The queue's backend answers without a database read; while it is being rebuilt, or
+        // cannot be reached, the database (which holds every revocation) answers instead.
+        let revoked = match state.queue.is_revoked(&claims.jti).await {
+            Ok(revoked) => revoked,
+            Err(_) => state.store.is_token_revoked(&claims.jti).await?,
+        };
+        if revoked {
             return Err(AppError::TokenRevoked);
         }
         Ok(Caller(claims))

@@ -47,6 +47,7 @@ macro_rules! contract_tests {
                 a_freed_seat_reopens_the_course_and_the_pair,
                 status_counts_the_queue,
                 restore_wipes_the_previous_state,
+                revocations_are_remembered_until_the_token_expires,
             );
         }
     };
@@ -240,8 +241,11 @@ async fn restored_enrollments_and_sold_out_courses_answer_without_a_ticket(h: &d
         seq_floor: 0,
         enrolled,
         sold_out: vec![30],
+        revoked: vec![("logged-out".to_owned(), super::now_ms() + 60_000)],
     };
     queue.restore(1, &restore).await.unwrap();
+    assert!(queue.is_revoked("logged-out").await.unwrap());
+    assert!(!queue.is_revoked("still-valid").await.unwrap());
 
     assert_eq!(
         queue.admit(1, 11, at(NOW)).await.unwrap(),
@@ -655,6 +659,7 @@ async fn restore_wipes_the_previous_state(h: &dyn Harness) {
         seq_floor: 40,
         enrolled: vec![(5, 50)],
         sold_out: vec![60],
+        revoked: Vec::new(),
     };
     queue.restore(2, &restore).await.unwrap();
 
@@ -801,4 +806,26 @@ impl Harness for MemoryHarness {
     async fn set_epoch(&self, epoch: u64) {
         self.lock.force_epoch(DRAIN_LOCK, epoch);
     }
+}
+
+async fn revocations_are_remembered_until_the_token_expires(h: &dyn Harness) {
+    let queue = h.queue();
+    // Before the state exists, only the database can answer.
+    assert!(matches!(
+        queue.is_revoked("a").await,
+        Err(QueueError::Recovering)
+    ));
+    // Revoking works even then; a rebuild does not forget it.
+    let now = super::now_ms();
+    queue.revoke("a", now + 60_000).await.unwrap();
+    let queue = start(h, 1, 0).await;
+    assert!(queue.is_revoked("a").await.unwrap());
+    queue.revoke("b", now + 300).await.unwrap();
+    assert!(queue.is_revoked("b").await.unwrap());
+    assert!(!queue.is_revoked("c").await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !queue.is_revoked("b").await.unwrap(),
+        "forgotten once the token has expired"
+    );
 }

@@ -41,6 +41,8 @@ struct State {
     results: VecDeque<(u64, Settled)>,
     results_n: u64,
     decided: u64,
+    /// Logged-out session tokens and when they expire anyway, Unix ms.
+    revoked: HashMap<String, i64>,
 }
 
 /// The in-process queue.
@@ -293,6 +295,27 @@ impl Queue for MemoryQueue {
         Ok(())
     }
 
+    async fn revoke(&self, jti: &str, until_ms: i64) -> Result<(), QueueError> {
+        let mut state = self.state();
+        if state.revoked.len() >= 10_000 {
+            let now = super::now_ms();
+            state.revoked.retain(|_, until| *until > now);
+        }
+        state.revoked.insert(jti.to_owned(), until_ms);
+        Ok(())
+    }
+
+    async fn is_revoked(&self, jti: &str) -> Result<bool, QueueError> {
+        let state = self.state();
+        if state.generation.is_none() {
+            return Err(QueueError::Recovering);
+        }
+        Ok(state
+            .revoked
+            .get(jti)
+            .is_some_and(|until| *until > super::now_ms()))
+    }
+
     async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError> {
         let mut state = self.fenced(epoch)?;
         state.sold_out = sold_out.iter().copied().collect();
@@ -352,6 +375,8 @@ impl Queue for MemoryQueue {
             ticket.state = TicketState::Lost;
         }
         let by_student = std::mem::take(&mut state.by_student);
+        let mut revoked = std::mem::take(&mut state.revoked);
+        revoked.extend(restore.revoked.iter().cloned());
         *state = State {
             generation: Some(restore.generation),
             seq: restore.seq_floor,
@@ -366,6 +391,7 @@ impl Queue for MemoryQueue {
             // of them.
             tickets,
             by_student,
+            revoked,
             ..State::default()
         };
         Ok(())

@@ -206,6 +206,8 @@ pub struct Restore {
     pub enrolled: Vec<(i64, i64)>,
     /// Every full course.
     pub sold_out: Vec<i64>,
+    /// Session tokens logged out and not yet expired: (jti, expiry in Unix ms).
+    pub revoked: Vec<(String, i64)>,
 }
 
 /// The queue at a glance.
@@ -301,6 +303,14 @@ pub trait Queue: Send + Sync {
     /// A seat came free (a cancellation, a larger capacity): the course is no longer sold out
     /// and, when `student_id` is given, that student may queue for it again.
     async fn seat_freed(&self, course_id: i64, student_id: Option<i64>) -> Result<(), QueueError>;
+
+    /// Remembers that session token `jti` was logged out, until `until_ms` (when it expires
+    /// anyway). The database records it first; this makes the check on every request cheap.
+    async fn revoke(&self, jti: &str, until_ms: i64) -> Result<(), QueueError>;
+
+    /// Whether session token `jti` was logged out. `Recovering` while the queue's state is
+    /// being rebuilt: then only the database knows.
+    async fn is_revoked(&self, jti: &str) -> Result<bool, QueueError>;
 
     /// Replaces every sold-out flag with `sold_out` (the drain reconciles from the database).
     async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError>;

@@ -60,6 +60,7 @@ struct Scripts {
     results_after: Script,
     ticket: Script,
     tickets_of: Script,
+    revocation: Script,
 }
 
 impl Scripts {
@@ -78,6 +79,7 @@ impl Scripts {
             restore_finish: with_prelude(include_str!("scripts/restore_finish.lua")),
             status: with_prelude(include_str!("scripts/status.lua")),
             results_after: with_prelude(include_str!("scripts/results_after.lua")),
+            revocation: with_prelude(include_str!("scripts/revocation.lua")),
             ticket: with_prelude(include_str!("scripts/ticket.lua")),
             tickets_of: with_prelude(include_str!("scripts/tickets_of.lua")),
         }
@@ -270,6 +272,27 @@ impl Queue for RedisQueue {
         Ok(())
     }
 
+    async fn revoke(&self, jti: &str, until_ms: i64) -> Result<(), QueueError> {
+        let args = ["revoke".to_owned(), jti.to_owned(), until_ms.to_string()];
+        self.run(&self.scripts.revocation, &args).await?;
+        Ok(())
+    }
+
+    async fn is_revoked(&self, jti: &str) -> Result<bool, QueueError> {
+        let args = ["check".to_owned(), jti.to_owned()];
+        match self
+            .run(&self.scripts.revocation, &args)
+            .await?
+            .status
+            .as_str()
+        {
+            "REVOKED" => Ok(true),
+            "VALID" => Ok(false),
+            "RECOVERING" => Err(QueueError::Recovering),
+            other => Err(corrupt(&format!("revocation answered {other}"))),
+        }
+    }
+
     async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError> {
         let args = sold_out.iter().map(i64::to_string).collect();
         self.run_fenced(&self.scripts.reset_sold_out, epoch, args)
@@ -346,6 +369,16 @@ impl Queue for RedisQueue {
             let mut args = Vec::with_capacity(chunk.len() + 1);
             args.push("enrolled".to_owned());
             args.extend(chunk.iter().map(|(s, c)| format!("{s}:{c}")));
+            self.run_fenced(&self.scripts.restore_fill, epoch, args)
+                .await?;
+        }
+        for chunk in restore.revoked.chunks(RESTORE_CHUNK / 2) {
+            let mut args = Vec::with_capacity(2 * chunk.len() + 1);
+            args.push("revoked".to_owned());
+            for (jti, until_ms) in chunk {
+                args.push(jti.clone());
+                args.push(until_ms.to_string());
+            }
             self.run_fenced(&self.scripts.restore_fill, epoch, args)
                 .await?;
         }

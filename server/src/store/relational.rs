@@ -87,6 +87,8 @@ where
     for<'q> OffsetDateTime: Encode<'q, DB> + Type<DB>,
     for<'r> i64: Decode<'r, DB>,
     for<'r> bool: Decode<'r, DB>,
+    for<'r> String: Decode<'r, DB>,
+    for<'r> OffsetDateTime: Decode<'r, DB>,
     for<'r> CourseRow: FromRow<'r, DB::Row>,
     for<'r> StudentRow: FromRow<'r, DB::Row>,
     for<'r> CredentialsRow: FromRow<'r, DB::Row>,
@@ -389,12 +391,23 @@ where
         let sold_out: Vec<i64> = sqlx::query_scalar(sql::FULL_COURSES)
             .fetch_all(&mut *tx)
             .await?;
+        let revoked: Vec<(String, OffsetDateTime)> = sqlx::query_as(sql::LIVE_REVOCATIONS)
+            .bind(OffsetDateTime::now_utc())
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Restore {
             generation: generation.unsigned_abs(),
             seq_floor: 0,
             enrolled,
             sold_out,
+            revoked: revoked
+                .into_iter()
+                .map(|(jti, until)| {
+                    let ms = until.unix_timestamp_nanos() / 1_000_000;
+                    (jti, i64::try_from(ms).unwrap_or(i64::MAX))
+                })
+                .collect(),
         })
     }
 

@@ -33,6 +33,10 @@ pub(super) const REVOKE_TOKEN: &str = "INSERT INTO revoked_tokens (jti, expires_
 /// Revocations of tokens that have expired anyway are kept no longer.
 pub(super) const PRUNE_REVOKED: &str = "DELETE FROM revoked_tokens WHERE expires_at < $1";
 
+/// Revocations of tokens that have not expired yet (`$1` is now), for the queue's rebuild.
+pub(super) const LIVE_REVOCATIONS: &str =
+    "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at > $1";
+
 pub(super) const IS_REVOKED: &str = "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)";
 
 /// Inserts a course and returns its id (SQLite's `RETURNING` cannot name a table alias, so
