@@ -22,6 +22,8 @@ mod contract;
 pub mod drain;
 pub mod hub;
 mod memory;
+#[cfg(test)]
+mod properties;
 mod redis;
 
 use std::fmt;
