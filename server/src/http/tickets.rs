@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{AppError, AuthErrors, ErrorBody, ServerErrors, rejection_message};
-use super::extract::{CurrentStudent, Json};
+use super::extract::{CurrentStudent, Json, Path};
 use crate::queue::hub::LiveStatus;
 use crate::queue::{Leave, Ticket, TicketId, TicketState, now_ms};
 use crate::registration::tickets::Lookup;
@@ -130,7 +130,7 @@ fn ticket_id(raw: &str) -> Result<TicketId, AppError> {
 pub async fn get_ticket(
     State(state): State<AppState>,
     student: CurrentStudent,
-    axum::extract::Path(raw): axum::extract::Path<String>,
+    Path(raw): Path<String>,
 ) -> Result<Json<TicketView>, AppError> {
     let id = ticket_id(&raw)?;
     let live = state.hub.latest();
@@ -199,7 +199,7 @@ pub async fn list_tickets(
 pub async fn leave_queue(
     State(state): State<AppState>,
     student: CurrentStudent,
-    axum::extract::Path(raw): axum::extract::Path<String>,
+    Path(raw): Path<String>,
 ) -> Result<Json<TicketView>, AppError> {
     let id = ticket_id(&raw)?;
     match tickets::leave(state.queue.as_ref(), student.id, id, now_ms()).await? {

@@ -1,7 +1,7 @@
 //! The drain's decision over one batch: every ticket, in sequence order, through the same
 //! domain rules as the direct path.
 
-use crate::domain::{Rejection, ScheduledCourse, check_enrollment};
+use crate::domain::{ScheduledCourse, check_enrollment};
 use crate::queue::{Settled, Ticket, TicketState};
 use crate::store::DrainSnapshot;
 
@@ -83,12 +83,8 @@ fn decide_one(
             schedule.push(course.clone());
             (TicketState::Enrolled, None)
         }
-        Err(rejection) => (TicketState::Rejected, Some(rejection_code(&rejection))),
+        Err(rejection) => (TicketState::Rejected, Some(rejection.code().to_owned())),
     }
-}
-
-fn rejection_code(rejection: &Rejection) -> String {
-    rejection.code().to_owned()
 }
 
 #[cfg(test)]

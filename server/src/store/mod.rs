@@ -2,9 +2,12 @@
 //! [`SqlStore`] for both databases (PostgreSQL for production, SQLite for the embedded default),
 //! each with its own migrations and a small [`Dialect`].
 //!
-//! The stores hold no rules. `registration` reads through a [`StudentTx`], asks the domain, and
-//! writes back; the database itself still refuses a seat past capacity (a conditional update and a
-//! `CHECK`) and a second enrollment of one student in one course (a unique key).
+//! The stores hold no rules. `registration` reads through a [`StudentTx`] (the direct path) or a
+//! [`DrainTx`] (one batch of the queue's drain, behind the epoch fence), asks the domain, and
+//! writes back; the database itself still refuses a seat past capacity (a conditional update and
+//! a `CHECK`), a second enrollment of one student in one course (a unique key) and a second
+//! decision of one ticket (a unique key). The store also keeps registration's settings and every
+//! decision the drain made, so the queue's state can be rebuilt from it.
 
 mod drain;
 mod postgres;

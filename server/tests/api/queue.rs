@@ -26,6 +26,7 @@ on_both_backends!(
     a_thousand_websockets_hear_each_drain_step,
     a_paused_backlog_drains_in_arrival_order,
     a_ticket_waiting_past_its_lifetime_expires,
+    bad_input_to_the_queue_writes_nothing,
 );
 
 async fn admit(app: &TestApp, token: &str, course_id: i64) -> crate::kit::Reply {
@@ -767,4 +768,133 @@ async fn a_ticket_waiting_past_its_lifetime_expires(backend: Backend) {
         .settled_ticket(&student.token, again["id"].as_str().unwrap())
         .await;
     assert_eq!(again["state"], "enrolled", "{again}");
+}
+
+async fn bad_input_to_the_queue_writes_nothing(backend: Backend) {
+    let app = TestApp::spawn_queued(backend).await;
+    let student = app.student().await;
+    let admin = app.admin_token().await;
+    let before = app.row_counts().await;
+    let settings_before = app.store().queue_settings().await.unwrap();
+
+    let cases: [(&str, &str, &[u8], &str, u16, &str); 10] = [
+        (
+            "admission, malformed",
+            "/api/v1/enrollments",
+            b"{\"course_id\": ",
+            "student",
+            400,
+            "MALFORMED_JSON",
+        ),
+        (
+            "admission, a string id",
+            "/api/v1/enrollments",
+            br#"{"course_id": "1 OR 1=1"}"#,
+            "student",
+            422,
+            "INVALID_BODY",
+        ),
+        (
+            "admission, an array",
+            "/api/v1/enrollments",
+            b"[1]",
+            "student",
+            422,
+            "INVALID_BODY",
+        ),
+        (
+            "admission, invalid UTF-8",
+            "/api/v1/enrollments",
+            b"{\"course_id\": \"\xff\"}",
+            "student",
+            400,
+            "MALFORMED_JSON",
+        ),
+        (
+            "admission by an admin",
+            "/api/v1/enrollments",
+            br#"{"course_id": 1}"#,
+            "admin",
+            403,
+            "FORBIDDEN",
+        ),
+        (
+            "settings, unknown field",
+            "/api/v1/admin/queue",
+            br#"{"pause": true}"#,
+            "admin",
+            422,
+            "INVALID_BODY",
+        ),
+        (
+            "settings, negative rate",
+            "/api/v1/admin/queue",
+            br#"{"admission_rate": -1}"#,
+            "admin",
+            422,
+            "INVALID_BODY",
+        ),
+        (
+            "settings, unknown mode",
+            "/api/v1/admin/queue",
+            br#"{"mode": "lottery"}"#,
+            "admin",
+            422,
+            "INVALID_BODY",
+        ),
+        (
+            "settings, injection as time",
+            "/api/v1/admin/queue",
+            br#"{"opens_at": "'; DROP TABLE courses; --"}"#,
+            "admin",
+            422,
+            "VALIDATION_FAILED",
+        ),
+        (
+            "settings by a student",
+            "/api/v1/admin/queue",
+            br#"{"paused": true}"#,
+            "student",
+            403,
+            "FORBIDDEN",
+        ),
+    ];
+    for (name, path, body, who, status, code) in cases {
+        let method = match path {
+            "/api/v1/admin/queue" => reqwest::Method::PUT,
+            _ => reqwest::Method::POST,
+        };
+        let request = app
+            .client
+            .request(method, app.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        let token = match who {
+            "admin" => admin.as_str(),
+            _ => student.token.as_str(),
+        };
+        let reply = app.send(request, Some(token)).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (status, code),
+            "{name}: {}",
+            reply.body
+        );
+        reply.assert_error(status, code);
+    }
+    for path in [
+        "/api/v1/tickets/1-1",
+        "/api/v1/tickets/0-0",
+        "/api/v1/tickets/99999999999999999999-1",
+    ] {
+        app.delete(path, Some(&student.token))
+            .await
+            .assert_error(404, "TICKET_NOT_FOUND");
+    }
+    app.delete("/api/v1/tickets/1-1", None)
+        .await
+        .assert_error(401, "UNAUTHENTICATED");
+    assert_eq!(app.row_counts().await, before);
+    assert_eq!(app.store().queue_settings().await.unwrap(), settings_before);
+    assert_eq!(app.state.queue.status().await.unwrap().last_seq, 0);
 }
