@@ -770,6 +770,16 @@ async fn a_ticket_waiting_past_its_lifetime_expires(backend: Backend) {
     assert_eq!(again["state"], "enrolled", "{again}");
 }
 
+/// (what, path, body, sent by `student` or `admin`, expected status, expected code).
+type BadRequest = (
+    &'static str,
+    &'static str,
+    &'static [u8],
+    &'static str,
+    u16,
+    &'static str,
+);
+
 async fn bad_input_to_the_queue_writes_nothing(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
     let student = app.student().await;
@@ -777,7 +787,7 @@ async fn bad_input_to_the_queue_writes_nothing(backend: Backend) {
     let before = app.row_counts().await;
     let settings_before = app.store().queue_settings().await.unwrap();
 
-    let cases: [(&str, &str, &[u8], &str, u16, &str); 10] = [
+    let cases: [BadRequest; 10] = [
         (
             "admission, malformed",
             "/api/v1/enrollments",
