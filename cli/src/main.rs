@@ -21,6 +21,9 @@ enum Command {
     /// Manage administrator accounts.
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
+    /// Inspect and release ShedLock-compatible scheduler locks in Redis.
+    #[command(subcommand)]
+    Lock(commands::lock::LockCommand),
 }
 
 #[tokio::main]
@@ -29,6 +32,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(*args).await,
         Command::Admin(command) => commands::admin::run(command).await,
+        Command::Lock(command) => commands::lock::run(command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

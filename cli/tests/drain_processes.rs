@@ -731,3 +731,51 @@ async fn a_holder_stopped_gracefully_hands_over_at_once() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drain_lock_shows_in_lock_list_and_a_forced_release_hands_it_over() {
+    let fleet = Fleet::new(redis_url()).await;
+    let servers = [fleet.start(&[]), fleet.start(&[])];
+    let refs: Vec<&Server> = servers.iter().collect();
+    let holder = first_to_log(&refs, &["holding the drain lock"], Duration::from_secs(10))
+        .expect("one process takes the drain lock");
+    let lock = |args: &[&str]| {
+        support::classmate(fleet.dir.path())
+            .arg("lock")
+            .args(args)
+            .args(["--redis-url", &fleet.redis_url, "--env", &fleet.schema])
+            .output()
+            .unwrap()
+    };
+
+    let out = lock(&["list", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let drain = &listed[0];
+    assert_eq!(drain["name"], "classmate-drain", "{listed}");
+    assert_eq!(drain["format"], "6.7+");
+    let epoch = drain["epoch"].as_u64().expect("the fencing epoch is shown");
+    assert!(drain["time_left_ms"].as_i64().unwrap() > 0);
+
+    let out = lock(&["release", "classmate-drain", "--force"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let other = 1 - holder;
+    first_to_log(
+        &[&servers[other]],
+        &["holding the drain lock"],
+        Duration::from_secs(5),
+    )
+    .expect("the other process takes over");
+    let out = lock(&["show", "classmate-drain", "--json"]);
+    let now: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(now["epoch"].as_u64().unwrap() > epoch, "{now}");
+    assert_ne!(now["lock_id"], drain["lock_id"]);
+}

@@ -11,6 +11,7 @@
 //! current one, so a holder paused past its lease cannot change anything when it wakes up.
 //! [`MemoryLock`] gives one process the same contract.
 
+mod inspect;
 mod memory;
 mod redis;
 
@@ -19,6 +20,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+pub use inspect::{LockInfo, LockInspector, Released, ValueFormat};
 pub use memory::MemoryLock;
 pub use redis::RedisLock;
 

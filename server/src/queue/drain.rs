@@ -72,6 +72,15 @@ impl DrainError {
     }
 }
 
+/// How a spell of holding the lock ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// Let go on shutdown or after a failed take-over.
+    Released,
+    /// Taken away: expired, fenced, or released by someone else.
+    Lost,
+}
+
 /// One process's drain worker.
 pub struct Drainer {
     pub store: Arc<dyn Store>,
@@ -87,19 +96,27 @@ impl Drainer {
     /// releases the lock so another process takes over at once.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
+            let mut wait = self.config.acquire_every;
             match self.lock.try_acquire(DRAIN_LOCK, self.config.lease).await {
-                Ok(Some(lease)) => self.hold(lease, stop.clone()).await,
+                Ok(Some(lease)) => {
+                    // A holder that lost its lock (frozen, fenced, released by an operator)
+                    // stands back for a lease, so another process takes over instead of the
+                    // lock flapping back to the one that just failed.
+                    if self.hold(lease, stop.clone()).await == Held::Lost {
+                        wait = self.config.lease;
+                    }
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "could not try the drain lock"),
             }
             tokio::select! {
-                _ = tokio::time::sleep(self.config.acquire_every) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = stop.wait_for(|stop| *stop) => {}
             }
         }
     }
 
-    async fn hold(&self, lease: Lease, mut stop: watch::Receiver<bool>) {
+    async fn hold(&self, lease: Lease, mut stop: watch::Receiver<bool>) -> Held {
         let lost = Arc::new(AtomicBool::new(false));
         let renewer = tokio::spawn(renew(
             self.lock.clone(),
@@ -116,12 +133,14 @@ impl Drainer {
             Err(e) => tracing::warn!(error = %e, "could not take over the drain"),
         }
         renewer.abort();
-        if !lost.load(Ordering::SeqCst) {
-            match self.lock.release(&lease).await {
-                Ok(_) => tracing::info!(epoch = lease.epoch, "released the drain lock"),
-                Err(e) => tracing::warn!(error = %e, "could not release the drain lock"),
-            }
+        if lost.load(Ordering::SeqCst) {
+            return Held::Lost;
         }
+        match self.lock.release(&lease).await {
+            Ok(_) => tracing::info!(epoch = lease.epoch, "released the drain lock"),
+            Err(e) => tracing::warn!(error = %e, "could not release the drain lock"),
+        }
+        Held::Released
     }
 
     /// Makes the lease's epoch newer than any the database has seen. After Redis lost its data
