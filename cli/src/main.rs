@@ -1,6 +1,7 @@
 //! `classmate`: run, seed, load-test and operate a Classmate course-registration system.
 
 mod commands;
+mod seed;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,8 @@ enum Command {
     /// Manage administrator accounts.
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
+    /// Generate and load a realistic Korean catalog and students (or a catalog from CSV).
+    Seed(Box<commands::seed::SeedArgs>),
     /// Inspect and release ShedLock-compatible scheduler locks in Redis.
     #[command(subcommand)]
     Lock(commands::lock::LockCommand),
@@ -33,6 +36,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(*args).await,
         Command::Admin(command) => commands::admin::run(command).await,
         Command::Lock(command) => commands::lock::run(command).await,
+        Command::Seed(args) => commands::seed::run(*args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

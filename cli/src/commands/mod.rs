@@ -2,4 +2,5 @@
 
 pub mod admin;
 pub mod lock;
+pub mod seed;
 pub mod serve;

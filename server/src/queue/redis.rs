@@ -102,6 +102,38 @@ impl RedisQueue {
         Ok(RedisQueue::new(connect_redis(url).await?, env))
     }
 
+    /// Deletes every key of this queue (not the drain lock): the next drain holder rebuilds it
+    /// from the database, as after a loss. Returns how many keys went.
+    pub async fn clear(&self) -> Result<u64, QueueError> {
+        let mut conn = self.conn.clone();
+        let pattern = format!("{}*", self.prefix);
+        let mut cursor: u64 = 0;
+        let mut deleted = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(backend_error)?;
+            if !keys.is_empty() {
+                let n: u64 = redis::cmd("DEL")
+                    .arg(keys)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(backend_error)?;
+                deleted += n;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
+    }
+
     /// The queue of environment `env` over an open connection.
     pub fn new(conn: ConnectionManager, env: &str) -> RedisQueue {
         RedisQueue {

@@ -12,6 +12,7 @@ use sqlx::{Database, Executor, FromRow, IntoArguments, Transaction};
 
 use super::relational::Dialect;
 use super::rows::{CourseRow, DecisionRow, StudentCourseRow, StudentRow};
+use super::sql::placeholders;
 use super::{StoreError, sql};
 use crate::domain::{Course, Student};
 use crate::queue::{Settled, Ticket, TicketId, TicketState};
@@ -47,26 +48,6 @@ pub trait DrainTx: Send {
 
 /// Rows per multi-row insert; far below either database's limit on bound parameters.
 const INSERT_CHUNK: usize = 500;
-
-/// `($1, $2, …)` for `rows` rows of `columns` placeholders each, comma-separated; with one row,
-/// an `IN` list. Both databases read `$N`, so the statement text is shared.
-fn placeholders(rows: usize, columns: usize) -> String {
-    let mut text = String::with_capacity(rows * columns * 5);
-    for row in 0..rows {
-        if row > 0 {
-            text.push_str(", ");
-        }
-        text.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                text.push_str(", ");
-            }
-            text.push_str(&format!("${}", row * columns + column + 1));
-        }
-        text.push(')');
-    }
-    text
-}
 
 fn unique(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
     let mut ids: Vec<i64> = ids.into_iter().collect();
@@ -104,7 +85,11 @@ where
         return Ok((SqlDrainTx { tx }, snapshot));
     }
 
-    let statement = format!("{}{}", sql::DRAIN_DECIDED, placeholders(1, tickets.len()));
+    let statement = format!(
+        "{}{}",
+        sql::DRAIN_DECIDED,
+        placeholders(1, tickets.len(), DB::NUMBERED_PARAMS)
+    );
     let mut query = sqlx::query_as::<DB, DecisionRow>(&statement);
     for ticket in tickets {
         query = query.bind(ticket.id.to_string());
@@ -120,7 +105,7 @@ where
     let statement = format!(
         "{}{} ORDER BY id{}",
         sql::DRAIN_STUDENTS,
-        placeholders(1, student_ids.len()),
+        placeholders(1, student_ids.len(), DB::NUMBERED_PARAMS),
         DB::LOCK_ROWS
     );
     let mut query = sqlx::query_as::<DB, StudentRow>(&statement);
@@ -137,7 +122,7 @@ where
     let statement = format!(
         "{}{}",
         sql::DRAIN_SCHEDULES,
-        placeholders(1, student_ids.len())
+        placeholders(1, student_ids.len(), DB::NUMBERED_PARAMS)
     );
     let mut query = sqlx::query_as::<DB, StudentCourseRow>(&statement);
     for id in &student_ids {
@@ -157,7 +142,7 @@ where
     let statement = format!(
         "{}{} ORDER BY c.id{}",
         sql::DRAIN_COURSES,
-        placeholders(1, course_ids.len()),
+        placeholders(1, course_ids.len(), DB::NUMBERED_PARAMS),
         DB::LOCK_ROWS
     );
     let mut query = sqlx::query_as::<DB, CourseRow>(&statement);
@@ -222,7 +207,7 @@ where
             let statement = format!(
                 "{}{}",
                 sql::INSERT_DRAIN_ENROLLMENTS,
-                placeholders(chunk.len(), 4)
+                placeholders(chunk.len(), 4, DB::NUMBERED_PARAMS)
             );
             let mut query = sqlx::query::<DB>(&statement);
             for (ticket, _) in chunk {
@@ -256,7 +241,11 @@ where
 
         let epoch = i64::try_from(epoch).map_err(|_| StoreError::Fenced { epoch })?;
         for chunk in decisions.chunks(INSERT_CHUNK) {
-            let statement = format!("{}{}", sql::INSERT_DECISIONS, placeholders(chunk.len(), 10));
+            let statement = format!(
+                "{}{}",
+                sql::INSERT_DECISIONS,
+                placeholders(chunk.len(), 10, DB::NUMBERED_PARAMS)
+            );
             let mut query = sqlx::query::<DB>(&statement);
             for (ticket, settled) in chunk {
                 query = query

@@ -9,6 +9,7 @@
 //! decision of one ticket (a unique key). The store also keeps registration's settings and every
 //! decision the drain made, so the queue's state can be rebuilt from it.
 
+mod bulk;
 mod drain;
 mod postgres;
 mod relational;
@@ -24,6 +25,7 @@ use time::OffsetDateTime;
 use crate::domain::{Course, CourseSpec, Credits, NewStudent, Student, StudentNumber, Weekday};
 use crate::queue::{Restore, Ticket, TicketId};
 
+pub use bulk::{BulkLoad, DataCounts, StudentRecord};
 pub use drain::{DrainSnapshot, DrainTx};
 
 pub use postgres::PgStore;
@@ -341,6 +343,13 @@ pub trait Store: Send + Sync {
 
     /// The student's decided tickets, in (generation, sequence) order.
     async fn decided_tickets_of(&self, student_id: i64) -> Result<Vec<Ticket>, StoreError>;
+
+    /// How many courses, students and enrollments there are.
+    async fn data_counts(&self) -> Result<DataCounts, StoreError>;
+
+    /// Opens one transaction that loads rows in bulk; with `reset`, it first empties every
+    /// table a seed fills (administrators stay).
+    async fn begin_bulk(&self, reset: bool) -> Result<Box<dyn BulkLoad>, StoreError>;
 }
 
 /// A transaction serialised per student: what one student's cart and enrollment changes run in.

@@ -20,6 +20,9 @@ impl Dialect for Postgres {
     const LOCK_STUDENT: &'static str =
         "SELECT id, student_number, name, department, year FROM students WHERE id = $1 FOR UPDATE";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
+    const NUMBERED_PARAMS: bool = true;
+    const RESET: &'static [&'static str] =
+        &["TRUNCATE enrollments, ticket_decisions, cart_items, courses, students RESTART IDENTITY"];
 }
 
 impl PgStore {

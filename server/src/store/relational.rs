@@ -11,6 +11,7 @@ use sqlx::{
 };
 use time::OffsetDateTime;
 
+use super::bulk::{self, BulkLoad, DataCounts, SqlBulk};
 use super::drain::{self, DrainSnapshot, DrainTx};
 use super::rows::{
     AdminCredentialsRow, AdminRow, CartRow, CourseColumns, CourseRow, CredentialsRow, DecisionRow,
@@ -33,6 +34,10 @@ pub trait Dialect: Database {
     /// Reads a student by id (`$1`) and holds whatever lock serialises that student's
     /// transactions until the transaction ends.
     const LOCK_STUDENT: &'static str;
+    /// Whether generated statements number their parameters (`$1`) or use plain `?`.
+    const NUMBERED_PARAMS: bool;
+    /// Statements that empty every table a seed fills, keeping administrators.
+    const RESET: &'static [&'static str];
     /// Appended to a `SELECT` to lock its rows until the transaction ends ("" where the
     /// transaction's write lock already covers them).
     const LOCK_ROWS: &'static str;
@@ -100,6 +105,9 @@ where
     for<'r> SettingsRow: FromRow<'r, DB::Row>,
     for<'r> DecisionRow: FromRow<'r, DB::Row>,
     for<'r> StudentCourseRow: FromRow<'r, DB::Row>,
+    for<'r> (i64, String, String): FromRow<'r, DB::Row>,
+    for<'r> (i64, String): FromRow<'r, DB::Row>,
+    for<'r> (i64, i64, i64): FromRow<'r, DB::Row>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB>,
     for<'q> Option<i64>: Encode<'q, DB>,
@@ -431,6 +439,25 @@ where
             .fetch_all(&self.reader)
             .await?;
         convert_all(rows)
+    }
+
+    async fn data_counts(&self) -> Result<DataCounts, StoreError> {
+        let (courses, students, enrollments): (i64, i64, i64) = sqlx::query_as(sql::DATA_COUNTS)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(DataCounts {
+            courses: courses.unsigned_abs(),
+            students: students.unsigned_abs(),
+            enrollments: enrollments.unsigned_abs(),
+        })
+    }
+
+    async fn begin_bulk(&self, reset: bool) -> Result<Box<dyn BulkLoad>, StoreError> {
+        let mut tx = self.writer.begin_with(DB::BEGIN).await?;
+        if reset {
+            bulk::reset(&mut tx).await?;
+        }
+        Ok(Box::new(SqlBulk { tx }))
     }
 }
 

@@ -204,3 +204,40 @@ pub(super) const INSERT_DRAIN_ENROLLMENTS: &str =
 /// Followed by rows of every decision column.
 pub(super) const INSERT_DECISIONS: &str = "INSERT INTO ticket_decisions (ticket_id, generation, \
      seq, student_id, course_id, state, code, admitted_at_ms, decided_at_ms, epoch) VALUES ";
+
+/// `($1, $2, …)` for `rows` rows of `columns` placeholders each, comma-separated; with one row,
+/// an `IN` list. With `numbered` false, plain `?`: SQLite looks numbered names up one by one on
+/// every bind, which turns a statement of thousands of parameters quadratic.
+pub(super) fn placeholders(rows: usize, columns: usize, numbered: bool) -> String {
+    let mut text = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            text.push_str(", ");
+        }
+        text.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            match numbered {
+                true => text.push_str(&format!("${}", row * columns + column + 1)),
+                false => text.push('?'),
+            }
+        }
+        text.push(')');
+    }
+    text
+}
+
+/// Followed by rows of (subject, section, title, department, professor, credits, capacity,
+/// meetings, weekday_mask, allowed_years, own_department_only, is_open, created_at, updated_at).
+pub(super) const BULK_COURSES: &str = "INSERT INTO courses (subject, section, title, department, \
+     professor, credits, capacity, meetings, weekday_mask, allowed_years, own_department_only, \
+     is_open, created_at, updated_at) VALUES ";
+
+/// Followed by rows of (student_number, name, department, year, password_hash, created_at).
+pub(super) const BULK_STUDENTS: &str = "INSERT INTO students (student_number, name, department, \
+     year, password_hash, created_at) VALUES ";
+
+pub(super) const DATA_COUNTS: &str = "SELECT (SELECT count(*) FROM courses), \
+     (SELECT count(*) FROM students), (SELECT count(*) FROM enrollments)";

@@ -25,6 +25,14 @@ impl Dialect for Sqlite {
     const LOCK_STUDENT: &'static str =
         "SELECT id, student_number, name, department, year FROM students WHERE id = $1";
     const LOCK_ROWS: &'static str = "";
+    const NUMBERED_PARAMS: bool = false;
+    const RESET: &'static [&'static str] = &[
+        "DELETE FROM enrollments",
+        "DELETE FROM ticket_decisions",
+        "DELETE FROM cart_items",
+        "DELETE FROM courses",
+        "DELETE FROM students",
+    ];
 }
 
 impl SqliteStore {

@@ -1,0 +1,224 @@
+//! `classmate seed` as an operator runs it, on SQLite and on a real PostgreSQL.
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor};
+use support::{Server, classmate, post};
+
+fn seed(dir: &Path, args: &[&str]) -> Output {
+    classmate(dir).arg("seed").args(args).output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("data/seed-manifest.json")).unwrap()).unwrap()
+}
+
+async fn rows(url: &str, sql: &str) -> Vec<String> {
+    let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+    rows.into_iter().map(|(r,)| r).collect()
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_data_and_a_working_system() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for dir in [&a, &b] {
+        let out = seed(
+            dir.path(),
+            &["--courses", "400", "--students", "300", "--seed", "5"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("400 courses"));
+    }
+    let dump = "SELECT subject || '-' || section || '|' || title || '|' || professor || '|' || \
+                capacity || '|' || meetings FROM courses ORDER BY id";
+    let url = |dir: &tempfile::TempDir| {
+        format!(
+            "sqlite://{}",
+            dir.path().join("data/classmate.db").display()
+        )
+    };
+    let courses = rows(&url(&a), dump).await;
+    assert_eq!(courses.len(), 400);
+    assert_eq!(
+        courses,
+        rows(&url(&b), dump).await,
+        "same seed, same catalog"
+    );
+    let people = "SELECT student_number || name || department || year FROM students ORDER BY id";
+    assert_eq!(rows(&url(&a), people).await, rows(&url(&b), people).await);
+
+    let (ma, mb) = (manifest(a.path()), manifest(b.path()));
+    assert_eq!(ma["hot_courses"], mb["hot_courses"]);
+    assert_eq!(ma["courses"], 400);
+    assert_eq!(ma["students"], 300);
+    assert_eq!(ma["seed"], 5);
+    assert!(!ma["hot_courses"].as_array().unwrap().is_empty());
+    let students = std::fs::read_to_string(a.path().join("data/seed-students.csv")).unwrap();
+    assert_eq!(students.lines().count(), 301);
+
+    // Again without --reset: refused, nothing changed. --reset needs --yes off a terminal.
+    let out = seed(a.path(), &["--courses", "10", "--students", "10"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--reset"), "{}", stderr(&out));
+    let out = seed(
+        a.path(),
+        &["--courses", "10", "--students", "10", "--reset"],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert_eq!(
+        rows(&url(&a), "SELECT CAST(count(*) AS TEXT) FROM courses").await,
+        ["400"]
+    );
+
+    // A seeded student logs in with the manifest's password and queues for a hot course.
+    let server = Server::start(a.path(), &[]);
+    let client = reqwest::Client::new();
+    let first = students.lines().nth(1).unwrap();
+    let number = first.split(',').nth(1).unwrap();
+    let (status, login) = post(
+        &client,
+        format!("{}/api/v1/auth/login", server.base),
+        None,
+        json!({ "student_number": number, "password": ma["password"] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    let token = login["token"].as_str().unwrap();
+    let hot = ma["hot_courses"][0]["id"].as_i64().unwrap();
+    let (status, ticket) = post(
+        &client,
+        format!("{}/api/v1/enrollments", server.base),
+        Some(token),
+        json!({ "course_id": hot }),
+    )
+    .await;
+    assert_eq!(status, 202, "{ticket}");
+
+    // --reset --yes replaces everything.
+    drop(server);
+    let out = seed(
+        a.path(),
+        &["--courses", "50", "--students", "20", "--reset", "--yes"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        rows(&url(&a), "SELECT CAST(count(*) AS TEXT) FROM courses").await,
+        ["50"]
+    );
+    assert_eq!(
+        rows(&url(&a), "SELECT CAST(count(*) AS TEXT) FROM enrollments").await,
+        ["0"]
+    );
+}
+
+#[tokio::test]
+async fn postgres_is_seeded_in_one_go() {
+    let base = std::env::var("CLASSMATE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!(
+        "s_{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let mut admin = sqlx::PgConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable: {e}"));
+    admin
+        .execute(format!("CREATE SCHEMA {schema}").as_str())
+        .await
+        .unwrap();
+    let url = format!("{base}?options=-c%20search_path%3D{schema}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = seed(
+        dir.path(),
+        &[
+            "--courses",
+            "5000",
+            "--students",
+            "5000",
+            "--database-url",
+            &url,
+        ],
+    );
+    let m: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("data/seed-manifest.json")).unwrap_or_default(),
+    )
+    .unwrap_or(Value::Null);
+    let counts: (i64, i64) = sqlx::query_as(&format!(
+        "SELECT (SELECT count(*) FROM {schema}.courses), (SELECT count(*) FROM {schema}.students)"
+    ))
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    admin
+        .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(m["backend"], "postgres");
+    assert_eq!(m["courses"], 5000);
+    assert_eq!(
+        m["last_course_id"].as_i64().unwrap() - m["first_course_id"].as_i64().unwrap(),
+        4999
+    );
+    assert_eq!(m["students"], 5000);
+    assert_eq!(counts, (5000, 5000));
+}
+
+#[test]
+fn a_csv_catalog_loads_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "code,title,department,professor,credits,capacity,meetings,years,own_department_only,is_open\n";
+    let bad = format!(
+        "{header}CSE2010-01,자료구조,컴퓨터공학과,김민준,3,60,월 10:30-11:45 공학관 305,,,\n\
+         CSE2020-01,알고리즘,컴퓨터공학과,김민준,7,60,화 10:30-11:45 공학관 305,,,\n\
+         CSE3010-01,운영체제,컴퓨터공학과,김민준,3,60,월 25:00-26:00 공학관 305,,,\n"
+    );
+    std::fs::write(dir.path().join("bad.csv"), bad).unwrap();
+    let out = seed(dir.path(), &["--from-csv", "bad.csv", "--students", "5"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("bad.csv:3: credits"), "{err}");
+    assert!(err.contains("bad.csv:4: meetings"), "{err}");
+    assert!(err.contains("nothing written"), "{err}");
+    assert!(
+        !dir.path().join("data/classmate.db").exists(),
+        "not even opened"
+    );
+
+    let good = format!(
+        "{header}CSE2010-01,자료구조,컴퓨터공학과,김민준,3,60,\"월 10:30-11:45 공학관 305; 수 10:30-11:45 공학관 305\",,false,true\n\
+         GEN1001-01,글쓰기의 기초,교양학부,이서연,2,40,TUE 13:00-14:50 교양관 201,1;2,,\n"
+    );
+    std::fs::write(dir.path().join("good.csv"), good).unwrap();
+    let out = seed(dir.path(), &["--from-csv", "good.csv", "--students", "5"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = manifest(dir.path());
+    assert_eq!(m["courses"], 2);
+    assert!(m["seed"].is_null());
+}
+
+#[test]
+fn an_unreachable_database_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = seed(
+        dir.path(),
+        &["--database-url", "postgres://nobody@127.0.0.1:1/none"],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("cannot open the database"), "{err}");
+}

@@ -1,0 +1,181 @@
+//! Loading a whole catalog and student body at once, for `classmate seed`: multi-row inserts in
+//! one transaction (PostgreSQL and SQLite alike), after an optional reset in the same
+//! transaction, so a failed load leaves the database as it was.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sqlx::{Database, Executor, IntoArguments, Transaction};
+use time::OffsetDateTime;
+
+use super::StoreError;
+use super::relational::Dialect;
+use super::rows::CourseColumns;
+use super::sql::{self, placeholders};
+use crate::domain::{CourseSpec, StudentNumber, Year};
+
+/// Rows per insert statement: 14 course columns × 500 stays under SQLite's 32,766 parameters.
+const CHUNK: usize = 500;
+
+/// A student to load without a password of their own: seeded students share one hash.
+#[derive(Debug, Clone)]
+pub struct StudentRecord {
+    pub number: StudentNumber,
+    pub name: String,
+    pub department: String,
+    pub year: Year,
+}
+
+/// How many rows the tables that a seed fills hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataCounts {
+    pub courses: u64,
+    pub students: u64,
+    pub enrollments: u64,
+}
+
+impl DataCounts {
+    /// Whether there is nothing a seed would collide with.
+    pub fn is_empty(&self) -> bool {
+        self.courses == 0 && self.students == 0 && self.enrollments == 0
+    }
+}
+
+/// An open bulk load; dropping it without `commit` rolls everything back.
+#[async_trait]
+pub trait BulkLoad: Send {
+    /// Inserts courses; returns their ids in the same order.
+    async fn courses(&mut self, specs: &[CourseSpec]) -> Result<Vec<i64>, StoreError>;
+
+    /// Inserts students who all log in with `password_hash`; returns their ids in order.
+    async fn students(
+        &mut self,
+        students: &[StudentRecord],
+        password_hash: &str,
+    ) -> Result<Vec<i64>, StoreError>;
+
+    /// Makes the load durable.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+pub(super) struct SqlBulk<DB: Database> {
+    pub(super) tx: Transaction<'static, DB>,
+}
+
+/// Empties everything a seed writes (administrators stay) inside `tx`.
+pub(super) async fn reset<DB>(tx: &mut Transaction<'static, DB>) -> Result<(), StoreError>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    for statement in DB::RESET {
+        sqlx::query::<DB>(statement).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl<DB> BulkLoad for SqlBulk<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i16: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64, String, String): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, String): sqlx::FromRow<'r, DB::Row>,
+{
+    async fn courses(&mut self, specs: &[CourseSpec]) -> Result<Vec<i64>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut ids = Vec::with_capacity(specs.len());
+        for chunk in specs.chunks(CHUNK) {
+            let columns: Vec<CourseColumns> = chunk.iter().map(CourseColumns::from).collect();
+            let statement = format!(
+                "{}{} RETURNING id, subject, section",
+                sql::BULK_COURSES,
+                placeholders(chunk.len(), 14, DB::NUMBERED_PARAMS)
+            );
+            let mut query = sqlx::query_as::<DB, (i64, String, String)>(&statement);
+            for c in &columns {
+                query = query
+                    .bind(c.subject)
+                    .bind(c.section)
+                    .bind(c.title)
+                    .bind(c.department)
+                    .bind(c.professor)
+                    .bind(c.credits)
+                    .bind(c.capacity)
+                    .bind(c.meetings.clone())
+                    .bind(c.weekday_mask)
+                    .bind(c.allowed_years)
+                    .bind(c.own_department_only)
+                    .bind(c.is_open)
+                    .bind(now)
+                    .bind(now);
+            }
+            // RETURNING promises no order, so ids are matched back by code.
+            let rows = query.fetch_all(&mut *self.tx).await?;
+            let by_code: HashMap<(String, String), i64> =
+                rows.into_iter().map(|(id, s, n)| ((s, n), id)).collect();
+            for c in &columns {
+                let id = by_code
+                    .get(&(c.subject.to_owned(), c.section.to_owned()))
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("{}-{} not inserted", c.subject, c.section))
+                    })?;
+                ids.push(*id);
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn students(
+        &mut self,
+        students: &[StudentRecord],
+        password_hash: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut ids = Vec::with_capacity(students.len());
+        for chunk in students.chunks(CHUNK * 2) {
+            let statement = format!(
+                "{}{} RETURNING id, student_number",
+                sql::BULK_STUDENTS,
+                placeholders(chunk.len(), 6, DB::NUMBERED_PARAMS)
+            );
+            let mut query = sqlx::query_as::<DB, (i64, String)>(&statement);
+            for s in chunk {
+                query = query
+                    .bind(s.number.as_str().to_owned())
+                    .bind(s.name.clone())
+                    .bind(s.department.clone())
+                    .bind(i16::from(s.year.get()))
+                    .bind(password_hash.to_owned())
+                    .bind(now);
+            }
+            let by_number: HashMap<String, i64> = query
+                .fetch_all(&mut *self.tx)
+                .await?
+                .into_iter()
+                .map(|(id, number)| (number, id))
+                .collect();
+            for s in chunk {
+                let id = by_number.get(s.number.as_str()).ok_or_else(|| {
+                    StoreError::Corrupt(format!("student {} not inserted", s.number.as_str()))
+                })?;
+                ids.push(*id);
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
