@@ -9,6 +9,7 @@
 //! decision of one ticket (a unique key). The store also keeps registration's settings and every
 //! decision the drain made, so the queue's state can be rebuilt from it.
 
+mod audit;
 mod bulk;
 mod drain;
 mod postgres;
@@ -25,6 +26,7 @@ use time::OffsetDateTime;
 use crate::domain::{Course, CourseSpec, Credits, NewStudent, Student, StudentNumber, Weekday};
 use crate::queue::{Restore, Ticket, TicketId};
 
+pub use audit::{AuditScope, Finding};
 pub use bulk::{BulkLoad, DataCounts, StudentRecord};
 pub use drain::{DrainSnapshot, DrainTx};
 
@@ -343,6 +345,10 @@ pub trait Store: Send + Sync {
 
     /// The student's decided tickets, in (generation, sequence) order.
     async fn decided_tickets_of(&self, student_id: i64) -> Result<Vec<Ticket>, StoreError>;
+
+    /// Every broken guarantee the database shows: capacity, seat counters, duplicates, tickets
+    /// and (in scope) FIFO order. Empty when all is well.
+    async fn audit(&self, scope: AuditScope) -> Result<Vec<Finding>, StoreError>;
 
     /// How many courses, students and enrollments there are.
     async fn data_counts(&self) -> Result<DataCounts, StoreError>;

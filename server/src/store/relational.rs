@@ -11,6 +11,7 @@ use sqlx::{
 };
 use time::OffsetDateTime;
 
+use super::audit::{self, AuditScope, Finding};
 use super::bulk::{self, BulkLoad, DataCounts, SqlBulk};
 use super::drain::{self, DrainSnapshot, DrainTx};
 use super::rows::{
@@ -92,7 +93,7 @@ where
     for<'q> OffsetDateTime: Encode<'q, DB> + Type<DB>,
     for<'r> i64: Decode<'r, DB>,
     for<'r> bool: Decode<'r, DB>,
-    for<'r> String: Decode<'r, DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
     for<'r> OffsetDateTime: Decode<'r, DB>,
     for<'r> CourseRow: FromRow<'r, DB::Row>,
     for<'r> StudentRow: FromRow<'r, DB::Row>,
@@ -439,6 +440,24 @@ where
             .fetch_all(&self.reader)
             .await?;
         convert_all(rows)
+    }
+
+    async fn audit(&self, scope: AuditScope) -> Result<Vec<Finding>, StoreError> {
+        let mut findings = Vec::new();
+        for (check, query) in audit::CHECKS {
+            if check == "fifo_inversion" && !scope.fifo {
+                continue;
+            }
+            let examples: Vec<String> = sqlx::query_scalar(query).fetch_all(&self.reader).await?;
+            if !examples.is_empty() {
+                findings.push(Finding {
+                    check,
+                    count: examples.len() as i64,
+                    examples: examples.into_iter().take(10).collect(),
+                });
+            }
+        }
+        Ok(findings)
     }
 
     async fn data_counts(&self) -> Result<DataCounts, StoreError> {

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::kit::{Backend, TestApp, course_input};
 use classmate_server::domain::Weekday;
-use classmate_server::store::EnrollmentMode;
+use classmate_server::store::{AuditScope, EnrollmentMode};
 
 on_both_backends!(
     an_admitted_ticket_is_decided_by_the_drain,
@@ -27,6 +27,7 @@ on_both_backends!(
     a_paused_backlog_drains_in_arrival_order,
     a_ticket_waiting_past_its_lifetime_expires,
     bad_input_to_the_queue_writes_nothing,
+    the_audit_finds_what_was_broken,
 );
 
 async fn admit(app: &TestApp, token: &str, course_id: i64) -> crate::kit::Reply {
@@ -259,7 +260,8 @@ async fn ten_thousand_students_for_one_hundred_seats(backend: Backend) {
         app.integers("SELECT count(*) FROM enrollments").await,
         [SEATS]
     );
-    assert!(app.store().seat_mismatches().await.unwrap().is_empty());
+    let findings = app.store().audit(AuditScope { fifo: true }).await.unwrap();
+    assert!(findings.is_empty(), "{findings:?}");
 
     // Spot-check that students read the same outcome the database holds.
     for (seq, (i, id)) in tickets.iter().take(3).chain(tickets.iter().rev().take(3)) {
@@ -907,4 +909,70 @@ async fn bad_input_to_the_queue_writes_nothing(backend: Backend) {
     assert_eq!(app.row_counts().await, before);
     assert_eq!(app.store().queue_settings().await.unwrap(), settings_before);
     assert_eq!(app.state.queue.status().await.unwrap().last_seq, 0);
+}
+
+/// The audit reports each broken guarantee when one is forged behind the application's back.
+async fn the_audit_finds_what_was_broken(backend: Backend) {
+    let app = TestApp::spawn_queued(backend).await;
+    let course = app
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            30,
+            &[(Weekday::Mon, 600, 675)],
+        ))
+        .await;
+    let [a, b] = [app.student().await, app.student().await];
+    assert!(
+        app.store()
+            .audit(AuditScope { fifo: true })
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let c = course.id;
+    app.execute(&format!("UPDATE courses SET enrolled = 2 WHERE id = {c}"))
+        .await;
+    app.execute(&format!(
+        "INSERT INTO enrollments (student_id, course_id, enrolled_at, ticket_id) \
+         VALUES ({}, {c}, '2026-01-01T00:00:00Z', '1-2')",
+        a.id
+    ))
+    .await;
+    for (id, seq, student, state, code) in [
+        ("1-1", 1, b.id, "rejected", "'COURSE_FULL'"),
+        ("1-2", 2, a.id, "enrolled", "NULL"),
+    ] {
+        app.execute(&format!(
+            "INSERT INTO ticket_decisions (ticket_id, generation, seq, student_id, course_id, \
+             state, code, admitted_at_ms, decided_at_ms, epoch) \
+             VALUES ('{id}', 1, {seq}, {student}, {c}, '{state}', {code}, 0, 0, 1)"
+        ))
+        .await;
+    }
+    let found = |findings: &[classmate_server::store::Finding]| {
+        findings.iter().map(|f| f.check).collect::<Vec<_>>()
+    };
+    let findings = app.store().audit(AuditScope { fifo: true }).await.unwrap();
+    assert_eq!(
+        found(&findings),
+        ["seat_counter_unequal_to_rows", "fifo_inversion"]
+    );
+    assert_eq!(findings[0].examples, [c.to_string()]);
+    assert_eq!(findings[1].examples, ["1-1"]);
+    let findings = app.store().audit(AuditScope { fifo: false }).await.unwrap();
+    assert_eq!(found(&findings), ["seat_counter_unequal_to_rows"]);
+
+    app.execute("UPDATE ticket_decisions SET state = 'queued' WHERE ticket_id = '1-2'")
+        .await;
+    let findings = app.store().audit(AuditScope { fifo: false }).await.unwrap();
+    assert_eq!(
+        found(&findings),
+        [
+            "seat_counter_unequal_to_rows",
+            "enrollment_without_its_enrolled_ticket",
+            "decision_not_terminal"
+        ]
+    );
 }
