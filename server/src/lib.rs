@@ -2,6 +2,7 @@
 //! oversells a course.
 //!
 //! The map:
+//! - [`audit`]: what must hold after any run, in the database and the queue.
 //! - [`config`]: the one `Config`, from `CLASSMATE_*` variables or flags.
 //! - [`domain`]: pure rules (courses, meetings, students, the enrollment decision, the cart).
 //! - [`store`]: the `Store` trait with its PostgreSQL and SQLite implementations and migrations.
@@ -13,6 +14,7 @@
 //! - [`startup`]: builds the server from a `Config` and runs it with graceful shutdown.
 //! - [`telemetry`]: logging setup.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod domain;

@@ -316,6 +316,12 @@ impl Queue for MemoryQueue {
             .is_some_and(|until| *until > super::now_ms()))
     }
 
+    async fn sold_out(&self) -> Result<Vec<i64>, QueueError> {
+        let mut ids: Vec<i64> = self.state().sold_out.iter().copied().collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
     async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError> {
         let mut state = self.fenced(epoch)?;
         state.sold_out = sold_out.iter().copied().collect();

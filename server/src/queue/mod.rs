@@ -314,6 +314,9 @@ pub trait Queue: Send + Sync {
     /// being rebuilt: then only the database knows.
     async fn is_revoked(&self, jti: &str) -> Result<bool, QueueError>;
 
+    /// The courses flagged sold out, in id order.
+    async fn sold_out(&self) -> Result<Vec<i64>, QueueError>;
+
     /// Replaces every sold-out flag with `sold_out` (the drain reconciles from the database).
     async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError>;
 

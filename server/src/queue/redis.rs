@@ -325,6 +325,16 @@ impl Queue for RedisQueue {
         }
     }
 
+    async fn sold_out(&self) -> Result<Vec<i64>, QueueError> {
+        let mut ids: Vec<i64> = redis::cmd("SMEMBERS")
+            .arg(format!("{}soldout", self.prefix))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(backend_error)?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
     async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError> {
         let args = sold_out.iter().map(i64::to_string).collect();
         self.run_fenced(&self.scripts.reset_sold_out, epoch, args)

@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::kit::{Backend, TestApp, course_input};
+use classmate_server::audit::audit;
 use classmate_server::domain::Weekday;
 use classmate_server::store::{AuditScope, EnrollmentMode};
 
@@ -260,7 +261,13 @@ async fn ten_thousand_students_for_one_hundred_seats(backend: Backend) {
         app.integers("SELECT count(*) FROM enrollments").await,
         [SEATS]
     );
-    let findings = app.store().audit(AuditScope { fifo: true }).await.unwrap();
+    let findings = audit(
+        app.store(),
+        app.state.queue.as_ref(),
+        AuditScope { fifo: true },
+    )
+    .await
+    .unwrap();
     assert!(findings.is_empty(), "{findings:?}");
 
     // Spot-check that students read the same outcome the database holds.
@@ -972,7 +979,7 @@ async fn the_audit_finds_what_was_broken(backend: Backend) {
         [
             "seat_counter_unequal_to_rows",
             "enrollment_without_its_enrolled_ticket",
-            "decision_not_terminal"
+            "decision_not_terminal",
         ]
     );
 }
