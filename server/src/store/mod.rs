@@ -180,14 +180,6 @@ pub struct EnrollmentRecord {
     pub enrolled_at: OffsetDateTime,
 }
 
-/// A course whose seat counter disagrees with its enrollment rows. Never expected; the audit looks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeatMismatch {
-    pub course_id: i64,
-    pub counter: i64,
-    pub rows: i64,
-}
-
 /// How `POST /api/v1/enrollments` decides.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
@@ -314,9 +306,6 @@ pub trait Store: Send + Sync {
         &self,
         student_id: i64,
     ) -> Result<Option<Box<dyn StudentTx>>, StoreError>;
-
-    /// Courses whose seat counter differs from their enrollment rows.
-    async fn seat_mismatches(&self) -> Result<Vec<SeatMismatch>, StoreError>;
 
     /// Registration's settings and the drain's fence.
     async fn queue_settings(&self) -> Result<QueueSettings, StoreError>;

@@ -16,12 +16,11 @@ use super::bulk::{self, BulkLoad, DataCounts, SqlBulk};
 use super::drain::{self, DrainSnapshot, DrainTx};
 use super::rows::{
     AdminCredentialsRow, AdminRow, CartRow, CourseColumns, CourseRow, CredentialsRow, DecisionRow,
-    EnrollmentRow, SeatMismatchRow, SettingsRow, StudentCourseRow, StudentRow, convert_all,
+    EnrollmentRow, SettingsRow, StudentCourseRow, StudentRow, convert_all,
 };
 use super::{
     Admin, Backend, CartEntry, CourseFilter, Enrollment, EnrollmentRecord, Page, PageRequest,
-    QueueSettings, SeatMismatch, SettingsChange, Store, StoreError, StudentTx, Taken,
-    is_unique_violation, sql,
+    QueueSettings, SettingsChange, Store, StoreError, StudentTx, Taken, is_unique_violation, sql,
 };
 use crate::domain::{Course, CourseSpec, NewStudent, Student, StudentNumber};
 use crate::queue::{Restore, Ticket, TicketId};
@@ -102,7 +101,6 @@ where
     for<'r> AdminCredentialsRow: FromRow<'r, DB::Row>,
     for<'r> CartRow: FromRow<'r, DB::Row>,
     for<'r> EnrollmentRow: FromRow<'r, DB::Row>,
-    for<'r> SeatMismatchRow: FromRow<'r, DB::Row>,
     for<'r> SettingsRow: FromRow<'r, DB::Row>,
     for<'r> DecisionRow: FromRow<'r, DB::Row>,
     for<'r> StudentCourseRow: FromRow<'r, DB::Row>,
@@ -337,13 +335,6 @@ where
             student: row.try_into()?,
             tx,
         })))
-    }
-
-    async fn seat_mismatches(&self) -> Result<Vec<SeatMismatch>, StoreError> {
-        let rows: Vec<SeatMismatchRow> = sqlx::query_as(sql::SEAT_MISMATCHES)
-            .fetch_all(&self.reader)
-            .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn queue_settings(&self) -> Result<QueueSettings, StoreError> {

@@ -4,9 +4,7 @@ use sqlx::query::QueryScalar;
 use sqlx::{Database, Encode, Type};
 use time::OffsetDateTime;
 
-use super::{
-    Admin, CartEntry, Enrollment, EnrollmentMode, QueueSettings, SeatMismatch, StoreError,
-};
+use super::{Admin, CartEntry, Enrollment, EnrollmentMode, QueueSettings, StoreError};
 use crate::domain::{
     Course, CourseCode, CourseSpec, Credits, Meeting, Restrictions, Student, StudentNumber, Year,
     YearSet,
@@ -210,23 +208,6 @@ impl TryFrom<EnrollmentRow> for Enrollment {
             course: row.course.try_into()?,
             enrolled_at: row.enrolled_at,
         })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub(super) struct SeatMismatchRow {
-    id: i64,
-    counter: i64,
-    row_count: i64,
-}
-
-impl From<SeatMismatchRow> for SeatMismatch {
-    fn from(row: SeatMismatchRow) -> SeatMismatch {
-        SeatMismatch {
-            course_id: row.id,
-            counter: row.counter,
-            rows: row.row_count,
-        }
     }
 }
 

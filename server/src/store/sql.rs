@@ -124,10 +124,6 @@ pub(super) const DELETE_ENROLLMENT: &str =
 pub(super) const RELEASE_SEAT: &str =
     "UPDATE courses SET enrolled = enrolled - 1 WHERE id = $1 AND enrolled > 0 RETURNING id";
 
-pub(super) const SEAT_MISMATCHES: &str = "SELECT c.id, CAST(c.enrolled AS BIGINT) AS counter, \
-     count(e.id) AS row_count FROM courses c LEFT JOIN enrollments e ON e.course_id = c.id \
-     GROUP BY c.id, c.enrolled HAVING c.enrolled <> count(e.id) ORDER BY c.id";
-
 /// The decision columns every decision query selects, in `DecisionRow`'s order.
 macro_rules! decision_columns {
     () => {

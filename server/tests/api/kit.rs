@@ -368,6 +368,17 @@ impl TestApp {
         students
     }
 
+    /// Asserts the database's audit finds nothing (FIFO order included unless the test
+    /// cancelled enrollments, which legitimately frees seats for later tickets).
+    pub async fn assert_audit_clean(&self, fifo: bool) {
+        let findings = self
+            .store()
+            .audit(classmate_server::store::AuditScope { fifo })
+            .await
+            .expect("run the audit");
+        assert!(findings.is_empty(), "audit findings: {findings:?}");
+    }
+
     /// Runs `sql` on the kit's own connection.
     pub async fn execute(&self, sql: &str) {
         match &self.database {
