@@ -104,8 +104,10 @@ async fn owned_ticket(
         .ticket(id)
         .await?
         .filter(|t| t.student_id == student_id);
+    // The queue answers for its own generation; the database is read only for tickets the
+    // queue no longer holds or has lost, so polling a waiting ticket costs no database read.
     if let Some(ticket) = &live
-        && ticket.state.is_terminal()
+        && (!older || ticket.state.is_terminal())
         && ticket.state != TicketState::Lost
     {
         return Ok(live);
