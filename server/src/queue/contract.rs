@@ -48,6 +48,7 @@ macro_rules! contract_tests {
                 status_counts_the_queue,
                 restore_wipes_the_previous_state,
                 revocations_are_remembered_until_the_token_expires,
+                a_seat_freed_during_a_batch_drops_its_sold_out_flags,
             );
         }
     };
@@ -267,7 +268,10 @@ async fn sold_out_flags_answer_without_a_ticket(h: &dyn Harness) {
     let queue = start(h, 1, 0).await;
     let ticket = queued(&*queue, 1, 10, NOW).await;
     queue.claim(1, 10).await.unwrap();
-    let flags = CourseFlags { sold_out: vec![10] };
+    let flags = CourseFlags {
+        sold_out: vec![10],
+        ..CourseFlags::default()
+    };
     let settled = [outcome(&ticket, TicketState::Enrolled, None, NOW + 10)];
     queue.settle(1, &settled, &flags).await.unwrap();
     assert_eq!(
@@ -425,7 +429,14 @@ async fn a_stale_epoch_is_fenced(h: &dyn Harness) {
     let settled = [outcome(&ticket, TicketState::Enrolled, None, NOW)];
     assert!(fenced(
         queue
-            .settle(1, &settled, &CourseFlags { sold_out: vec![10] })
+            .settle(
+                1,
+                &settled,
+                &CourseFlags {
+                    sold_out: vec![10],
+                    ..CourseFlags::default()
+                }
+            )
             .await
     ));
     assert!(fenced(queue.reset_sold_out(1, &[10]).await));
@@ -456,7 +467,10 @@ async fn settling_records_outcomes_and_moves_serving(h: &dyn Harness) {
         outcome(&a, TicketState::Enrolled, None, NOW + 100),
         outcome(&b, TicketState::Rejected, Some("TIME_CLASH"), NOW + 101),
     ];
-    let flags = CourseFlags { sold_out: vec![10] };
+    let flags = CourseFlags {
+        sold_out: vec![10],
+        ..CourseFlags::default()
+    };
     queue.settle(1, &settled, &flags).await.unwrap();
 
     let enrolled = queue.ticket(a.id).await.unwrap().unwrap();
@@ -575,7 +589,10 @@ async fn a_freed_seat_reopens_the_course_and_the_pair(h: &dyn Harness) {
     let waiting = queued(&*queue, 2, 20, NOW).await;
     queue.claim(1, 1).await.unwrap();
     let settled = [outcome(&ticket, TicketState::Enrolled, None, NOW + 10)];
-    let flags = CourseFlags { sold_out: vec![10] };
+    let flags = CourseFlags {
+        sold_out: vec![10],
+        ..CourseFlags::default()
+    };
     queue.settle(1, &settled, &flags).await.unwrap();
     assert_eq!(
         queue.admit(3, 10, at(NOW)).await.unwrap(),
@@ -647,7 +664,14 @@ async fn restore_wipes_the_previous_state(h: &dyn Harness) {
         outcome(&enrolled, TicketState::Enrolled, None, NOW),
     ];
     queue
-        .settle(1, &settled, &CourseFlags { sold_out: vec![20] })
+        .settle(
+            1,
+            &settled,
+            &CourseFlags {
+                sold_out: vec![20],
+                ..CourseFlags::default()
+            },
+        )
         .await
         .unwrap();
     queued(&*queue, 3, 30, NOW).await;
@@ -828,4 +852,27 @@ async fn revocations_are_remembered_until_the_token_expires(h: &dyn Harness) {
         !queue.is_revoked("b").await.unwrap(),
         "forgotten once the token has expired"
     );
+}
+
+async fn a_seat_freed_during_a_batch_drops_its_sold_out_flags(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    // A cancellation frees a seat of course 10 while a batch that saw it full is in flight.
+    let mark = queue.freed_mark().await.unwrap();
+    queue.seat_freed(10, None).await.unwrap();
+    let stale = CourseFlags {
+        sold_out: vec![10],
+        freed_mark: Some(mark),
+    };
+    queue.settle(1, &[], &stale).await.unwrap();
+    assert!(
+        queue.sold_out().await.unwrap().is_empty(),
+        "no flag over a free seat"
+    );
+    // With no seat freed since its mark, a batch flags what it saw full.
+    let fresh = CourseFlags {
+        sold_out: vec![10, 11],
+        freed_mark: Some(queue.freed_mark().await.unwrap()),
+    };
+    queue.settle(1, &[], &fresh).await.unwrap();
+    assert_eq!(queue.sold_out().await.unwrap(), [10, 11]);
 }

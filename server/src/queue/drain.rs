@@ -211,6 +211,9 @@ impl Drainer {
 
     /// Decides the next batch; returns how many tickets it settled.
     pub async fn step(&self, epoch: u64) -> Result<usize, DrainError> {
+        // Read before the database is: a seat freed after this point makes the batch's flags
+        // suspect, and settle then drops them.
+        let freed_mark = self.queue.freed_mark().await?;
         let tickets = self.queue.claim(epoch, self.config.batch_max).await?;
         if tickets.is_empty() {
             return Ok(0);
@@ -228,6 +231,7 @@ impl Drainer {
 
         let batch_courses: BTreeSet<i64> = tickets.iter().map(|t| t.course_id).collect();
         let flags = CourseFlags {
+            freed_mark: Some(freed_mark),
             sold_out: batch_courses
                 .into_iter()
                 .filter(|id| {

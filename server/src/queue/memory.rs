@@ -41,6 +41,8 @@ struct State {
     results: VecDeque<(u64, Settled)>,
     results_n: u64,
     decided: u64,
+    /// Seats freed so far; see [`Queue::freed_mark`].
+    freed: u64,
     /// Logged-out session tokens and when they expire anyway, Unix ms.
     revoked: HashMap<String, i64>,
 }
@@ -274,7 +276,9 @@ impl Queue for MemoryQueue {
             state.decided += 1;
             newest_decision = newest_decision.max(outcome.decided_at_ms);
         }
-        state.sold_out.extend(flags.sold_out.iter().copied());
+        if flags.freed_mark.is_none_or(|mark| mark == state.freed) {
+            state.sold_out.extend(flags.sold_out.iter().copied());
+        }
         let serving = state.serving;
         state.log = state.log.split_off(&(serving + 1));
         state.forget_terminal(newest_decision);
@@ -283,6 +287,7 @@ impl Queue for MemoryQueue {
 
     async fn seat_freed(&self, course_id: i64, student_id: Option<i64>) -> Result<(), QueueError> {
         let mut state = self.state();
+        state.freed += 1;
         state.sold_out.remove(&course_id);
         if let Some(student_id) = student_id
             && matches!(
@@ -314,6 +319,10 @@ impl Queue for MemoryQueue {
             .revoked
             .get(jti)
             .is_some_and(|until| *until > super::now_ms()))
+    }
+
+    async fn freed_mark(&self) -> Result<u64, QueueError> {
+        Ok(self.state().freed)
     }
 
     async fn sold_out(&self) -> Result<Vec<i64>, QueueError> {

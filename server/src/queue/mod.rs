@@ -195,6 +195,10 @@ impl From<&Ticket> for Settled {
 pub struct CourseFlags {
     /// Courses now full: admission's fast path answers `SoldOut` for them.
     pub sold_out: Vec<i64>,
+    /// [`Queue::freed_mark`] as read before the batch. If a seat was freed since, the batch's
+    /// view of which courses are full may be stale, so its flags are dropped (the next batch
+    /// or the periodic rebuild sets them). `None` sets them regardless.
+    pub freed_mark: Option<u64>,
 }
 
 /// The state to rebuild after a loss, read from the database.
@@ -303,7 +307,8 @@ pub trait Queue: Send + Sync {
     ) -> Result<(), QueueError>;
 
     /// A seat came free (a cancellation, a larger capacity): the course is no longer sold out
-    /// and, when `student_id` is given, that student may queue for it again.
+    /// and, when `student_id` is given, that student may queue for it again. Also moves the
+    /// freed mark on.
     async fn seat_freed(&self, course_id: i64, student_id: Option<i64>) -> Result<(), QueueError>;
 
     /// Remembers that session token `jti` was logged out, until `until_ms` (when it expires
@@ -313,6 +318,10 @@ pub trait Queue: Send + Sync {
     /// Whether session token `jti` was logged out. `Recovering` while the queue's state is
     /// being rebuilt: then only the database knows.
     async fn is_revoked(&self, jti: &str) -> Result<bool, QueueError>;
+
+    /// A counter that every freed seat moves on. The drain reads it before a batch, so a
+    /// cancellation racing the batch cannot leave a course flagged sold out with a free seat.
+    async fn freed_mark(&self) -> Result<u64, QueueError>;
 
     /// The courses flagged sold out, in id order.
     async fn sold_out(&self) -> Result<Vec<i64>, QueueError>;

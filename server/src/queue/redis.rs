@@ -271,7 +271,8 @@ impl Queue for RedisQueue {
         settled: &[Settled],
         flags: &CourseFlags,
     ) -> Result<(), QueueError> {
-        let mut args = Vec::with_capacity(1 + settled.len() * 8 + flags.sold_out.len());
+        let mut args = Vec::with_capacity(2 + settled.len() * 8 + flags.sold_out.len());
+        args.push(flags.freed_mark.map(|m| m.to_string()).unwrap_or_default());
         args.push(settled.len().to_string());
         for outcome in settled {
             if !outcome.state.is_terminal() {
@@ -323,6 +324,15 @@ impl Queue for RedisQueue {
             "RECOVERING" => Err(QueueError::Recovering),
             other => Err(corrupt(&format!("revocation answered {other}"))),
         }
+    }
+
+    async fn freed_mark(&self) -> Result<u64, QueueError> {
+        let mark: Option<u64> = redis::cmd("GET")
+            .arg(format!("{}freed", self.prefix))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(backend_error)?;
+        Ok(mark.unwrap_or(0))
     }
 
     async fn sold_out(&self) -> Result<Vec<i64>, QueueError> {

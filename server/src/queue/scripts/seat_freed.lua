@@ -4,6 +4,8 @@
 -- Needs no generation or epoch: without state there is nothing to clear, and clearing a flag is
 -- safe from any process (the drain re-flags the course if it is still full).
 local course, student = ARGV[2], ARGV[3]
+-- Moving the mark on first: a drain batch that read the old mark will not flag anything.
+redis.call('INCR', P .. 'freed')
 redis.call('SREM', P .. 'soldout', course)
 if student ~= '' then
   local pair = student .. ':' .. course

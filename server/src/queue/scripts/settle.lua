@@ -1,7 +1,9 @@
 -- Records the drain's outcomes and moves "now serving" past them.
--- ARGV: [1] prefix, [2] epoch key, [3] the caller's epoch, [4] number of outcomes n, then n times
+-- ARGV: [1] prefix, [2] epoch key, [3] the caller's epoch, [4] the freed mark read before the
+-- batch ('' to flag regardless), [5] number of outcomes n, then n times
 -- {id, generation, seq, student, course, state, code ('' for none), decided ms}, then the ids
--- of courses now sold out.
+-- of courses now sold out. The courses are flagged only if no seat was freed since the mark:
+-- a cancellation racing the batch would otherwise leave a free seat behind a sold-out flag.
 -- Replies {FENCED}, {RECOVERING} or {OK, number of outcomes recorded}.
 --
 -- One script, so an outcome, its published result, the duplicate check and "now serving" change
@@ -20,8 +22,9 @@ end
 local serving = tonumber(redis.call('GET', P .. 'serving') or '0')
 local highest = serving
 local recorded = 0
-local n = tonumber(ARGV[4])
-local at = 5
+local mark = ARGV[4]
+local n = tonumber(ARGV[5])
+local at = 6
 for _ = 1, n do
   local id, gen_of, seq = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
   local student, course, state = ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
@@ -70,7 +73,8 @@ for _ = 1, n do
   end
 end
 
-if at <= #ARGV then
+local freed = redis.call('GET', P .. 'freed') or '0'
+if at <= #ARGV and (mark == '' or mark == freed) then
   in_slices('SADD', P .. 'soldout', at, #ARGV)
 end
 
