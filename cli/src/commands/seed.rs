@@ -8,9 +8,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use classmate_server::auth::password;
 use classmate_server::config::DatabaseConfig;
-use classmate_server::domain::Password;
+use classmate_server::domain::{CourseSpec, Password};
 use classmate_server::queue::RedisQueue;
-use classmate_server::store::{self, StudentRecord};
+use classmate_server::store::{self, Store, StudentRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::seed::{HotCourse, MANIFEST_VERSION, Manifest, csv, generate};
@@ -95,6 +95,84 @@ fn confirm_reset(args: &SeedArgs) -> anyhow::Result<()> {
     }
 }
 
+/// What to load.
+pub struct Plan {
+    pub catalog: Vec<CourseSpec>,
+    /// Indexes of the hot courses in `catalog`.
+    pub hot: Vec<usize>,
+    pub students: Vec<StudentRecord>,
+    /// The generator's seed; `None` for a CSV catalog.
+    pub seed: Option<u64>,
+    pub password: Password,
+}
+
+/// Loads `plan` in one transaction (after emptying the tables with `reset`) and writes the
+/// manifest and the students file.
+pub async fn load(
+    store: &dyn Store,
+    plan: Plan,
+    reset: bool,
+    manifest_path: &Path,
+) -> anyhow::Result<Manifest> {
+    let Plan {
+        catalog,
+        hot,
+        students,
+        seed,
+        password,
+    } = plan;
+    let hash = password::hash(&password).map_err(anyhow::Error::msg)?;
+
+    // One transaction: a load that fails half-way leaves the database as it was.
+    let mut load = store.begin_bulk(reset).await?;
+    let progress = bar(catalog.len(), "courses");
+    let mut course_ids = Vec::with_capacity(catalog.len());
+    for chunk in catalog.chunks(CHUNK) {
+        course_ids.extend(load.courses(chunk).await.context("loading courses")?);
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish();
+    let progress = bar(students.len(), "students");
+    let mut student_ids = Vec::with_capacity(students.len());
+    for chunk in students.chunks(CHUNK) {
+        student_ids.extend(
+            load.students(chunk, &hash)
+                .await
+                .context("loading students")?,
+        );
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish();
+    load.commit().await.context("committing the load")?;
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        seed,
+        backend: format!("{:?}", store.backend()).to_lowercase(),
+        generated_at: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)?,
+        courses: catalog.len() as u64,
+        first_course_id: course_ids.first().copied().unwrap_or(0),
+        last_course_id: course_ids.last().copied().unwrap_or(0),
+        hot_courses: hot
+            .iter()
+            .map(|&i| HotCourse {
+                id: course_ids[i],
+                code: catalog[i].code.to_string(),
+                title: catalog[i].title.clone(),
+                capacity: catalog[i].capacity,
+            })
+            .collect(),
+        students: students.len() as u64,
+        first_student_id: student_ids.first().copied(),
+        last_student_id: student_ids.last().copied(),
+        first_student_number: students.first().map(|s| s.number.as_str().to_owned()),
+        last_student_number: students.last().map(|s| s.number.as_str().to_owned()),
+        password: password.expose().to_owned(),
+        students_file: None,
+    };
+    write_manifest(manifest_path, manifest, &students, &student_ids)
+}
+
 /// Runs the seed.
 pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -142,29 +220,14 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         }
         confirm_reset(&args)?;
     }
-    let hash = password::hash(&password).map_err(anyhow::Error::msg)?;
-
-    // One transaction: a load that fails half-way leaves the database as it was.
-    let mut load = store.begin_bulk(args.reset).await?;
-    let progress = bar(catalog.len(), "courses");
-    let mut course_ids = Vec::with_capacity(catalog.len());
-    for chunk in catalog.chunks(CHUNK) {
-        course_ids.extend(load.courses(chunk).await.context("loading courses")?);
-        progress.inc(chunk.len() as u64);
-    }
-    progress.finish();
-    let progress = bar(students.len(), "students");
-    let mut student_ids = Vec::with_capacity(students.len());
-    for chunk in students.chunks(CHUNK) {
-        student_ids.extend(
-            load.students(chunk, &hash)
-                .await
-                .context("loading students")?,
-        );
-        progress.inc(chunk.len() as u64);
-    }
-    progress.finish();
-    load.commit().await.context("committing the load")?;
+    let plan = Plan {
+        catalog,
+        hot,
+        students,
+        seed,
+        password,
+    };
+    let manifest = load(store.as_ref(), plan, args.reset, &args.manifest).await?;
     if args.reset
         && let Some(url) = &args.redis_url
     {
@@ -175,33 +238,6 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         println!("cleared {cleared} queue keys in Redis; servers rebuild their queue");
     }
 
-    let manifest = Manifest {
-        version: MANIFEST_VERSION,
-        seed,
-        backend: format!("{:?}", store.backend()).to_lowercase(),
-        generated_at: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)?,
-        courses: catalog.len() as u64,
-        first_course_id: course_ids.first().copied().unwrap_or(0),
-        last_course_id: course_ids.last().copied().unwrap_or(0),
-        hot_courses: hot
-            .iter()
-            .map(|&i| HotCourse {
-                id: course_ids[i],
-                code: catalog[i].code.to_string(),
-                title: catalog[i].title.clone(),
-                capacity: catalog[i].capacity,
-            })
-            .collect(),
-        students: students.len() as u64,
-        first_student_id: student_ids.first().copied(),
-        last_student_id: student_ids.last().copied(),
-        first_student_number: students.first().map(|s| s.number.as_str().to_owned()),
-        last_student_number: students.last().map(|s| s.number.as_str().to_owned()),
-        password: args.password.clone(),
-        students_file: None,
-    };
-    let manifest = write_manifest(&args.manifest, manifest, &students, &student_ids)?;
     store.close().await;
 
     let seconds = started.elapsed().as_secs_f64();
