@@ -1,5 +1,6 @@
 //! `classmate`: run, seed, load-test and operate a Classmate course-registration system.
 
+mod bench;
 mod commands;
 mod seed;
 
@@ -22,6 +23,8 @@ enum Command {
     /// Manage administrator accounts.
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
+    /// Load-test the system and audit the outcome (starts an embedded server unless --target).
+    Bench(Box<commands::bench::BenchArgs>),
     /// Generate and load a realistic Korean catalog and students (or a catalog from CSV).
     Seed(Box<commands::seed::SeedArgs>),
     /// Inspect and release ShedLock-compatible scheduler locks in Redis.
@@ -37,6 +40,7 @@ async fn main() -> ExitCode {
         Command::Admin(command) => commands::admin::run(command).await,
         Command::Lock(command) => commands::lock::run(command).await,
         Command::Seed(args) => commands::seed::run(*args).await,
+        Command::Bench(args) => commands::bench::run(*args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,18 +27,6 @@ fn redis_url() -> String {
     std::env::var("CLASSMATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-fn suffix() -> String {
-    format!("{:x}", uuid_like())
-}
-
-fn uuid_like() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        ^ u128::from(std::process::id())
-}
-
 /// Server processes sharing one PostgreSQL schema and one Redis lock environment.
 struct Fleet {
     schema: String,
@@ -51,7 +39,7 @@ struct Fleet {
 
 impl Fleet {
     async fn new(redis_url: String) -> Fleet {
-        let schema = format!("p_{}", suffix());
+        let schema = support::unique_name("p");
         let base = postgres_url();
         let mut admin = sqlx::PgConnection::connect(&base)
             .await

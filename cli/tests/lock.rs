@@ -23,12 +23,8 @@ impl Env {
         let conn = redis::Client::open(url.as_str())
             .and_then(|c| c.get_connection())
             .unwrap_or_else(|e| panic!("the lock tests need Redis at {url}: {e}"));
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
         Env {
-            name: format!("l_{nanos:x}_{}", std::process::id()),
+            name: support::unique_name("l"),
             conn,
         }
     }

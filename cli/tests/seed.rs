@@ -125,13 +125,7 @@ async fn the_same_seed_gives_the_same_data_and_a_working_system() {
 async fn postgres_is_seeded_in_one_go() {
     let base = std::env::var("CLASSMATE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = format!(
-        "s_{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let schema = support::unique_name("s");
     let mut admin = sqlx::PgConnection::connect(&base)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable: {e}"));

@@ -108,3 +108,15 @@ pub async fn post(
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
+
+/// `<prefix>_<time>_<pid>_<n>`: a name no other test, in this process or another, uses at the
+/// same time (PostgreSQL schemas, Redis lock environments).
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}_{nanos:x}_{}_{n}", std::process::id())
+}
