@@ -14,7 +14,7 @@ use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::{Connection, Executor};
-use support::{Server, post};
+use support::{Server, get, post};
 
 const SECRET: &str = "drain-processes-test-secret-0123456789abcdef";
 
@@ -364,15 +364,12 @@ async fn a_drainer_killed_mid_batch_leaves_nothing_twice_and_nothing_open() {
     // Every ticket reads as terminal through the API too.
     let client = reqwest::Client::new();
     for (ticket, token) in tickets.iter().step_by(97) {
-        let reply: Value = client
-            .get(format!("{}/api/v1/tickets/{ticket}", restarted.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, reply) = get(
+            &client,
+            format!("{}/api/v1/tickets/{ticket}", restarted.base),
+            token,
+        )
+        .await;
         assert!(
             ["enrolled", "rejected"].contains(&reply["state"].as_str().unwrap()),
             "{reply}"
@@ -473,28 +470,20 @@ async fn redis_losing_its_data_mid_run_loses_tickets_visibly_and_oversells_nothi
     };
     assert_eq!(retry["generation"], 2, "{retry}");
     // A token logged out before the loss stays logged out: revocations are rebuilt too.
-    let me = client
-        .get(format!("{}/api/v1/me", server.base))
-        .bearer_auth(&logged_out)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 401);
+    let (status, _) = get(&client, format!("{}/api/v1/me", server.base), &logged_out).await;
+    assert_eq!(status, 401);
     println!("saw QUEUE_RECOVERING: {saw_recovering}");
 
     // Every first-generation ticket is either decided in the database or reported lost.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut lost = 0;
     for (ticket, token) in &tickets {
-        let reply: Value = client
-            .get(format!("{}/api/v1/tickets/{ticket}", server.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, reply) = get(
+            &client,
+            format!("{}/api/v1/tickets/{ticket}", server.base),
+            token,
+        )
+        .await;
         match reply["state"].as_str().unwrap() {
             "enrolled" | "rejected" => {}
             "lost" => lost += 1,
@@ -614,15 +603,12 @@ async fn the_embedded_server_killed_and_restarted_reports_its_queued_tickets_los
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let id = ticket["id"].as_str().unwrap();
-    let reply: Value = client
-        .get(url(&again.base, &format!("/api/v1/tickets/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, reply) = get(
+        &client,
+        url(&again.base, &format!("/api/v1/tickets/{id}")),
+        &token,
+    )
+    .await;
     assert_eq!(reply["state"], "lost", "{reply}");
     assert!(reply["message"].as_str().unwrap().contains("다시 신청"));
     let (status, fresh) = post(

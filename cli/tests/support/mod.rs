@@ -94,6 +94,13 @@ pub fn wait_for(logs: &mpsc::Receiver<Value>, matches: impl Fn(&Value) -> bool) 
     }
 }
 
+/// `GET url` with a bearer token: the status and the JSON body (`Null` if none).
+pub async fn get(client: &reqwest::Client, url: String, token: &str) -> (u16, Value) {
+    let response = client.get(url).bearer_auth(token).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 pub async fn post(
     client: &reqwest::Client,
     url: String,

@@ -102,33 +102,17 @@ where
 
     let student_ids = unique(tickets.iter().map(|t| t.student_id));
     // Students in id order, so two lockers never wait on each other in a cycle.
-    let statement = format!(
-        "{}{} ORDER BY id{}",
-        sql::DRAIN_STUDENTS,
-        placeholders(1, student_ids.len(), DB::NUMBERED_PARAMS),
-        DB::LOCK_ROWS
-    );
-    let mut query = sqlx::query_as::<DB, StudentRow>(&statement);
-    for id in &student_ids {
-        query = query.bind(*id);
-    }
-    let rows = query.fetch_all(&mut *tx).await?;
+    let tail = format!(" ORDER BY id{}", DB::LOCK_ROWS);
+    let rows: Vec<StudentRow> =
+        rows_for_ids(&mut tx, sql::DRAIN_STUDENTS, &student_ids, &tail).await?;
     for row in rows {
         let student = Student::try_from(row)?;
         snapshot.schedules.insert(student.id, Vec::new());
         snapshot.students.insert(student.id, student);
     }
 
-    let statement = format!(
-        "{}{}",
-        sql::DRAIN_SCHEDULES,
-        placeholders(1, student_ids.len(), DB::NUMBERED_PARAMS)
-    );
-    let mut query = sqlx::query_as::<DB, StudentCourseRow>(&statement);
-    for id in &student_ids {
-        query = query.bind(*id);
-    }
-    let rows = query.fetch_all(&mut *tx).await?;
+    let rows: Vec<StudentCourseRow> =
+        rows_for_ids(&mut tx, sql::DRAIN_SCHEDULES, &student_ids, "").await?;
     for row in rows {
         let (student_id, course) = row.try_into()?;
         snapshot
@@ -139,22 +123,39 @@ where
     }
 
     let course_ids = unique(tickets.iter().map(|t| t.course_id));
-    let statement = format!(
-        "{}{} ORDER BY c.id{}",
-        sql::DRAIN_COURSES,
-        placeholders(1, course_ids.len(), DB::NUMBERED_PARAMS),
-        DB::LOCK_ROWS
-    );
-    let mut query = sqlx::query_as::<DB, CourseRow>(&statement);
-    for id in &course_ids {
-        query = query.bind(*id);
-    }
-    let rows = query.fetch_all(&mut *tx).await?;
+    let tail = format!(" ORDER BY c.id{}", DB::LOCK_ROWS);
+    let rows: Vec<CourseRow> =
+        rows_for_ids(&mut tx, sql::DRAIN_COURSES, &course_ids, &tail).await?;
     for row in rows {
         let course = Course::try_from(row)?;
         snapshot.courses.insert(course.id, course);
     }
     Ok((SqlDrainTx { tx }, snapshot))
+}
+
+/// The rows of `head (ids…) tail`, read inside `tx`.
+async fn rows_for_ids<DB, R>(
+    tx: &mut Transaction<'static, DB>,
+    head: &str,
+    ids: &[i64],
+    tail: &str,
+) -> Result<Vec<R>, StoreError>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    R: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
+{
+    let statement = format!(
+        "{head}{}{tail}",
+        placeholders(1, ids.len(), DB::NUMBERED_PARAMS)
+    );
+    let mut query = sqlx::query_as::<DB, R>(&statement);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    Ok(query.fetch_all(&mut **tx).await?)
 }
 
 /// Records `epoch` as the newest that committed, unless a newer one already did. The row stays
