@@ -12,6 +12,7 @@ use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors, rf
 use super::extract::{CurrentAdmin, Json, Path};
 use crate::domain::{CourseSpec, CourseSpecInput, FieldError};
 use crate::queue::hub::LiveStatus;
+use crate::queue::unix_ms;
 use crate::store::{EnrollmentMode, QueueSettings, SettingsChange};
 
 /// Adds a course to the catalog.
@@ -190,9 +191,7 @@ pub async fn change_queue(
                         "RFC 3339 형식의 시각이어야 합니다 (예: 2026-02-10T10:00:00+09:00)",
                     )])
                 })?;
-            Some(Some(
-                i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
-            ))
+            Some(Some(unix_ms(at)))
         }
     };
     let change = SettingsChange {

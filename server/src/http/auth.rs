@@ -11,6 +11,7 @@ use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors};
 use super::extract::{Caller, Json, SESSION_COOKIE};
 use crate::auth::{self, IssuedToken, Role};
 use crate::domain::{NewStudentInput, Student};
+use crate::queue::unix_ms;
 use crate::store::Admin;
 
 /// A student's profile.
@@ -205,8 +206,7 @@ pub async fn logout(
     state.store.revoke_token(&claims.jti, expires_at).await?;
     // If this fails the logout fails too: a token the database revoked but the fast check does
     // not know would still be accepted. The client can simply log out again.
-    let until_ms = i64::try_from(expires_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
-    state.queue.revoke(&claims.jti, until_ms).await?;
+    state.queue.revoke(&claims.jti, unix_ms(expires_at)).await?;
     Ok((StatusCode::NO_CONTENT, cookie_headers(&state, "", 0)))
 }
 

@@ -9,6 +9,7 @@ use redis::aio::ConnectionManager;
 use serde::Serialize;
 
 use super::{LockError, LockValue};
+use crate::queue::scan_keys;
 
 static RELEASE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/release.lua")));
@@ -86,31 +87,12 @@ impl LockInspector {
         format!("{}-epoch:{env}:{name}", self.prefix)
     }
 
-    /// Every lock in `env` (every environment when `None`), by key. SCAN, never KEYS: a
-    /// production Redis must not stop for a listing.
+    /// Every lock in `env` (every environment when `None`), by key.
     pub async fn list(&self, env: Option<&str>) -> Result<Vec<LockInfo>, LockError> {
         let pattern = format!("{}:{}:*", self.prefix, env.unwrap_or("*"));
-        let mut conn = self.conn.clone();
-        let mut keys = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
-            keys.extend(page);
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
-        keys.sort();
-        keys.dedup();
+        let keys = scan_keys(&mut self.conn.clone(), &pattern)
+            .await
+            .map_err(unavailable)?;
         let mut locks = Vec::with_capacity(keys.len());
         for key in keys {
             let Some(rest) = key.strip_prefix(&format!("{}:", self.prefix)) else {

@@ -33,7 +33,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryQueue;
-pub use redis::{RedisQueue, connect_redis};
+pub use redis::{RedisQueue, connect_redis, scan_keys};
 
 /// Where a ticket is in its life. `Queued` → one of the terminal states; nothing else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -351,8 +351,12 @@ pub trait Queue: Send + Sync {
 
 /// Unix milliseconds now.
 pub fn now_ms() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    unix_ms(time::OffsetDateTime::now_utc())
+}
+
+/// `at` in Unix milliseconds, the unit of every time the queue keeps.
+pub fn unix_ms(at: time::OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -45,6 +45,34 @@ pub async fn connect_redis(url: &str) -> Result<ConnectionManager, QueueError> {
         .map_err(|e| QueueError::Unavailable(format!("cannot connect to Redis: {}", one_line(&e))))
 }
 
+/// Every key matching `pattern`, by SCAN: never KEYS, which stops a production Redis for as
+/// long as it takes.
+pub async fn scan_keys(
+    conn: &mut ConnectionManager,
+    pattern: &str,
+) -> Result<Vec<String>, RedisError> {
+    let mut keys = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await?;
+        keys.extend(page);
+        if next == 0 {
+            // SCAN may return a key twice.
+            keys.sort_unstable();
+            keys.dedup();
+            return Ok(keys);
+        }
+        cursor = next;
+    }
+}
+
 /// The queue's scripts, each compiled once with the shared prelude in front.
 struct Scripts {
     admit: Script,
@@ -106,32 +134,17 @@ impl RedisQueue {
     /// from the database, as after a loss. Returns how many keys went.
     pub async fn clear(&self) -> Result<u64, QueueError> {
         let mut conn = self.conn.clone();
-        let pattern = format!("{}*", self.prefix);
-        let mut cursor: u64 = 0;
-        let mut deleted = 0;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .map_err(backend_error)?;
-            if !keys.is_empty() {
-                let n: u64 = redis::cmd("DEL")
-                    .arg(keys)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(backend_error)?;
-                deleted += n;
-            }
-            if next == 0 {
-                return Ok(deleted);
-            }
-            cursor = next;
+        let keys = scan_keys(&mut conn, &format!("{}*", self.prefix))
+            .await
+            .map_err(backend_error)?;
+        if keys.is_empty() {
+            return Ok(0);
         }
+        redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(backend_error)
     }
 
     /// The queue of environment `env` over an open connection.

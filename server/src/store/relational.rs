@@ -23,7 +23,7 @@ use super::{
     QueueSettings, SettingsChange, Store, StoreError, StudentTx, Taken, is_unique_violation, sql,
 };
 use crate::domain::{Course, CourseSpec, NewStudent, Student, StudentNumber};
-use crate::queue::{Restore, Ticket, TicketId};
+use crate::queue::{Restore, Ticket, TicketId, unix_ms};
 
 /// What sets one database apart from the other for the shared store.
 pub trait Dialect: Database {
@@ -403,10 +403,7 @@ where
             sold_out,
             revoked: revoked
                 .into_iter()
-                .map(|(jti, until)| {
-                    let ms = until.unix_timestamp_nanos() / 1_000_000;
-                    (jti, i64::try_from(ms).unwrap_or(i64::MAX))
-                })
+                .map(|(jti, until)| (jti, unix_ms(until)))
                 .collect(),
         })
     }

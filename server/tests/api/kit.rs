@@ -16,6 +16,8 @@ use classmate_server::domain::{
     StudentNumber, Weekday, Year,
 };
 use classmate_server::http::AppState;
+use classmate_server::lock::{DRAIN_LOCK, epoch_key, lock_key};
+use classmate_server::queue::RedisQueue;
 use classmate_server::store::{EnrollmentMode, PgStore, SettingsChange, SqliteStore, Store};
 use classmate_server::{Application, StartupError};
 use reqwest::StatusCode;
@@ -603,42 +605,20 @@ impl TestApp {
     }
 }
 
-/// Deletes every key of lock environment `env`: the queue's, the lock's and its epoch.
+/// Deletes every key of lock environment `env`: the queue's, the drain lock and its epoch.
 pub async fn delete_redis_env(url: &str, env: &str) {
-    let Ok(client) = redis::Client::open(url) else {
+    let Ok(queue) = RedisQueue::connect(url, env).await else {
         return;
     };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+    let _ = queue.clear().await;
+    let Ok(mut conn) = classmate_server::queue::connect_redis(url).await else {
         return;
     };
-    for pattern in [
-        format!("classmate:{env}:*"),
-        format!("job-lock:{env}:*"),
-        format!("job-lock-epoch:{env}:*"),
-    ] {
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, keys): (u64, Vec<String>) = match redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-            {
-                Ok(page) => page,
-                Err(_) => break,
-            };
-            if !keys.is_empty() {
-                let _: Result<i64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
-            }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
-    }
+    let _: Result<i64, _> = redis::cmd("DEL")
+        .arg(lock_key(env, DRAIN_LOCK))
+        .arg(epoch_key(env, DRAIN_LOCK))
+        .query_async(&mut conn)
+        .await;
 }
 
 fn random_suffix() -> String {

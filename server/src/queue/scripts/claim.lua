@@ -21,11 +21,7 @@ if tonumber(ARGV[4]) > 0 then
 end
 local claimed = {}
 for _, entry in ipairs(entries) do
-  local f = {}
-  local raw = entry[2]
-  for i = 1, #raw, 2 do
-    f[raw[i]] = raw[i + 1]
-  end
+  local f = entry_fields(entry)
   local key = P .. 't:' .. f.id
   local state = redis.call('HGET', key, 'state')
   if not state then

@@ -20,6 +20,16 @@ local function ticket_reply(id)
   return {id, f[1], f[2], f[3], f[4] or '', f[5] or '', f[6] or ''}
 end
 
+-- A stream entry's fields as a table: {field = value, ...}.
+local function entry_fields(entry)
+  local f = {}
+  local raw = entry[2]
+  for i = 1, #raw, 2 do
+    f[raw[i]] = raw[i + 1]
+  end
+  return f
+end
+
 -- Whether `epoch` is the lease epoch in force. A missing counter matches no one: the lock's
 -- state was lost with it, so no lease taken before is valid.
 local function holds_epoch(epoch_key, epoch)

@@ -16,11 +16,7 @@ if tonumber(ARGV[3]) > 0 then
 end
 local out = {}
 for _, entry in ipairs(entries) do
-  local f = {}
-  local raw = entry[2]
-  for i = 1, #raw, 2 do
-    f[raw[i]] = raw[i + 1]
-  end
+  local f = entry_fields(entry)
   local position = string.match(entry[1], '^(%d+)-')
   out[#out + 1] = {position, f.id, f.student, f.course, f.state, f.code or '', f.decided}
 end

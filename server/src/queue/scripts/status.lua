@@ -4,12 +4,7 @@
 local oldest = ''
 local first = redis.call('XRANGE', P .. 'log', '-', '+', 'COUNT', 1)
 if first[1] then
-  local raw = first[1][2]
-  for i = 1, #raw, 2 do
-    if raw[i] == 'at' then
-      oldest = raw[i + 1]
-    end
-  end
+  oldest = entry_fields(first[1]).at or ''
 end
 return {
   redis.call('GET', P .. 'generation') or '',
