@@ -14,6 +14,9 @@ use crate::store::{CourseFilter, PageRequest};
 /// The largest page the catalog serves.
 pub const MAX_PER_PAGE: u32 = 100;
 
+/// The longest search text the catalog takes, in characters once trimmed.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
 /// One weekly meeting.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MeetingView {
@@ -96,6 +99,10 @@ impl From<&Course> for CourseView {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CourseQuery {
+    /// Text in the title, professor or course code, e.g. `운영체제`; a substring match,
+    /// ignoring case. At most 100 characters once trimmed, no control characters; blank
+    /// searches everything.
+    pub q: Option<String>,
     /// Exact department name, e.g. `컴퓨터공학과`.
     pub department: Option<String>,
     /// Courses meeting on this day.
@@ -129,6 +136,21 @@ impl CourseQuery {
                 })?),
                 None => None,
             };
+        let text = match self.q.as_deref().map(str::trim) {
+            Some(text) if text.chars().count() > MAX_SEARCH_CHARS => {
+                return Err(AppError::InvalidQuery(format!(
+                    "q must be at most {MAX_SEARCH_CHARS} characters"
+                )));
+            }
+            // No title or name holds one, and PostgreSQL refuses NUL in text outright.
+            Some(text) if text.chars().any(char::is_control) => {
+                return Err(AppError::InvalidQuery(
+                    "q must not contain control characters".into(),
+                ));
+            }
+            Some(text) if !text.is_empty() => Some(text.to_owned()),
+            _ => None,
+        };
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(20);
         if page == 0 || page > 1_000_000 {
@@ -146,6 +168,7 @@ impl CourseQuery {
             weekday: self.weekday,
             credits,
             has_seats: self.has_seats.unwrap_or(false),
+            text,
         };
         Ok((filter, PageRequest { page, per_page }))
     }

@@ -134,6 +134,9 @@ pub struct CourseFilter {
     pub credits: Option<Credits>,
     /// Only courses with a free seat.
     pub has_seats: bool,
+    /// Text the title or the professor contains, or the course code does upper-cased: already
+    /// trimmed and non-empty; matched literally, wildcards included.
+    pub text: Option<String>,
 }
 
 /// Which page of a listing to return, 1-based.

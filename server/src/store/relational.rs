@@ -273,11 +273,13 @@ where
         let department = filter.department.as_deref();
         let weekday_bit = filter.weekday.map(|day| 1i16 << day.index());
         let credits = filter.credits.map(|c| i16::from(c.get()));
+        let pattern = filter.text.as_deref().map(sql::contains_pattern);
         let rows: Vec<CourseRow> = sqlx::query_as(sql::COURSE_LISTING)
             .bind(department)
             .bind(weekday_bit)
             .bind(credits)
             .bind(filter.has_seats)
+            .bind(pattern.as_deref())
             .bind(i64::from(page.per_page))
             .bind(page.offset())
             .fetch_all(&self.reader)
@@ -287,6 +289,7 @@ where
             .bind(weekday_bit)
             .bind(credits)
             .bind(filter.has_seats)
+            .bind(pattern.as_deref())
             .fetch_one(&self.reader)
             .await?;
         Ok(Page {

@@ -1,11 +1,17 @@
 //! The catalog: filters and paging.
 
 use classmate_server::domain::Weekday::*;
+use classmate_server::domain::{CourseSpecInput, Weekday};
 use serde_json::Value;
 
-use crate::kit::{Backend, TestApp, course_input};
+use crate::kit::{Backend, Reply, TestApp, course_input};
 
-on_both_backends!(catalog_filters_and_pages, catalog_refuses_bad_queries);
+on_both_backends!(
+    catalog_filters_and_pages,
+    catalog_refuses_bad_queries,
+    catalog_search_matches_title_professor_and_code,
+    catalog_search_is_literal_and_bounded,
+);
 
 fn codes(page: &Value) -> Vec<&str> {
     page["items"]
@@ -14,6 +20,26 @@ fn codes(page: &Value) -> Vec<&str> {
         .iter()
         .map(|c| c["code"].as_str().unwrap())
         .collect()
+}
+
+/// A three-credit course of `code` named `title`, taught by `professor`, meeting once on `day`.
+fn titled(code: &str, title: &str, professor: &str, day: Weekday) -> CourseSpecInput {
+    let mut input = course_input(code, 3, 40, &[(day, 540, 615)]);
+    input.title = title.into();
+    input.professor = professor.into();
+    input
+}
+
+/// The query parameters of a catalog request and the codes it lists.
+type Search<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
+/// `GET /api/v1/courses` with `params`, encoded as a browser would.
+async fn catalog(app: &TestApp, params: &[(&str, &str)]) -> Reply {
+    app.send(
+        app.client.get(app.url("/api/v1/courses")).query(params),
+        None,
+    )
+    .await
 }
 
 async fn catalog_filters_and_pages(backend: Backend) {
@@ -139,4 +165,131 @@ async fn catalog_refuses_bad_queries(backend: Backend) {
     app.get("/api/v1/courses/abc", None)
         .await
         .assert_error(400, "INVALID_PATH");
+}
+
+async fn catalog_search_matches_title_professor_and_code(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.course(titled("CSE2010-01", "운영체제", "김철수", Mon))
+        .await;
+    app.course(titled("CSE2010-02", "운영체제", "이영희", Tue))
+        .await;
+    app.course(titled("CSE3020-01", "고급 운영체제 설계", "박민수", Wed))
+        .await;
+    app.course(titled(
+        "CSE4010-01",
+        "Operating Systems Seminar",
+        "Lee",
+        Thu,
+    ))
+    .await;
+    let mut business = titled("BUS1010-01", "경영학원론", "김영수", Tue);
+    business.department = "경영학과".into();
+    app.course(business).await;
+    let before = app.row_counts().await;
+
+    let every = [
+        "BUS1010-01",
+        "CSE2010-01",
+        "CSE2010-02",
+        "CSE3020-01",
+        "CSE4010-01",
+    ];
+    let cases: [Search; 15] = [
+        (
+            &[("q", "운영체제")],
+            &["CSE2010-01", "CSE2010-02", "CSE3020-01"],
+        ),
+        (&[("q", "체제 설")], &["CSE3020-01"]),
+        (
+            &[("q", "  운영체제\t")],
+            &["CSE2010-01", "CSE2010-02", "CSE3020-01"],
+        ),
+        (&[("q", "김")], &["BUS1010-01", "CSE2010-01"]),
+        (&[("q", "이영희")], &["CSE2010-02"]),
+        (&[("q", "cse2010")], &["CSE2010-01", "CSE2010-02"]),
+        (&[("q", "Cse40")], &["CSE4010-01"]),
+        (
+            &[("q", "010")],
+            &["BUS1010-01", "CSE2010-01", "CSE2010-02", "CSE4010-01"],
+        ),
+        (&[("q", "operating SYSTEMS")], &["CSE4010-01"]),
+        (&[("q", "lee")], &["CSE4010-01"]),
+        (&[("q", "데이터베이스")], &[]),
+        (&[("q", "김"), ("department", "경영학과")], &["BUS1010-01"]),
+        (&[("q", "운영체제"), ("weekday", "TUE")], &["CSE2010-02"]),
+        (&[("q", "   ")], &every),
+        (&[("q", "")], &every),
+    ];
+    for (params, expected) in cases {
+        let page = catalog(&app, params).await.expect(200);
+        assert_eq!(codes(&page), expected, "{params:?}");
+        assert_eq!(
+            page["total"].as_u64(),
+            Some(expected.len() as u64),
+            "{params:?}"
+        );
+    }
+
+    let paged = [
+        ("q", "운영체제"),
+        ("department", "컴퓨터공학과"),
+        ("per_page", "2"),
+        ("page", "2"),
+    ];
+    let second = catalog(&app, &paged).await.expect(200);
+    assert_eq!(codes(&second), ["CSE3020-01"]);
+    assert_eq!(
+        (second["total"].as_u64(), second["per_page"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(app.row_counts().await, before, "searching writes nothing");
+}
+
+async fn catalog_search_is_literal_and_bounded(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.course(titled("CSE2010-01", "운영체제", "김철수", Mon))
+        .await;
+    app.course(titled("CSE2020-01", "자료구조_실습 100%", "박민수", Tue))
+        .await;
+    let before = app.row_counts().await;
+
+    let cases: [(&str, &[&str]); 12] = [
+        ("%", &["CSE2020-01"]),
+        ("_", &["CSE2020-01"]),
+        ("0%", &["CSE2020-01"]),
+        ("구조_실", &["CSE2020-01"]),
+        ("%%", &[]),
+        ("__", &[]),
+        ("운영%", &[]),
+        ("운_체제", &[]),
+        ("\\", &[]),
+        ("\\%", &[]),
+        ("' OR 1=1 --", &[]),
+        ("'); DROP TABLE courses; --", &[]),
+    ];
+    for (q, expected) in cases {
+        let page = catalog(&app, &[("q", q)]).await.expect(200);
+        assert_eq!(codes(&page), expected, "{q}");
+        assert_eq!(page["total"].as_u64(), Some(expected.len() as u64), "{q}");
+    }
+
+    let longest = "가".repeat(100);
+    catalog(&app, &[("q", &longest)]).await.expect(200);
+    catalog(&app, &[("q", &format!("  {longest}  "))])
+        .await
+        .expect(200);
+    for q in [
+        "가".repeat(101),
+        "a".repeat(101),
+        "%".repeat(101),
+        "a\u{0}b".into(),
+        "운영\n체제".into(),
+    ] {
+        catalog(&app, &[("q", &q)])
+            .await
+            .assert_error(400, "INVALID_QUERY");
+    }
+    assert_eq!(app.row_counts().await, before, "no search wrote anything");
+    let all = app.get("/api/v1/courses", None).await.expect(200);
+    assert_eq!(all["total"], 2, "every course is still there");
 }
