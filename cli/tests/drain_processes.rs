@@ -5,33 +5,20 @@
 mod support;
 
 use std::process::{Command, Stdio};
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use classmate_server::auth::{Role, SigningKey, Tokens};
 use classmate_server::store::{AuditScope, PgStore, Store};
 use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
-use sqlx::postgres::{PgConnectOptions, PgPool};
-use sqlx::{Connection, Executor};
-use support::{Server, get, post};
+use sqlx::postgres::PgPool;
+use support::{Isolated, Server, get, post, redis_url};
 
 const SECRET: &str = "drain-processes-test-secret-0123456789abcdef";
 
-fn postgres_url() -> String {
-    std::env::var("CLASSMATE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-fn redis_url() -> String {
-    std::env::var("CLASSMATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
 /// Server processes sharing one PostgreSQL schema and one Redis lock environment.
 struct Fleet {
-    schema: String,
-    database_url: String,
-    redis_url: String,
+    isolated: Isolated,
     pool: PgPool,
     dir: tempfile::TempDir,
     tokens: Tokens,
@@ -39,24 +26,10 @@ struct Fleet {
 
 impl Fleet {
     async fn new(redis_url: String) -> Fleet {
-        let schema = support::unique_name("p");
-        let base = postgres_url();
-        let mut admin = sqlx::PgConnection::connect(&base)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable: {e}"));
-        admin
-            .execute(format!("CREATE SCHEMA {schema}").as_str())
-            .await
-            .unwrap();
-        let database_url = format!("{base}?options=-c%20search_path%3D{schema}");
-        let options = PgConnectOptions::from_str(&base)
-            .unwrap()
-            .options([("search_path", schema.as_str())]);
-        let pool = PgPool::connect_with(options).await.unwrap();
+        let isolated = Isolated::new("p", redis_url).await;
+        let pool = isolated.pool().await;
         Fleet {
-            schema,
-            database_url,
-            redis_url,
+            isolated,
             pool,
             dir: tempfile::tempdir().unwrap(),
             tokens: Tokens::new(
@@ -68,9 +41,12 @@ impl Fleet {
 
     fn start(&self, extra: &[(&str, &str)]) -> Server {
         let mut env = vec![
-            ("CLASSMATE_DATABASE_URL", self.database_url.as_str()),
-            ("CLASSMATE_REDIS_URL", self.redis_url.as_str()),
-            ("CLASSMATE_LOCK_ENV", self.schema.as_str()),
+            (
+                "CLASSMATE_DATABASE_URL",
+                self.isolated.database_url.as_str(),
+            ),
+            ("CLASSMATE_REDIS_URL", self.isolated.redis_url.as_str()),
+            ("CLASSMATE_LOCK_ENV", self.isolated.name.as_str()),
             ("CLASSMATE_JWT_SECRET", SECRET),
             ("CLASSMATE_LOG", "info"),
         ];
@@ -150,10 +126,9 @@ impl Fleet {
     /// enrolled ticket (the audit `classmate bench` runs), and the reverse: no enrolled ticket
     /// without its enrollment (nothing here cancels).
     async fn audit(&self) {
-        let options = PgConnectOptions::from_str(&postgres_url())
-            .unwrap()
-            .options([("search_path", self.schema.as_str())]);
-        let store = PgStore::connect_with(options, 2).await.unwrap();
+        let store = PgStore::connect_with(self.isolated.options(), 2)
+            .await
+            .unwrap();
         let findings = store.audit(AuditScope { fifo: true }).await.unwrap();
         store.close().await;
         assert!(findings.is_empty(), "audit findings: {findings:?}");
@@ -164,42 +139,6 @@ impl Fleet {
             )
             .await;
         assert_eq!(orphans, 0, "an enrolled ticket without its enrollment");
-    }
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        // The Redis keys of this fleet's lock environment; a Redis of the test's own is gone.
-        if let Ok(mut conn) =
-            redis::Client::open(self.redis_url.as_str()).and_then(|c| c.get_connection())
-        {
-            let mut keys = vec![
-                format!("job-lock:{}:classmate-drain", self.schema),
-                format!("job-lock-epoch:{}:classmate-drain", self.schema),
-            ];
-            if let Ok(found) = redis::Commands::scan_match::<_, String>(
-                &mut conn,
-                format!("classmate:{}:*", self.schema),
-            ) {
-                keys.extend(found.filter_map(Result::ok));
-            }
-            let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(keys).query(&mut conn);
-        }
-        let schema = self.schema.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_url()).await {
-                    let _ = conn
-                        .execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
-                        .await;
-                }
-            });
-        })
-        .join();
     }
 }
 
@@ -640,7 +579,7 @@ async fn a_holder_stopped_gracefully_hands_over_at_once() {
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let key = format!("job-lock:{}:classmate-drain", fleet.schema);
+    let key = format!("job-lock:{}:classmate-drain", fleet.isolated.name);
     let value: String = redis::cmd("GET")
         .arg(&key)
         .query_async(&mut redis)
@@ -671,7 +610,10 @@ async fn a_holder_stopped_gracefully_hands_over_at_once() {
     assert_ne!(value_now, value);
     let _: () = redis::cmd("DEL")
         .arg(&key)
-        .arg(format!("job-lock-epoch:{}:classmate-drain", fleet.schema))
+        .arg(format!(
+            "job-lock-epoch:{}:classmate-drain",
+            fleet.isolated.name
+        ))
         .query_async(&mut redis)
         .await
         .unwrap();
@@ -688,7 +630,12 @@ async fn the_drain_lock_shows_in_lock_list_and_a_forced_release_hands_it_over() 
         support::classmate(fleet.dir.path())
             .arg("lock")
             .args(args)
-            .args(["--redis-url", &fleet.redis_url, "--env", &fleet.schema])
+            .args([
+                "--redis-url",
+                &fleet.isolated.redis_url,
+                "--env",
+                &fleet.isolated.name,
+            ])
             .output()
             .unwrap()
     };

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::Output;
 
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor};
 use support::{Server, classmate, post};
 
 fn seed(dir: &Path, args: &[&str]) -> Output {
@@ -123,17 +122,8 @@ async fn the_same_seed_gives_the_same_data_and_a_working_system() {
 
 #[tokio::test]
 async fn postgres_is_seeded_in_one_go() {
-    let base = std::env::var("CLASSMATE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = support::unique_name("s");
-    let mut admin = sqlx::PgConnection::connect(&base)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable: {e}"));
-    admin
-        .execute(format!("CREATE SCHEMA {schema}").as_str())
-        .await
-        .unwrap();
-    let url = format!("{base}?options=-c%20search_path%3D{schema}");
+    let isolated = support::Isolated::new("s", support::redis_url()).await;
+    let url = isolated.database_url.clone();
     let dir = tempfile::tempdir().unwrap();
     let out = seed(
         dir.path(),
@@ -150,16 +140,11 @@ async fn postgres_is_seeded_in_one_go() {
         &std::fs::read(dir.path().join("data/seed-manifest.json")).unwrap_or_default(),
     )
     .unwrap_or(Value::Null);
-    let counts: (i64, i64) = sqlx::query_as(&format!(
-        "SELECT (SELECT count(*) FROM {schema}.courses), (SELECT count(*) FROM {schema}.students)"
-    ))
-    .fetch_one(&mut admin)
-    .await
-    .unwrap();
-    admin
-        .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-        .await
-        .unwrap();
+    let counts: (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM courses), (SELECT count(*) FROM students)")
+            .fetch_one(&isolated.pool().await)
+            .await
+            .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(m["backend"], "postgres");
     assert_eq!(m["courses"], 5000);

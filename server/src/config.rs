@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::auth::SigningKey;
+use crate::auth::key::KeyError;
+
 use crate::domain::CreditCap;
 
 /// The database settings, shared by `serve` and the tools that open the database.
@@ -205,6 +208,20 @@ impl Config {
         sqlite_path(&self.database.url)
             .and_then(|db| db.parent().map(|dir| dir.join("jwt.key")))
             .unwrap_or_else(|| Path::new("data").join("jwt.key"))
+    }
+
+    /// The key that signs session tokens: the configured secret, else the key kept in
+    /// [`Config::key_file`], generated there on first use.
+    pub fn signing_key(&self) -> Result<SigningKey, KeyError> {
+        if let Some(secret) = &self.jwt_secret {
+            return SigningKey::from_secret(secret.expose());
+        }
+        let path = self.key_file();
+        let (key, created) = SigningKey::load_or_generate(&path)?;
+        if created {
+            tracing::info!(path = %path.display(), "generated a new token signing key");
+        }
+        Ok(key)
     }
 }
 

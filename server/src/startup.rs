@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::key::KeyError;
-use crate::auth::{self, AuthError, SigningKey, Tokens};
+use crate::auth::{self, AuthError, Tokens};
 use crate::config::{Config, QueueConfig};
 use crate::http::{self, AppState, KnownCourses};
 use crate::lock::{MemoryLock, RedisLock, SchedulerLock};
@@ -77,17 +77,7 @@ impl Application {
         config: Config,
         store: Arc<dyn Store>,
     ) -> Result<Application, StartupError> {
-        let key = match &config.jwt_secret {
-            Some(secret) => SigningKey::from_secret(secret.expose())?,
-            None => {
-                let path = config.key_file();
-                let (key, created) = SigningKey::load_or_generate(&path)?;
-                if created {
-                    tracing::info!(path = %path.display(), "generated a new token signing key");
-                }
-                key
-            }
-        };
+        let key = config.signing_key()?;
         if let (Some(username), Some(password)) = (&config.admin_username, &config.admin_password) {
             match auth::create_admin(store.as_ref(), username, password.expose().to_owned()).await {
                 Ok(admin) => {

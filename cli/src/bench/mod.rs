@@ -1,43 +1,40 @@
-//! `classmate bench`: goose drives the load, the audit checks the outcome, and the report keeps
-//! both. This first part runs the `smoke` scenario; the others of issue 6 build on it.
+//! `classmate bench`: scenarios from TOML files, played by goose users that each act as a lane
+//! for many students; HDR latency (as served and corrected for coordinated omission), time to
+//! decision, the audit, SLOs, and reports in JSON, Markdown and self-contained HTML.
 
+pub mod compare;
+pub mod html;
+pub mod lane;
+pub mod live;
+pub mod plan;
+pub mod record;
 pub mod report;
-pub mod smoke;
+pub mod scenario;
+pub mod slo;
 
-use std::collections::BTreeMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
-/// What the scenario's users work with: identities and courses, set once before the run.
-/// Goose transactions are plain functions, so they reach it through [`TARGET`].
+use plan::Courses;
+
+/// What the lanes work with, set once before the run: where the server is, every student's
+/// token and planned cart, and the courses.
 #[derive(Debug)]
 pub struct Target {
-    /// One session token per simulated student; user `i` is student `i`.
+    /// `http://host:port`.
+    pub base: String,
+    /// One session token per simulated student, minted before the run.
     pub tokens: Vec<String>,
-    /// Course ids to browse and put in carts.
-    pub courses: Vec<i64>,
-    /// Courses everyone wants.
-    pub hot: Vec<i64>,
+    /// Each student's planned cart, hot course first.
+    pub carts: Vec<Vec<i64>>,
+    pub courses: Courses,
 }
 
-/// The run's target.
+/// The run's target. Goose transactions are plain functions, so they reach it here.
 pub static TARGET: OnceLock<Target> = OnceLock::new();
 
-/// The target; set before goose starts any user.
+/// The target; set before goose starts any lane.
 pub fn target() -> &'static Target {
     TARGET
         .get()
         .expect("the bench sets its target before the load starts")
-}
-
-/// Unexpected answers by reason. Goose counts every non-2xx answer as an error, including the
-/// `409 COURSE_FULL` a scenario expects, so the bench keeps its own list.
-pub static FAILURES: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
-
-/// Records one unexpected answer.
-pub fn record_failure(reason: String) {
-    *FAILURES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(reason)
-        .or_insert(0) += 1;
 }

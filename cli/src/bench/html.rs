@@ -1,0 +1,1058 @@
+//! `report.html`: the report as one page that opens offline. CSS is inline and the charts are
+//! SVG drawn here, with no script, font or stylesheet fetched from anywhere, so a report copied
+//! off the bench machine (or attached to an issue) still shows everything.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::report::{Percentiles, Report, Tick, ms, ratio, round};
+
+/// The whole report as a self-contained HTML page.
+pub fn page(report: &Report) -> String {
+    let sections = [
+        header(report),
+        calibration(report),
+        phases(report),
+        requests(report),
+        timeline(report),
+        decisions(report),
+        hot_courses(report),
+        slos(report),
+        unexpected_answers(report),
+        audit(report),
+    ];
+    format!(
+        "<!doctype html>\n<html lang=\"ko\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>classmate bench: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
+         {}</main>\n</body>\n</html>\n",
+        escape(&report.run.scenario),
+        sections.concat()
+    )
+}
+
+/// Text made safe to place in HTML content and in quoted attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "
+body { font-family: system-ui, -apple-system, 'Segoe UI', 'Noto Sans KR', sans-serif;
+  color: #1f2328; background: #fff; margin: 0; }
+main { max-width: 1100px; margin: 0 auto; padding: 1.5rem; }
+h1 { margin: 0 0 .5rem; font-size: 1.6rem; }
+h2 { margin-top: 2rem; font-size: 1.2rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; }
+.result { display: inline-block; font-weight: 700; padding: .15rem .6rem; border-radius: 4px; }
+.result.passed { background: #dafbe1; color: #116329; }
+.result.failed { background: #ffebe9; color: #a40e26; }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+.facts dt { color: #59636e; }
+.facts dd { margin: 0; }
+.prose { white-space: pre-line; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: .85rem; }
+th, td { border: 1px solid #d0d7de; padding: .25rem .5rem; text-align: left; }
+th { background: #f6f8fa; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1rem 0; }
+svg { max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 4px; }
+svg text { font-size: 12px; fill: #1f2328; }
+svg .title { font-size: 14px; font-weight: 700; }
+svg .grid { stroke: #eaeef2; }
+svg .axis { stroke: #59636e; }
+svg .phase { stroke: #8c959f; stroke-dasharray: 4 3; }
+svg .phase-label { fill: #59636e; font-size: 11px; }
+.no-data { color: #59636e; font-style: italic; border: 1px dashed #d0d7de; padding: 1rem;
+  border-radius: 4px; }
+ul.slos { list-style: none; padding-left: 0; }
+.ok { color: #116329; }
+.bad { color: #a40e26; font-weight: 700; }
+";
+
+/// Colours of a chart's series, in order.
+const COLORS: [&str; 4] = ["#0969da", "#cf222e", "#8250df", "#1a7f37"];
+
+fn header(report: &Report) -> String {
+    let run = &report.run;
+    let (class, result) = match report.passed {
+        true => ("passed", "passed"),
+        false => ("failed", "FAILED"),
+    };
+    let unknown = || "unknown".to_owned();
+    let facts = [
+        ("started", run.started_at.clone()),
+        ("duration", format!("{:.1} s", run.duration_seconds)),
+        ("target", run.target.clone()),
+        ("database", run.database.clone().unwrap_or_else(unknown)),
+        ("queue", run.queue.clone().unwrap_or_else(unknown)),
+        ("mode", run.mode.clone()),
+        ("students", run.students.to_string()),
+        ("lanes", run.lanes.to_string()),
+        ("requests", report.total_requests().to_string()),
+    ];
+    let mut list = String::new();
+    for (term, value) in facts {
+        let _ = writeln!(list, "<dt>{term}</dt><dd>{}</dd>", escape(&value));
+    }
+    format!(
+        "<header>\n<h1>classmate bench: {}</h1>\n<p>Result: <span class=\"result {class}\">{result}\
+         </span></p>\n<p class=\"prose\">{}</p>\n<dl class=\"facts\">\n{list}</dl>\n</header>\n{}",
+        escape(&run.scenario),
+        escape(&run.description),
+        section(
+            "How it was simulated",
+            &format!("<p class=\"prose\">{}</p>\n", escape(&run.simulation))
+        ),
+    )
+}
+
+fn calibration(report: &Report) -> String {
+    let body = match &report.calibration {
+        Some(c) => format!(
+            "<p>The generator's ceiling: {:.0} <code>GET /healthz</code> per second over {:.1} s \
+             with {} lanes ({} requests; p50 {} ms, p99 {} ms). Generator and server share this \
+             machine's cores, so rates below are also given as a share of it.</p>\n",
+            c.per_second,
+            c.seconds,
+            c.lanes,
+            c.requests,
+            ms(c.latency.p50_ms),
+            ms(c.latency.p99_ms)
+        ),
+        None => "<p>Skipped.</p>\n".to_owned(),
+    };
+    section("Calibration", &body)
+}
+
+fn phases(report: &Report) -> String {
+    let rows: Vec<Vec<String>> = report
+        .phases
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                format!("{:.1}", p.started_after_seconds),
+                format!("{:.1}", p.duration_seconds),
+                p.students.to_string(),
+                p.requests.to_string(),
+                format!("{:.0}", p.per_second),
+                ratio(p.ceiling_ratio),
+                if p.gated { "yes" } else { "no" }.to_owned(),
+            ]
+        })
+        .collect();
+    let columns = [
+        text("phase"),
+        num("starts at s"),
+        num("s"),
+        num("students"),
+        num("requests"),
+        num("per s"),
+        num("of ceiling"),
+        text("SLOs apply"),
+    ];
+    section("Phases", &table(&columns, &rows))
+}
+
+fn requests(report: &Report) -> String {
+    let figures = |p: &Percentiles| {
+        [p.p50_ms, p.p90_ms, p.p99_ms, p.p999_ms, p.max_ms]
+            .into_iter()
+            .map(ms)
+    };
+    let rows: Vec<Vec<String>> = report
+        .requests
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.phase.clone(),
+                r.name.clone(),
+                r.count.to_string(),
+                r.failures.to_string(),
+                format!("{:.0}", r.per_second),
+                ratio(r.ceiling_ratio),
+            ];
+            row.extend(figures(&r.latency));
+            row.extend(figures(&r.corrected));
+            row
+        })
+        .collect();
+    let columns = [
+        text("phase"),
+        text("request"),
+        num("count"),
+        num("failures"),
+        num("per s"),
+        num("of ceiling"),
+        num("p50"),
+        num("p90"),
+        num("p99"),
+        num("p99.9"),
+        num("max"),
+        num("corrected p50"),
+        num("corrected p90"),
+        num("corrected p99"),
+        num("corrected p99.9"),
+        num("corrected max"),
+    ];
+    let answers: Vec<Vec<String>> = report
+        .requests
+        .iter()
+        .map(|r| {
+            let statuses: Vec<String> = r
+                .statuses
+                .iter()
+                .map(|(k, v)| format!("{k} ×{v}"))
+                .collect();
+            let codes: Vec<String> = r.codes.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
+            vec![
+                r.phase.clone(),
+                r.name.clone(),
+                statuses.join(", "),
+                codes.join(", "),
+            ]
+        })
+        .collect();
+    let body = format!(
+        "<p>Latency in milliseconds as served, then corrected for coordinated omission (from when \
+         the request was due).</p>\n{}<h3>Answers</h3>\n<p>By HTTP status and by error code \
+         (expected ones included).</p>\n{}",
+        table(&columns, &rows),
+        table(
+            &[
+                text("phase"),
+                text("request"),
+                text("by status"),
+                text("by code")
+            ],
+            &answers
+        )
+    );
+    section("Requests", &body)
+}
+
+fn timeline(report: &Report) -> String {
+    let ticks = &report.timeline;
+    let second = |t: &Tick| t.second as f64;
+    let markers: Vec<Marker> = report
+        .phases
+        .iter()
+        .map(|p| Marker {
+            at: p.started_after_seconds,
+            label: &p.name,
+        })
+        .collect();
+    let throughput = line_chart(
+        &Frame {
+            title: "Throughput",
+            x_label: "seconds since the first phase began",
+            y_label: "per second",
+        },
+        &[
+            Series::new(
+                "requests answered",
+                ticks.iter().map(|t| (second(t), t.requests as f64)),
+            ),
+            Series::new(
+                "unexpected answers",
+                ticks.iter().map(|t| (second(t), t.failures as f64)),
+            ),
+        ],
+        &markers,
+    );
+    // A second without answers has no latency; plotting it as 0 ms would look like a fast second.
+    let answered = || ticks.iter().filter(|t| t.requests > 0);
+    let latency = line_chart(
+        &Frame {
+            title: "Latency of the requests answered each second",
+            x_label: "seconds since the first phase began",
+            y_label: "ms (linear)",
+        },
+        &[
+            Series::new("p50", answered().map(|t| (second(t), t.p50_ms))),
+            Series::new("p99", answered().map(|t| (second(t), t.p99_ms))),
+            Series::new(
+                "corrected p99",
+                answered().map(|t| (second(t), t.corrected_p99_ms)),
+            ),
+        ],
+        &markers,
+    );
+    let mut body = throughput + &latency;
+    if ticks.iter().any(|t| t.queue_depth.is_some()) {
+        body += &line_chart(
+            &Frame {
+                title: "Queue",
+                x_label: "seconds since the first phase began",
+                y_label: "tickets",
+            },
+            &[
+                Series::new(
+                    "queue depth",
+                    ticks
+                        .iter()
+                        .filter_map(|t| Some((second(t), t.queue_depth? as f64))),
+                ),
+                Series::new(
+                    "admitted per second",
+                    ticks.iter().map(|t| (second(t), t.admitted as f64)),
+                ),
+            ],
+            &markers,
+        );
+    }
+    section("Over time", &body)
+}
+
+fn decisions(report: &Report) -> String {
+    let Some(d) = &report.decisions else {
+        return String::new();
+    };
+    let listed = |map: &BTreeMap<String, u64>| match map.is_empty() {
+        true => "none".to_owned(),
+        false => {
+            let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            parts.join(", ")
+        }
+    };
+    let row = |label: &str, p: &Percentiles| {
+        let mut row = vec![label.to_owned()];
+        row.extend(
+            [p.p50_ms, p.p90_ms, p.p99_ms, p.p999_ms, p.max_ms]
+                .into_iter()
+                .map(ms),
+        );
+        row
+    };
+    let columns = [
+        text(""),
+        num("p50"),
+        num("p90"),
+        num("p99"),
+        num("p99.9"),
+        num("max"),
+    ];
+    let mut body = format!(
+        "<p>{} tickets, {} followed to their end ({}; rejections: {}). Milliseconds from \
+         admission (the 202) to the ticket's terminal state.</p>\n{}",
+        d.tickets,
+        d.followed,
+        escape(&listed(&d.states)),
+        escape(&listed(&d.codes)),
+        table(
+            &columns,
+            &[
+                row("server (decided − admitted)", &d.server),
+                row("as the student saw it", &d.observed),
+            ]
+        )
+    );
+    if let Some(s) = d.last_decided_after_seconds {
+        let _ = writeln!(
+            body,
+            "<p>The last ticket was decided {s:.2} s after the phase began.</p>"
+        );
+    }
+    let bars: Vec<(String, f64)> = d
+        .histogram
+        .iter()
+        .map(|b| (format!("≤{}", round(b.le_ms)), b.count as f64))
+        .collect();
+    body += &bar_chart(
+        &Frame {
+            title: "Time to decision (server side)",
+            x_label: "decided within (ms; each bar counts the tickets above the previous bound)",
+            y_label: "tickets",
+        },
+        "tickets",
+        &bars,
+    );
+    section("Time to decision", &body)
+}
+
+fn hot_courses(report: &Report) -> String {
+    if report.oversubscription.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<Vec<String>> = report
+        .oversubscription
+        .iter()
+        .map(|o| {
+            vec![
+                o.code.clone(),
+                o.course_id.to_string(),
+                o.capacity.to_string(),
+                o.demand.to_string(),
+                format!("{:.1}×", o.ratio),
+            ]
+        })
+        .collect();
+    let columns = [
+        text("course"),
+        num("id"),
+        num("capacity"),
+        num("students wanting it"),
+        num("ratio"),
+    ];
+    section("Hot courses", &table(&columns, &rows))
+}
+
+fn slos(report: &Report) -> String {
+    if report.slos.is_empty() {
+        return section("SLOs", "<p>None set.</p>\n");
+    }
+    let mut list = String::from("<ul class=\"slos\">\n");
+    for s in &report.slos {
+        let (class, mark) = match s.passed {
+            true => ("ok", "✓"),
+            false => ("bad", "✗"),
+        };
+        let _ = writeln!(
+            list,
+            "<li><span class=\"{class}\">{mark}</span> {}: {} (limit {})</li>",
+            escape(&s.objective),
+            round(s.actual),
+            round(s.limit)
+        );
+    }
+    list.push_str("</ul>\n");
+    section("SLOs", &list)
+}
+
+fn unexpected_answers(report: &Report) -> String {
+    if report.errors.is_empty() {
+        return section("Unexpected answers", "<p>None.</p>\n");
+    }
+    let mut list = String::from("<ul>\n");
+    for (error, n) in &report.errors {
+        let _ = writeln!(list, "<li>{n} × {}</li>", escape(error));
+    }
+    list.push_str("</ul>\n");
+    section("Unexpected answers", &list)
+}
+
+fn audit(report: &Report) -> String {
+    let audit = &report.audit;
+    if !audit.ran {
+        return section(
+            "Audit",
+            "<p>Not run: this scenario does not enroll, or the database was not given.</p>\n",
+        );
+    }
+    if audit.findings.is_empty() {
+        return section(
+            "Audit",
+            "<p class=\"ok\">No course over capacity, seat counters equal rows, no duplicate, no \
+             ticket decided twice or left undecided, no FIFO inversion, no sold-out flag over a \
+             free seat.</p>\n",
+        );
+    }
+    let mut list = String::from("<ul>\n");
+    for f in &audit.findings {
+        let _ = writeln!(
+            list,
+            "<li><strong class=\"bad\">{}</strong>: {} (e.g. {})</li>",
+            escape(&f.check),
+            f.count,
+            escape(&f.examples.join(", "))
+        );
+    }
+    list.push_str("</ul>\n");
+    section("Audit", &list)
+}
+
+fn section(title: &str, body: &str) -> String {
+    format!("<section>\n<h2>{}</h2>\n{body}</section>\n", escape(title))
+}
+
+/// A table column: its heading and whether its cells are numbers (right-aligned).
+struct Column {
+    title: &'static str,
+    numeric: bool,
+}
+
+fn text(title: &'static str) -> Column {
+    Column {
+        title,
+        numeric: false,
+    }
+}
+
+fn num(title: &'static str) -> Column {
+    Column {
+        title,
+        numeric: true,
+    }
+}
+
+/// A table of plain-text cells, escaped here.
+fn table(columns: &[Column], rows: &[Vec<String>]) -> String {
+    if rows.is_empty() {
+        return "<p class=\"no-data\">None.</p>\n".to_owned();
+    }
+    let class = |c: &Column| if c.numeric { " class=\"num\"" } else { "" };
+    let mut out = String::from("<div class=\"scroll\"><table>\n<thead><tr>");
+    for c in columns {
+        let _ = write!(out, "<th{}>{}</th>", class(c), escape(c.title));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for (c, cell) in columns.iter().zip(row) {
+            let _ = write!(out, "<td{}>{}</td>", class(c), escape(cell));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table></div>\n");
+    out
+}
+
+/// A chart's words.
+struct Frame<'a> {
+    title: &'a str,
+    x_label: &'a str,
+    y_label: &'a str,
+}
+
+/// One line of a line chart; its colour comes from its place in the chart.
+struct Series<'a> {
+    name: &'a str,
+    points: Vec<(f64, f64)>,
+}
+
+impl<'a> Series<'a> {
+    fn new(name: &'a str, points: impl Iterator<Item = (f64, f64)>) -> Self {
+        Series {
+            name,
+            points: points
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect(),
+        }
+    }
+}
+
+/// A labelled vertical line across a chart, e.g. where a phase began.
+struct Marker<'a> {
+    at: f64,
+    label: &'a str,
+}
+
+const WIDTH: f64 = 760.0;
+const HEIGHT: f64 = 300.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 56.0;
+const BOTTOM: f64 = 46.0;
+
+/// Maps values in `lo..=hi` onto pixels `from..=to`; `hi > lo` by construction.
+struct Scale {
+    lo: f64,
+    hi: f64,
+    from: f64,
+    to: f64,
+}
+
+impl Scale {
+    fn at(&self, value: f64) -> f64 {
+        self.from + (value - self.lo) / (self.hi - self.lo) * (self.to - self.from)
+    }
+}
+
+/// The y scale from zero to a round number at or above `max`, with its tick values.
+fn y_axis(max: f64) -> (Scale, Vec<f64>) {
+    let max = if max > 0.0 { max } else { 1.0 };
+    let step = round_step(max, 5.0);
+    let hi = (max / step).ceil() * step;
+    let scale = Scale {
+        lo: 0.0,
+        hi,
+        from: HEIGHT - BOTTOM,
+        to: TOP,
+    };
+    (scale, ticks(0.0, hi, step))
+}
+
+/// A round step (1, 2 or 5 × 10ⁿ) that cuts `span` into about `parts` pieces.
+fn round_step(span: f64, parts: f64) -> f64 {
+    let raw = span / parts;
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|step| *step >= raw)
+        .unwrap_or(10.0 * magnitude)
+}
+
+/// The multiples of `step` within `lo..=hi`.
+fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step + 1e-9).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
+/// A tick's label, with as many decimals as the step needs.
+fn tick_label(value: f64, step: f64) -> String {
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10().floor()) as usize
+    };
+    format!("{value:.decimals$}")
+}
+
+/// The chart's `<svg>` opening: title, legend, grid, axes and their labels. The caller draws
+/// the marks and closes it.
+fn open_chart(frame: &Frame, legend: &[&str], y: &Scale, y_ticks: &[f64]) -> String {
+    let mut svg = format!(
+        "<figure>\n<svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
+         role=\"img\" aria-label=\"{title}\">\n<text class=\"title\" x=\"{LEFT}\" y=\"20\">\
+         {title}</text>\n",
+        title = escape(frame.title)
+    );
+    let mut x = LEFT;
+    for (name, color) in legend.iter().zip(COLORS.iter().cycle()) {
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{x}\" y=\"33\" width=\"14\" height=\"4\" fill=\"{color}\"/>\
+             <text x=\"{}\" y=\"39\">{}</text>",
+            x + 18.0,
+            escape(name)
+        );
+        x += 18.0 + 7.0 * name.chars().count() as f64 + 18.0;
+    }
+    let step = y_ticks.get(1).copied().unwrap_or(1.0) - y_ticks.first().copied().unwrap_or(0.0);
+    for &tick in y_ticks {
+        let at = y.at(tick);
+        let _ = writeln!(
+            svg,
+            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{at:.1}\" x2=\"{}\" y2=\"{at:.1}\"/>\
+             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            at + 4.0,
+            tick_label(tick, step)
+        );
+    }
+    let (bottom, middle_x, middle_y) = (
+        HEIGHT - BOTTOM,
+        (LEFT + WIDTH - RIGHT) / 2.0,
+        (TOP + HEIGHT - BOTTOM) / 2.0,
+    );
+    let _ = writeln!(
+        svg,
+        "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{bottom}\"/>\
+         <line class=\"axis\" x1=\"{LEFT}\" y1=\"{bottom}\" x2=\"{}\" y2=\"{bottom}\"/>\n\
+         <text x=\"{middle_x}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n\
+         <text x=\"16\" y=\"{middle_y}\" text-anchor=\"middle\" \
+         transform=\"rotate(-90 16 {middle_y})\">{}</text>",
+        WIDTH - RIGHT,
+        HEIGHT - 8.0,
+        escape(frame.x_label),
+        escape(frame.y_label)
+    );
+    svg
+}
+
+/// An x-axis tick: its pixel position and label.
+fn x_tick(svg: &mut String, at: f64, label: &str) {
+    let bottom = HEIGHT - BOTTOM;
+    let _ = writeln!(
+        svg,
+        "<line class=\"axis\" x1=\"{at:.1}\" y1=\"{bottom}\" x2=\"{at:.1}\" y2=\"{}\"/>\
+         <text x=\"{at:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+        bottom + 4.0,
+        bottom + 16.0,
+        escape(label)
+    );
+}
+
+fn close_chart(mut svg: String) -> String {
+    svg.push_str("</svg>\n</figure>\n");
+    svg
+}
+
+/// What stands in for a chart that has nothing to draw.
+fn no_data(frame: &Frame) -> String {
+    format!(
+        "<p class=\"no-data\">{}: no data.</p>\n",
+        escape(frame.title)
+    )
+}
+
+/// Lines over a shared linear x axis, with a y axis from zero.
+fn line_chart(frame: &Frame, series: &[Series], markers: &[Marker]) -> String {
+    let points = || series.iter().flat_map(|s| s.points.iter());
+    if points().next().is_none() {
+        return no_data(frame);
+    }
+    let x_lo = points().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let x_hi = points().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+    let x_hi = if x_hi > x_lo { x_hi } else { x_lo + 1.0 };
+    let x = Scale {
+        lo: x_lo,
+        hi: x_hi,
+        from: LEFT,
+        to: WIDTH - RIGHT,
+    };
+    let (y, y_ticks) = y_axis(points().map(|p| p.1).fold(0.0, f64::max));
+    let names: Vec<&str> = series.iter().map(|s| s.name).collect();
+    let mut svg = open_chart(frame, &names, &y, &y_ticks);
+    // The x axis is whole seconds: no tick between two of them.
+    let step = round_step(x_hi - x_lo, 8.0).max(1.0);
+    for tick in ticks(x_lo, x_hi, step) {
+        x_tick(&mut svg, x.at(tick), &tick_label(tick, step));
+    }
+    for marker in markers.iter().filter(|m| m.at >= x_lo && m.at <= x_hi) {
+        let at = x.at(marker.at);
+        let _ = writeln!(
+            svg,
+            "<line class=\"phase\" x1=\"{at:.1}\" y1=\"{TOP}\" x2=\"{at:.1}\" y2=\"{}\"/>\
+             <text class=\"phase-label\" x=\"{:.1}\" y=\"{}\">{}</text>",
+            HEIGHT - BOTTOM,
+            at + 3.0,
+            TOP + 11.0,
+            escape(marker.label)
+        );
+    }
+    for (s, color) in series.iter().zip(COLORS.iter().cycle()) {
+        let coordinates: Vec<String> = s
+            .points
+            .iter()
+            .map(|&(px, py)| format!("{:.1},{:.1}", x.at(px), y.at(py)))
+            .collect();
+        match coordinates.as_slice() {
+            [] => {}
+            [only] => {
+                let (cx, cy) = only.split_once(',').unwrap_or(("0", "0"));
+                let _ = writeln!(
+                    svg,
+                    "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"3\" fill=\"{color}\"/>"
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    svg,
+                    "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\" \
+                     points=\"{}\"/>",
+                    coordinates.join(" ")
+                );
+            }
+        }
+    }
+    close_chart(svg)
+}
+
+/// One bar per labelled value, in order, with a y axis from zero.
+fn bar_chart(frame: &Frame, name: &str, bars: &[(String, f64)]) -> String {
+    if bars.is_empty() {
+        return no_data(frame);
+    }
+    let (y, y_ticks) = y_axis(bars.iter().map(|b| b.1).fold(0.0, f64::max));
+    let mut svg = open_chart(frame, &[name], &y, &y_ticks);
+    let band = (WIDTH - RIGHT - LEFT) / bars.len() as f64;
+    // Label about a dozen bars at most, so the labels do not run into each other.
+    let label_every = bars.len().div_ceil(12);
+    for (i, (label, value)) in bars.iter().enumerate() {
+        let left = LEFT + band * i as f64;
+        let top = y.at(value.max(0.0));
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\">\
+             <title>{}: {}</title></rect>",
+            left + band * 0.1,
+            band * 0.8,
+            HEIGHT - BOTTOM - top,
+            COLORS[0],
+            escape(label),
+            round(*value)
+        );
+        if i % label_every == 0 {
+            x_tick(&mut svg, left + band / 2.0, label);
+        }
+    }
+    close_chart(svg)
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::bench::report::{
+        AuditFinding, AuditResult, Bucket, Calibration, Decisions, Oversubscription, PhaseStats,
+        REPORT_VERSION, RequestStats, RunInfo, SloResult, Tick,
+    };
+
+    fn percentiles(p50_ms: f64) -> Percentiles {
+        Percentiles {
+            p50_ms,
+            p90_ms: p50_ms * 2.0,
+            p99_ms: p50_ms * 4.0,
+            p999_ms: p50_ms * 6.0,
+            max_ms: p50_ms * 10.0,
+        }
+    }
+
+    pub(in crate::bench) fn request(
+        phase: &str,
+        name: &str,
+        per_second: f64,
+        p50_ms: f64,
+    ) -> RequestStats {
+        RequestStats {
+            name: name.to_owned(),
+            phase: phase.to_owned(),
+            count: 1000,
+            failures: 2,
+            per_second,
+            ceiling_ratio: Some(0.25),
+            latency: percentiles(p50_ms),
+            corrected: percentiles(p50_ms * 1.5),
+            statuses: BTreeMap::from([(200, 990), (409, 10)]),
+            codes: BTreeMap::from([("COURSE_FULL".to_owned(), 10)]),
+        }
+    }
+
+    /// A report with every field filled: two phases, three requests, a timeline with a watched
+    /// queue, decisions, a failed SLO and an audit finding.
+    pub(in crate::bench) fn sample_report() -> Report {
+        Report {
+            version: REPORT_VERSION,
+            run: RunInfo {
+                scenario: "enroll-rush".to_owned(),
+                description: "Everyone enrolls at 10:00 <script>alert('x')</script> & waits"
+                    .to_owned(),
+                started_at: "2025-02-17T01:00:00Z".to_owned(),
+                duration_seconds: 12.5,
+                target: "embedded (sqlite)".to_owned(),
+                database: Some("sqlite".to_owned()),
+                queue: Some("memory".to_owned()),
+                mode: "queue".to_owned(),
+                students: 300,
+                lanes: 32,
+                simulation: "Each lane plays students in turn.\nThink time 1–3 s.".to_owned(),
+            },
+            calibration: Some(Calibration {
+                seconds: 2.0,
+                lanes: 32,
+                requests: 40_000,
+                per_second: 20_000.0,
+                latency: percentiles(0.4),
+            }),
+            phases: vec![
+                PhaseStats {
+                    name: "browse".to_owned(),
+                    started_after_seconds: 0.0,
+                    duration_seconds: 2.0,
+                    students: 300,
+                    requests: 2000,
+                    per_second: 1000.0,
+                    ceiling_ratio: Some(0.05),
+                    gated: false,
+                },
+                PhaseStats {
+                    name: "rush".to_owned(),
+                    started_after_seconds: 2.0,
+                    duration_seconds: 3.0,
+                    students: 300,
+                    requests: 3000,
+                    per_second: 1000.0,
+                    ceiling_ratio: Some(0.05),
+                    gated: true,
+                },
+            ],
+            requests: vec![
+                request("browse", "GET courses", 900.0, 2.0),
+                request("rush", "POST enrollments", 1000.0, 3.0),
+                request("rush", "GET tickets", 400.0, 1.0),
+            ],
+            decisions: Some(Decisions {
+                tickets: 300,
+                followed: 298,
+                states: BTreeMap::from([("enrolled".to_owned(), 40), ("rejected".to_owned(), 258)]),
+                codes: BTreeMap::from([("COURSE_FULL".to_owned(), 258)]),
+                server: percentiles(20.0),
+                observed: percentiles(30.0),
+                histogram: vec![
+                    Bucket {
+                        le_ms: 5.0,
+                        count: 20,
+                    },
+                    Bucket {
+                        le_ms: 10.0,
+                        count: 100,
+                    },
+                    Bucket {
+                        le_ms: 50.0,
+                        count: 150,
+                    },
+                    Bucket {
+                        le_ms: 100.0,
+                        count: 30,
+                    },
+                ],
+                last_decided_after_seconds: Some(3.2),
+            }),
+            oversubscription: vec![Oversubscription {
+                course_id: 7,
+                code: "CSE101-01".to_owned(),
+                capacity: 40,
+                demand: 300,
+                ratio: 7.5,
+            }],
+            timeline: (0..5)
+                .map(|second| Tick {
+                    second,
+                    phase: if second < 2 { "browse" } else { "rush" }.to_owned(),
+                    requests: 1000 + second * 10,
+                    failures: second % 2,
+                    p50_ms: 2.0,
+                    p99_ms: 8.0 + second as f64,
+                    corrected_p99_ms: 12.0 + second as f64,
+                    admitted: if second < 2 { 0 } else { 100 },
+                    queue_depth: (second >= 2).then_some(50 * second),
+                })
+                .collect(),
+            errors: BTreeMap::from([("POST enrollments: 500 INTERNAL".to_owned(), 2)]),
+            audit: AuditResult {
+                ran: true,
+                findings: vec![AuditFinding {
+                    check: "course_over_capacity".to_owned(),
+                    count: 1,
+                    examples: vec!["CSE101-01: 41/40".to_owned()],
+                }],
+            },
+            slos: vec![
+                SloResult {
+                    objective: "corrected p99 of POST enrollments ≤ 25 ms".to_owned(),
+                    limit: 25.0,
+                    actual: 18.0,
+                    passed: true,
+                },
+                SloResult {
+                    objective: "unexpected answers = 0".to_owned(),
+                    limit: 0.0,
+                    actual: 2.0,
+                    passed: false,
+                },
+            ],
+            passed: false,
+        }
+    }
+
+    #[test]
+    fn the_page_has_every_section_and_a_chart_per_series() {
+        let html = page(&sample_report());
+        assert!(html.starts_with("<!doctype html>"));
+        for heading in [
+            "Calibration",
+            "Phases",
+            "Requests",
+            "Over time",
+            "Time to decision",
+            "Hot courses",
+            "SLOs",
+            "Unexpected answers",
+            "Audit",
+        ] {
+            assert!(html.contains(&format!("<h2>{heading}</h2>")), "{heading}");
+        }
+        // Throughput, latency, queue and time to decision.
+        assert_eq!(html.matches("<svg").count(), 4);
+        assert!(!html.contains("no data"));
+        assert!(html.contains("class=\"result failed\">FAILED"));
+        assert!(html.contains("✓") && html.contains("✗"));
+        assert!(html.contains("course_over_capacity"));
+        assert!(html.contains("CSE101-01"));
+    }
+
+    #[test]
+    fn the_page_fetches_nothing() {
+        let html = page(&sample_report());
+        assert!(!html.contains("http://"));
+        assert!(!html.contains("https://"));
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("<link"));
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        let html = page(&sample_report());
+        assert!(html.contains(
+            "Everyone enrolls at 10:00 &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; waits"
+        ));
+        assert_eq!(escape("a\"b'c<d>e&f"), "a&quot;b&#39;c&lt;d&gt;e&amp;f");
+    }
+
+    #[test]
+    fn empty_data_says_so_instead_of_drawing() {
+        let mut report = sample_report();
+        report.timeline.clear();
+        report.decisions = None;
+        let html = page(&report);
+        assert_eq!(html.matches("<svg").count(), 0);
+        assert!(html.contains("Throughput: no data."));
+        assert!(html.contains("Latency of the requests answered each second: no data."));
+        assert!(!html.contains("aria-label=\"Queue\""));
+        assert!(!html.contains("Time to decision"));
+        assert!(only_finite_numbers(&html));
+    }
+
+    #[test]
+    fn a_timeline_without_a_watched_queue_has_no_queue_chart() {
+        let mut report = sample_report();
+        for tick in &mut report.timeline {
+            tick.queue_depth = None;
+        }
+        let html = page(&report);
+        assert_eq!(html.matches("<svg").count(), 3);
+        assert!(!html.contains("aria-label=\"Queue\""));
+    }
+
+    #[test]
+    fn an_empty_histogram_and_a_single_second_draw_without_dividing_by_zero() {
+        let mut report = sample_report();
+        report.timeline.truncate(1);
+        report.timeline[0].requests = 0;
+        report.timeline[0].failures = 0;
+        if let Some(d) = &mut report.decisions {
+            d.histogram.clear();
+        }
+        let html = page(&report);
+        assert!(html.contains("Time to decision (server side): no data."));
+        // The one second had no answers, so it has no latency to draw.
+        assert!(html.contains("Latency of the requests answered each second: no data."));
+        assert!(html.contains("aria-label=\"Throughput\""));
+        assert!(only_finite_numbers(&html));
+    }
+
+    fn only_finite_numbers(html: &str) -> bool {
+        !["NaN", "inf\"", "inf,", "\"inf", ",inf", "-inf"]
+            .iter()
+            .any(|bad| html.contains(bad))
+    }
+
+    #[test]
+    fn ticks_are_round() {
+        assert_eq!(round_step(100.0, 5.0), 20.0);
+        assert_eq!(round_step(7.0, 5.0), 2.0);
+        assert_eq!(round_step(0.0, 5.0), 1.0);
+        assert_eq!(ticks(0.0, 10.0, 2.5), vec![0.0, 2.5, 5.0, 7.5, 10.0]);
+        assert_eq!(tick_label(0.25, 0.05), "0.25");
+        assert_eq!(tick_label(1200.0, 200.0), "1200");
+    }
+}

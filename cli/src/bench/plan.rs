@@ -1,0 +1,305 @@
+//! Who does what and when, decided before the load starts so the run measures only the server:
+//! each student's planned cart (hot courses wanted by a set multiple of their seats), and per
+//! phase each student's arrival time and steps, dealt out to the lanes in arrival order.
+
+use std::time::Duration;
+
+use super::report::Oversubscription;
+use super::scenario::{Pattern, Phase, Scenario, Step};
+use crate::seed::HotCourse;
+use crate::seed::data::DATA;
+use crate::seed::rng::Rng;
+
+/// The courses the run works with.
+#[derive(Debug, Clone)]
+pub struct Courses {
+    pub first: i64,
+    pub last: i64,
+    pub hot: Vec<HotCourse>,
+}
+
+impl Courses {
+    /// A course id that is not hot.
+    pub fn ordinary(&self, rng: &mut Rng) -> i64 {
+        loop {
+            let id = rng.between(self.first, self.last);
+            if self.hot.len() as i64 > self.last - self.first
+                || !self.hot.iter().any(|h| h.id == id)
+            {
+                return id;
+            }
+        }
+    }
+}
+
+/// Every student's planned cart, hot course first.
+pub struct Carts {
+    pub carts: Vec<Vec<i64>>,
+    pub oversubscription: Vec<Oversubscription>,
+}
+
+/// Plans the carts: hot courses in catalog order, each wanted by `ratio × capacity` students with
+/// the ratio drawn from the scenario's range, while that demand fits in 60% of the students (at
+/// least one hot course is always used, at whatever demand fits); each student wants at most one
+/// hot course; the rest of every cart is ordinary courses.
+pub fn carts(scenario: &Scenario, courses: &Courses, students: usize) -> Carts {
+    let mut rng = Rng::new(scenario.seed ^ 0xCA27);
+    let budget = (students * 6 / 10).max(1);
+    let [low, high] = scenario.cart.hot_oversubscription;
+    let mut wanted: Vec<Option<usize>> = vec![None; students];
+    let mut order: Vec<usize> = (0..students).collect();
+    shuffle(&mut order, &mut rng);
+    let mut next = 0;
+    let mut oversubscription = Vec::new();
+    for (index, hot) in courses.hot.iter().enumerate() {
+        let ratio = rng.between(i64::from(low), i64::from(high)) as usize;
+        let mut demand = ratio * hot.capacity.max(1) as usize;
+        if next + demand > budget {
+            if !oversubscription.is_empty() {
+                break;
+            }
+            demand = budget;
+        }
+        for &student in &order[next..next + demand] {
+            wanted[student] = Some(index);
+        }
+        next += demand;
+        oversubscription.push(Oversubscription {
+            course_id: hot.id,
+            code: hot.code.clone(),
+            capacity: hot.capacity,
+            demand: demand as u64,
+            ratio: demand as f64 / f64::from(hot.capacity.max(1)),
+        });
+    }
+    let [size_low, size_high] = scenario.cart.size;
+    let carts = wanted
+        .into_iter()
+        .map(|hot| {
+            let size = rng.between(size_low as i64, size_high as i64) as usize;
+            let mut cart: Vec<i64> = hot.map(|i| courses.hot[i].id).into_iter().collect();
+            while cart.len() < size {
+                let id = courses.ordinary(&mut rng);
+                if !cart.contains(&id) {
+                    cart.push(id);
+                }
+            }
+            cart
+        })
+        .collect();
+    Carts {
+        carts,
+        oversubscription,
+    }
+}
+
+fn shuffle<T>(items: &mut [T], rng: &mut Rng) {
+    for i in (1..items.len()).rev() {
+        items.swap(i, rng.below(i + 1));
+    }
+}
+
+/// One student's part in a phase.
+#[derive(Debug, Clone)]
+pub struct Journey {
+    /// Index into the run's students (and tokens).
+    pub student: usize,
+    /// When they arrive, after the phase's start.
+    pub arrival: Duration,
+    pub steps: Vec<Step>,
+}
+
+/// Plans a phase: every student's arrival and steps, dealt to `lanes` lanes in arrival order
+/// (the student arriving k-th goes to lane k mod lanes), each lane's list sorted by arrival.
+pub fn journeys(
+    scenario: &Scenario,
+    phase_index: usize,
+    carts: &Carts,
+    lanes: usize,
+) -> Vec<Vec<Journey>> {
+    let phase = &scenario.phases[phase_index];
+    let mut rng = Rng::new(scenario.seed ^ (0x9E37 + phase_index as u64));
+    let students = carts.carts.len();
+    let mix: Vec<(Step, u32)> = phase.mix.iter().map(|(s, w)| (*s, *w)).collect();
+    let mut all: Vec<Journey> = (0..students)
+        .map(|student| Journey {
+            student,
+            arrival: arrival(phase, &mut rng),
+            steps: steps(phase, &mix, carts.carts[student].len(), &mut rng),
+        })
+        .collect();
+    all.sort_by_key(|j| (j.arrival, j.student));
+    let mut lanes_of: Vec<Vec<Journey>> = (0..lanes).map(|_| Vec::new()).collect();
+    for (rank, journey) in all.into_iter().enumerate() {
+        lanes_of[rank % lanes].push(journey);
+    }
+    lanes_of
+}
+
+fn arrival(phase: &Phase, rng: &mut Rng) -> Duration {
+    let window = phase.arrival.seconds;
+    if window <= 0.0 {
+        return Duration::ZERO;
+    }
+    let unit = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let seconds = match phase.arrival.pattern {
+        Pattern::Uniform => unit * window,
+        // Exponential with 95% of arrivals in the first third of the window; the rest of the
+        // tail folds back into the window.
+        Pattern::Spike => {
+            let rate = 3.0 * 20f64.ln() / window;
+            (-(1.0 - unit).ln() / rate) % window
+        }
+    };
+    Duration::from_secs_f64(seconds)
+}
+
+fn steps(phase: &Phase, mix: &[(Step, u32)], cart: usize, rng: &mut Rng) -> Vec<Step> {
+    let drawn: Vec<Step> = match phase.steps.is_empty() {
+        false => phase.steps.clone(),
+        true => {
+            let [low, high] = phase.actions;
+            let n = rng.between(low as i64, high as i64) as usize;
+            (0..n).map(|_| *rng.weighted(mix)).collect()
+        }
+    };
+    drawn
+        .into_iter()
+        .flat_map(|step| match step {
+            Step::CartFill => vec![Step::CartAdd; cart],
+            Step::EnrollCart => vec![Step::Enroll; cart],
+            other => vec![other],
+        })
+        .collect()
+}
+
+/// A catalog search as a student types it: a Korean title word, whole or its first two
+/// syllables; sometimes narrowed to a department or a day; sometimes a later page.
+pub fn search_path(rng: &mut Rng) -> String {
+    let data = &*DATA;
+    let department = rng.pick(&data.departments);
+    let (title, _) = *rng.pick(&department.titles);
+    let word = title.split_whitespace().next().unwrap_or(title);
+    let query: String = match rng.chance(30) {
+        true => word.chars().take(2).collect(),
+        false => word.to_owned(),
+    };
+    let mut path = format!("/api/v1/courses?q={}&per_page=20", encode(&query));
+    if rng.chance(25) {
+        path.push_str(&format!("&department={}", encode(department.name)));
+    }
+    if rng.chance(15) {
+        let day = *rng.pick(&["MON", "TUE", "WED", "THU", "FRI"]);
+        path.push_str(&format!("&weekday={day}"));
+    }
+    if rng.chance(10) {
+        path.push_str("&has_seats=true");
+    }
+    if rng.chance(20) {
+        path.push_str(&format!("&page={}", rng.between(2, 3)));
+    }
+    path
+}
+
+/// Percent-encodes a query value (UTF-8 bytes outside the unreserved set).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn courses(hot: usize) -> Courses {
+        Courses {
+            first: 1,
+            last: 1000,
+            hot: (0..hot)
+                .map(|i| HotCourse {
+                    id: 1 + i as i64 * 100,
+                    code: format!("HOT{i}"),
+                    title: "인기 강좌".into(),
+                    capacity: 30,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn hot_courses_are_wanted_within_the_oversubscription_range() {
+        let rush = Scenario::load("enroll-rush").unwrap();
+        let plan = carts(&rush, &courses(10), 20_000);
+        assert_eq!(plan.carts.len(), 20_000);
+        assert!(!plan.oversubscription.is_empty());
+        let demand: u64 = plan.oversubscription.iter().map(|o| o.demand).sum();
+        assert!(demand <= 12_000, "{demand}");
+        for o in &plan.oversubscription {
+            assert!((10.0..=50.0).contains(&o.ratio), "{o:?}");
+            let wanting = plan
+                .carts
+                .iter()
+                .filter(|c| c.contains(&o.course_id))
+                .count();
+            assert_eq!(wanting as u64, o.demand);
+        }
+        for cart in &plan.carts {
+            assert!((3..=6).contains(&cart.len()));
+            let mut unique = cart.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), cart.len(), "no course twice in a cart");
+            let hot = cart
+                .iter()
+                .filter(|id| *id % 100 == 1 && **id < 1000)
+                .count();
+            assert!(hot <= 1);
+        }
+        // A run too small for the range still has one hot course, as oversubscribed as fits.
+        let small = carts(&rush, &courses(10), 100);
+        assert_eq!(small.oversubscription.len(), 1);
+        assert_eq!(small.oversubscription[0].demand, 60);
+    }
+
+    #[test]
+    fn a_phase_is_dealt_to_lanes_in_arrival_order_within_its_window() {
+        let rush = Scenario::load("enroll-rush").unwrap();
+        let plan = carts(&rush, &courses(3), 5_000);
+        let lanes = journeys(&rush, 1, &plan, 100);
+        assert_eq!(lanes.len(), 100);
+        assert_eq!(lanes.iter().map(Vec::len).sum::<usize>(), 5_000);
+        let window = Duration::from_secs(10);
+        let mut early = 0;
+        for lane in &lanes {
+            assert!(lane.windows(2).all(|w| w[0].arrival <= w[1].arrival));
+            for j in lane {
+                assert!(j.arrival < window);
+                assert_eq!(j.steps.len(), plan.carts[j.student].len());
+                assert!(j.steps.iter().all(|s| *s == Step::Enroll));
+                early += usize::from(j.arrival < window / 3);
+            }
+        }
+        // A spike: about 95% arrive in the first third.
+        assert!(early > 4_600, "{early}");
+        // The same scenario plans the same run.
+        let again = journeys(&rush, 1, &plan, 100);
+        assert_eq!(again[7][3].student, lanes[7][3].student);
+    }
+
+    #[test]
+    fn searches_are_korean_and_encoded() {
+        let mut rng = Rng::new(1);
+        let paths: Vec<String> = (0..200).map(|_| search_path(&mut rng)).collect();
+        assert!(paths.iter().all(|p| p.is_ascii() && p.contains("q=%")));
+        assert!(paths.iter().any(|p| p.contains("department=")));
+        assert!(paths.iter().any(|p| p.contains("page=")));
+        assert_eq!(encode("운영 a&b"), "%EC%9A%B4%EC%98%81%20a%26b");
+    }
+}
