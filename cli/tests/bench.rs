@@ -21,6 +21,28 @@ fn bench(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
+/// A quick run of `scenario` on the embedded default: 200 students on 20 lanes arriving within
+/// 2 s, no calibration. A missed latency SLO (exit 3) is allowed.
+fn quick(dir: &Path, scenario: &str) {
+    let args = [
+        scenario,
+        "--students",
+        "200",
+        "--lanes",
+        "20",
+        "--seconds",
+        "2",
+        "--calibrate-seconds",
+        "0",
+    ];
+    let out = bench(dir, &args, &[]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "{}",
+        explain(&out)
+    );
+}
+
 fn explain(out: &Output) -> String {
     format!(
         "exit {:?}\n{}\n{}",
@@ -330,4 +352,36 @@ async fn direct_mode_target_slo_gate_and_compare() {
         "a report equals itself: {}",
         explain(&out)
     );
+}
+
+#[tokio::test]
+async fn search_storm_and_a_registration_day_run_every_step_they_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    quick(dir.path(), "search-storm");
+    let storm = last_report(dir.path());
+    assert_eq!(
+        storm["audit"]["ran"], false,
+        "nothing enrolled, nothing to audit"
+    );
+    assert_eq!(storm["errors"], serde_json::json!({}), "{storm}");
+    let search = request(&storm, "GET search");
+    assert!(count(&search["count"]) >= 200, "{search}");
+    assert_eq!(search["statuses"]["200"], search["count"]);
+
+    // The day at a test's pace: the same mix with short pauses.
+    let day = std::fs::read_to_string(scenarios.join("registration-day.toml"))
+        .unwrap()
+        .replace("think_ms = [1000, 5000]", "think_ms = [5, 20]");
+    let file = dir.path().join("day.toml");
+    std::fs::write(&file, day).unwrap();
+    quick(dir.path(), file.to_str().unwrap());
+    let report = last_report(dir.path());
+    assert_correct(&report);
+    for name in ["GET search", "POST cart", "POST enrollments", "GET ticket"] {
+        assert!(count(&request(&report, name)["count"]) > 0, "{name}");
+    }
+    // Students cancel what they hold, and enroll again.
+    let cancels = request(&report, "DELETE enrollments");
+    assert!(count(&cancels["statuses"]["204"]) > 0, "{cancels}");
 }

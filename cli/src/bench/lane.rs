@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use super::plan::{Journey, search_path};
 use super::record::{self, Sample};
 use super::scenario::{Follow, Step};
-use super::target;
+use super::{Target, target};
 use crate::seed::rng::Rng;
 
 /// How long a lane keeps following tickets after its last step before it calls them lost.
@@ -79,7 +79,8 @@ async fn healthz_until(user: &mut GooseUser) -> TransactionResult {
         .unwrap_or_else(|e| e.into_inner())
         .expect("the bench sets the calibration window first");
     tokio::time::sleep_until(start.into()).await;
-    let token = &target().tokens[0];
+    let target = target();
+    let token = &target.tokens[0];
     while Instant::now() < until {
         Call::get("/healthz".into(), "GET healthz", token, None)
             .send(user)
@@ -139,6 +140,7 @@ struct Serving {
 }
 
 struct Lane {
+    target: Arc<Target>,
     students: Vec<Student>,
     /// (due, student) of each student's next step.
     due: BinaryHeap<Reverse<(Instant, usize)>>,
@@ -168,6 +170,7 @@ impl Lane {
             })
             .collect();
         Lane {
+            target: target(),
             students,
             due,
             pending: Vec::new(),
@@ -178,11 +181,11 @@ impl Lane {
     }
 
     async fn run(mut self, user: &mut GooseUser, phase: &PhaseRun) -> TransactionResult {
-        let own = target().tokens[self.students[0].index].clone();
+        let own = self.target.tokens[self.students[0].index].clone();
         let (watcher, mut serving) = match self.follow {
             Follow::Websocket => {
                 let (tx, rx) = watch::channel(None);
-                let task = tokio::spawn(watch_queue(target().base.clone(), own.clone(), tx));
+                let task = tokio::spawn(watch_queue(self.target.base.clone(), own.clone(), tx));
                 (Some(task), Some(rx))
             }
             _ => (None, None),
@@ -283,7 +286,7 @@ impl Lane {
             .steps
             .pop_front()
             .expect("a student is only due with steps left");
-        let token = target().tokens[self.students[local].index].clone();
+        let token = self.target.tokens[self.students[local].index].clone();
         let get = |path: String, name: &'static str| Call::get(path, name, &token, due);
         let answer = match step {
             Step::Courses => {
@@ -296,7 +299,7 @@ impl Lane {
                 .await?
             }
             Step::Course => {
-                let id = target().courses.ordinary(&mut self.rng);
+                let id = self.target.courses.ordinary(&mut self.rng);
                 get(format!("/api/v1/courses/{id}"), "GET course")
                     .send(user)
                     .await?
@@ -399,12 +402,12 @@ impl Lane {
     /// The next course of the student's plan, or an ordinary one once the plan is used up.
     fn next_course(&mut self, local: usize, cursor: fn(&mut Student) -> &mut usize) -> i64 {
         let student = &mut self.students[local];
-        let plan = &target().carts[student.index];
+        let plan = &self.target.carts[student.index];
         let at = cursor(student);
         *at += 1;
         match plan.get(*at - 1) {
             Some(course) => *course,
-            None => target().courses.ordinary(&mut self.rng),
+            None => self.target.courses.ordinary(&mut self.rng),
         }
     }
 
@@ -461,7 +464,7 @@ impl Lane {
         due: Option<Instant>,
     ) -> TransactionResult {
         let (student, id) = (self.pending[at].student, self.pending[at].id.clone());
-        let token = target().tokens[self.students[student].index].clone();
+        let token = self.target.tokens[self.students[student].index].clone();
         let answer = Call::get(format!("/api/v1/tickets/{id}"), "GET ticket", &token, due)
             .send(user)
             .await?;

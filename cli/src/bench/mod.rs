@@ -12,7 +12,7 @@ pub mod report;
 pub mod scenario;
 pub mod slo;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, RwLock};
 
 use plan::Courses;
 
@@ -30,11 +30,20 @@ pub struct Target {
 }
 
 /// The run's target. Goose transactions are plain functions, so they reach it here.
-pub static TARGET: OnceLock<Target> = OnceLock::new();
+static TARGET: RwLock<Option<Arc<Target>>> = RwLock::new(None);
+
+/// Sets the target for the runs that follow.
+pub fn set_target(target: Target) -> Arc<Target> {
+    let target = Arc::new(target);
+    *TARGET.write().unwrap_or_else(|e| e.into_inner()) = Some(target.clone());
+    target
+}
 
 /// The target; set before goose starts any lane.
-pub fn target() -> &'static Target {
+pub fn target() -> Arc<Target> {
     TARGET
-        .get()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
         .expect("the bench sets its target before the load starts")
 }

@@ -53,6 +53,9 @@ pub struct Sample<'a> {
 }
 
 struct RequestRecord {
+    /// When the first was sent and the last answered: the span its rate is measured over.
+    first_sent: Instant,
+    last_done: Instant,
     count: u64,
     failures: u64,
     latency: Histogram<u64>,
@@ -193,6 +196,8 @@ impl Recorder {
             .requests
             .entry((phase, s.name))
             .or_insert_with(|| RequestRecord {
+                first_sent: s.sent,
+                last_done: s.done,
                 count: 0,
                 failures: 0,
                 latency: histogram(3),
@@ -200,6 +205,8 @@ impl Recorder {
                 statuses: BTreeMap::new(),
                 codes: BTreeMap::new(),
             });
+        record.first_sent = record.first_sent.min(s.sent);
+        record.last_done = record.last_done.max(s.done);
         record.count += 1;
         record.failures += u64::from(failed);
         record.latency.saturating_record(latency);
@@ -306,7 +313,8 @@ impl Recorder {
         self.requests
             .iter()
             .map(|((phase, name), r)| {
-                let per_second = r.count as f64 / self.phase_seconds(*phase);
+                let span = r.last_done.saturating_duration_since(r.first_sent);
+                let per_second = r.count as f64 / span.as_secs_f64().max(0.001);
                 RequestStats {
                     name: (*name).to_owned(),
                     phase: self.phases[*phase].name.clone(),
@@ -431,8 +439,13 @@ mod tests {
         );
         assert_eq!(s.statuses[&409], 10);
         assert_eq!(s.codes["COURSE_FULL"], 10);
-        assert!((s.per_second - 50.0).abs() < 0.1);
-        assert!((s.ceiling_ratio.unwrap() - 0.5).abs() < 0.01);
+        // 100 answers between the first send (0.5 s) and the last answer (1.492 s).
+        assert!(
+            (s.per_second - 100.0 / 0.992).abs() < 0.1,
+            "{}",
+            s.per_second
+        );
+        assert!((s.ceiling_ratio.unwrap() - 1.0 / 0.992).abs() < 0.01);
         assert_eq!(r.errors()["boom"], 1);
         assert!(r.decisions(None).is_none());
 

@@ -32,6 +32,7 @@ pub struct RequestStats {
     pub count: u64,
     /// Answers the scenario did not expect (transport errors, 5xx, unexpected codes).
     pub failures: u64,
+    /// Answers per second between the first send and the last answer of this kind.
     pub per_second: f64,
     /// `per_second` over the calibrated generator ceiling.
     pub ceiling_ratio: Option<f64>,

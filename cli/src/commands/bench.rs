@@ -29,7 +29,7 @@ use crate::bench::plan::{self, Courses};
 use crate::bench::record::{self, Recorder, percentiles};
 use crate::bench::report::{AuditResult, Calibration, PhaseStats, REPORT_VERSION, Report, RunInfo};
 use crate::bench::scenario::{Follow, Scenario, Step};
-use crate::bench::{TARGET, Target, slo};
+use crate::bench::{Target, set_target, slo};
 use crate::seed::{Manifest, generate};
 
 /// `classmate bench`: run a scenario, or compare two reports.
@@ -55,6 +55,8 @@ enum Mode {
     Queue,
     /// Straight to the database: 201 or a rejection.
     Direct,
+    /// The queue, then the direct path, each on freshly seeded identical data; then compared.
+    Both,
 }
 
 impl Mode {
@@ -62,6 +64,7 @@ impl Mode {
         match self {
             Mode::Queue => "queue",
             Mode::Direct => "direct",
+            Mode::Both => "both",
         }
     }
 }
@@ -92,7 +95,8 @@ struct RunArgs {
     /// Override the arrival window, in seconds, of the phases the SLOs judge.
     #[arg(long)]
     seconds: Option<f64>,
-    /// Enrollment path to measure.
+    /// Enrollment path to measure; `both` runs the queue, then the direct path, each on freshly
+    /// seeded identical data, and compares them.
     #[arg(long, value_enum, default_value = "queue")]
     mode: Mode,
     /// Reseed first (same seed, so the same data) and clear the queue: a run that enrolls
@@ -136,6 +140,49 @@ struct Server {
 }
 
 async fn bench(args: RunArgs) -> anyhow::Result<i32> {
+    let modes = match args.mode {
+        Mode::Both if args.target.is_some() => {
+            bail!(
+                "--mode both reseeds before each run, which a running --target server cannot follow"
+            )
+        }
+        Mode::Both => vec![Mode::Queue, Mode::Direct],
+        mode => vec![mode],
+    };
+    let fresh = args.fresh || modes.len() > 1;
+    let mut runs = Vec::new();
+    for mode in modes {
+        runs.push(bench_once(&args, mode, fresh).await?);
+    }
+    if let [(queue, _), (direct, _)] = runs.as_slice() {
+        println!("\nqueue (A) against direct (B), on the same data:\n");
+        print!(
+            "{}",
+            compare::render(&compare::compare(queue, direct, 10.0))
+        );
+    }
+    let correct = runs.iter().all(|(report, _)| {
+        report.errors.is_empty()
+            && report.requests.iter().all(|r| r.failures == 0)
+            && report.audit.findings.is_empty()
+    });
+    let passed = runs.iter().all(|(report, _)| report.passed);
+    Ok(match (correct, passed) {
+        (true, true) => 0,
+        (false, _) => {
+            eprintln!("the run FAILED: unexpected answers or audit findings; see the report");
+            2
+        }
+        (true, false) => {
+            eprintln!("the run missed an SLO; see the report");
+            3
+        }
+    })
+}
+
+/// One run in one mode: prepares the data, starts or reaches the server, plays the scenario and
+/// writes the report.
+async fn bench_once(args: &RunArgs, mode: Mode, fresh: bool) -> anyhow::Result<(Report, PathBuf)> {
     let mut scenario = Scenario::load(&args.scenario)?;
     scenario.override_with(args.students, args.lanes, args.seconds);
     let store = store::connect(
@@ -152,12 +199,12 @@ async fn bench(args: RunArgs) -> anyhow::Result<i32> {
         .next()
         .unwrap_or("")
         .to_owned();
-    let manifest = prepare(&args, &scenario, store.as_ref()).await?;
+    let manifest = prepare(args, &scenario, store.as_ref(), fresh).await?;
     let server = match &args.target {
-        None => start(&args, store).await?,
-        Some(url) => reach(&args, url, store).await?,
+        None => start(args, store).await?,
+        Some(url) => reach(args, url, store).await?,
     };
-    let outcome = drive(&args, &scenario, &manifest, &server, &database).await;
+    let outcome = drive(args, mode, &scenario, &manifest, &server, &database).await;
     if let Some((stop, task)) = server.stop {
         let _ = stop.send(());
         let _ = task.await;
@@ -166,20 +213,7 @@ async fn bench(args: RunArgs) -> anyhow::Result<i32> {
     let dir = report.write(&args.report_dir)?;
     print!("{}", report.markdown());
     println!("\nreport: {}", dir.display());
-    let correct = report.errors.is_empty()
-        && report.requests.iter().all(|r| r.failures == 0)
-        && report.audit.findings.is_empty();
-    Ok(match (correct, report.passed) {
-        (true, true) => 0,
-        (false, _) => {
-            eprintln!("the run FAILED: unexpected answers or audit findings; see the report");
-            2
-        }
-        (true, false) => {
-            eprintln!("the run missed an SLO; see the report");
-            3
-        }
-    })
+    Ok((report, dir))
 }
 
 /// The seed manifest, seeding the scenario's catalog first when the database is empty or the
@@ -188,10 +222,11 @@ async fn prepare(
     args: &RunArgs,
     scenario: &Scenario,
     store: &dyn Store,
+    fresh: bool,
 ) -> anyhow::Result<Manifest> {
     let counts = store.data_counts().await?;
-    if counts.is_empty() || args.fresh {
-        if args.target.is_some() && args.fresh {
+    if counts.is_empty() || fresh {
+        if args.target.is_some() && fresh {
             bail!(
                 "--fresh reseeds the database under a running server; stop it and run classmate seed --reset instead"
             );
@@ -215,7 +250,7 @@ async fn prepare(
             seed: Some(scenario.seed),
             password: Password::parse("classmate-load-test".into()).expect("a valid password"),
         };
-        let manifest = seed::load(store, plan, args.fresh, &args.manifest).await?;
+        let manifest = seed::load(store, plan, fresh, &args.manifest).await?;
         if let Some(url) = &args.server.queue.redis_url {
             classmate_server::queue::RedisQueue::connect(url, &args.server.queue.lock_env)
                 .await?
@@ -336,6 +371,7 @@ fn redact(url: &str) -> String {
 /// Plays the scenario against `server` and builds the report.
 async fn drive(
     args: &RunArgs,
+    mode: Mode,
     scenario: &Scenario,
     manifest: &Manifest,
     server: &Server,
@@ -361,25 +397,23 @@ async fn drive(
         hot: manifest.hot_courses.clone(),
     };
     let carts = plan::carts(scenario, &courses, students);
-    TARGET
-        .set(Target {
-            base: server.base.clone(),
-            tokens,
-            carts: carts.carts.clone(),
-            courses,
-        })
-        .map_err(|_| anyhow::anyhow!("the bench runs once per process"))?;
+    let target = set_target(Target {
+        base: server.base.clone(),
+        tokens,
+        carts: carts.carts.clone(),
+        courses,
+    });
     let admin = server.tokens.issue(0, Role::Admin).token;
     let settings = change_settings(
         &server.base,
         &admin,
-        json!({ "opens_at": null, "paused": false, "mode": args.mode.name() }),
+        json!({ "opens_at": null, "paused": false, "mode": mode.name() }),
     )
     .await?;
 
     let started_at = OffsetDateTime::now_utc().format(&Rfc3339)?;
     Recorder::start();
-    let live = Live::start(&server.base, &crate::bench::target().tokens[0]);
+    let live = Live::start(&server.base, &target.tokens[0]);
     let lanes = scenario.lanes as usize;
 
     let calibration = match args.calibrate_seconds > 0.0 {
@@ -418,9 +452,9 @@ async fn drive(
         *PHASE.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(PhaseRun {
             start,
             scheduled: phase.arrival.seconds > 0.0,
-            follow: match args.mode {
-                Mode::Queue => phase.follow,
+            follow: match mode {
                 Mode::Direct => Follow::None,
+                Mode::Queue | Mode::Both => phase.follow,
             },
             think_ms: phase.think_ms,
             seed: scenario.seed ^ index as u64,
@@ -514,10 +548,10 @@ async fn drive(
                 Some(_) => "redis".to_owned(),
                 None => "memory".to_owned(),
             }),
-            mode: args.mode.name().to_owned(),
+            mode: mode.name().to_owned(),
             students: students as u64,
             lanes: lanes as u64,
-            simulation: simulation(scenario, args.mode),
+            simulation: simulation(scenario, mode),
         },
         calibration,
         phases,
@@ -583,6 +617,8 @@ async fn attack(
         .set_default(GooseDefault::Iterations, 1)?
         .set_default(GooseDefault::Quiet, 1)?
         .set_default(GooseDefault::NoMetrics, true)?
+        // Nothing controls a run from outside; and a second attack would find the port taken.
+        .set_default(GooseDefault::NoTelnet, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .execute()
         .await?;

@@ -103,7 +103,7 @@ pub struct CourseQuery {
     /// ignoring case. At most 100 characters once trimmed, no control characters; blank
     /// searches everything.
     pub q: Option<String>,
-    /// Exact department name, e.g. `컴퓨터공학과`.
+    /// Exact department name, e.g. `컴퓨터공학과`; at most 100 characters, no control characters.
     pub department: Option<String>,
     /// Courses meeting on this day.
     pub weekday: Option<Weekday>,
@@ -151,6 +151,14 @@ impl CourseQuery {
             Some(text) if !text.is_empty() => Some(text.to_owned()),
             _ => None,
         };
+        if let Some(department) = &self.department
+            && (department.chars().count() > MAX_SEARCH_CHARS
+                || department.chars().any(char::is_control))
+        {
+            return Err(AppError::InvalidQuery(format!(
+                "department must be at most {MAX_SEARCH_CHARS} characters, without control characters"
+            )));
+        }
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(20);
         if page == 0 || page > 1_000_000 {

@@ -40,6 +40,9 @@ struct State {
     rate: (i64, u32),
     results: VecDeque<(u64, Settled)>,
     results_n: u64,
+    /// Decided tickets in the order they were decided, so the stale ones are found from the
+    /// front without walking every ticket.
+    decided_order: VecDeque<(i64, TicketId)>,
     decided: u64,
     /// Seats freed so far; see [`Queue::freed_mark`].
     freed: u64,
@@ -86,20 +89,15 @@ impl MemoryQueue {
 
 impl State {
     fn forget_terminal(&mut self, now_ms: i64) {
-        // Cheap enough at settle time: only when the map has grown.
+        // Only once the map has grown; then from the front of the decision order, so a settle
+        // costs the tickets it forgets, not every ticket.
         if self.tickets.len() < 100_000 {
             return;
         }
-        let stale: Vec<TicketId> = self
-            .tickets
-            .values()
-            .filter(|t| {
-                t.decided_at_ms
-                    .is_some_and(|d| now_ms - d > KEEP_TERMINAL_MS)
-            })
-            .map(|t| t.id)
-            .collect();
-        for id in stale {
+        while let Some(&(decided_at, id)) = self.decided_order.front()
+            && now_ms - decided_at > KEEP_TERMINAL_MS
+        {
+            self.decided_order.pop_front();
             if let Some(ticket) = self.tickets.remove(&id)
                 && let Some(ids) = self.by_student.get_mut(&ticket.student_id)
             {
@@ -259,6 +257,9 @@ impl Queue for MemoryQueue {
             ticket.code = outcome.code.clone();
             ticket.decided_at_ms = Some(outcome.decided_at_ms);
             let ticket = ticket.clone();
+            state
+                .decided_order
+                .push_back((outcome.decided_at_ms, outcome.id));
             match outcome.state {
                 TicketState::Enrolled => {
                     state
@@ -410,5 +411,51 @@ impl Queue for MemoryQueue {
             ..State::default()
         };
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_decided_tickets_are_forgotten_oldest_first_once_the_map_has_grown() {
+        let mut state = State::default();
+        let now = 10 * KEEP_TERMINAL_MS;
+        for seq in 0..100_010u64 {
+            let id = TicketId { generation: 1, seq };
+            // The first 20 were decided over an hour ago; the rest just now.
+            let decided_at = match seq < 20 {
+                true => now - KEEP_TERMINAL_MS - 1,
+                false => now,
+            };
+            state.tickets.insert(
+                id,
+                Ticket {
+                    id,
+                    student_id: seq as i64,
+                    course_id: 1,
+                    state: TicketState::Enrolled,
+                    code: None,
+                    admitted_at_ms: decided_at,
+                    decided_at_ms: Some(decided_at),
+                },
+            );
+            state.by_student.entry(seq as i64).or_default().insert(id);
+            state.decided_order.push_back((decided_at, id));
+        }
+        state.forget_terminal(now);
+        // Every stale one, never a fresh one.
+        assert_eq!(state.tickets.len(), 99_990);
+        assert!(!state.tickets.contains_key(&TicketId {
+            generation: 1,
+            seq: 19
+        }));
+        assert!(state.tickets.contains_key(&TicketId {
+            generation: 1,
+            seq: 20
+        }));
+        assert!(state.by_student[&19].is_empty());
+        assert_eq!(state.decided_order.len(), 99_990);
     }
 }

@@ -229,14 +229,24 @@ where
         }
         let mut courses: Vec<(i64, i64)> = seats.into_iter().collect();
         courses.sort_unstable();
-        for (course_id, taken) in courses {
-            let done: Option<i64> = sqlx::query_scalar(sql::TAKE_SEATS)
-                .bind(course_id)
-                .bind(taken)
-                .fetch_optional(&mut *self.tx)
-                .await?;
-            if done.is_none() {
-                return Err(StoreError::SeatsChanged { course_id });
+        // One statement for every course of the batch: the round trips of a batch stay fixed
+        // whatever the number of courses in it.
+        for chunk in courses.chunks(INSERT_CHUNK) {
+            let statement = format!(
+                "{}{}{}",
+                sql::TAKE_SEATS[0],
+                placeholders(chunk.len(), 2, DB::NUMBERED_PARAMS),
+                sql::TAKE_SEATS[1]
+            );
+            let mut query = sqlx::query_scalar::<DB, i64>(&statement);
+            for (course_id, taken) in chunk {
+                query = query.bind(*course_id).bind(*taken);
+            }
+            let done: Vec<i64> = query.fetch_all(&mut *self.tx).await?;
+            if let Some((course_id, _)) = chunk.iter().find(|(id, _)| !done.contains(id)) {
+                return Err(StoreError::SeatsChanged {
+                    course_id: *course_id,
+                });
             }
         }
 

@@ -154,9 +154,14 @@ pub(super) const QUEUE_SETTINGS: &str = "SELECT epoch, generation, opens_at_ms, 
 pub(super) const UPDATE_SETTINGS: &str = "UPDATE queue_state SET opens_at_ms = $1, paused = $2, \
      admission_rate = $3, mode = $4 WHERE id = 1";
 
-/// A drain batch's seats for one course: `$2` seats in one conditional update.
-pub(super) const TAKE_SEATS: &str = "UPDATE courses SET enrolled = enrolled + $2 \
-     WHERE id = $1 AND is_open AND enrolled + $2 <= capacity RETURNING id";
+/// Takes seats in many courses at once, each only if it stays within capacity: between the two
+/// parts go rows of `(course id, seats)`. Returns the id of each course that took its seats; a
+/// course missing from the answer would have gone over (or closed), and the batch rolls back.
+/// `VALUES` columns are `column1`, `column2` in PostgreSQL and SQLite alike.
+pub(super) const TAKE_SEATS: [&str; 2] = [
+    "UPDATE courses SET enrolled = enrolled + v.column2 FROM (VALUES ",
+    ") AS v WHERE id = v.column1 AND is_open AND enrolled + v.column2 <= capacity RETURNING id",
+];
 
 /// Followed by `(id, …)`.
 pub(super) const DRAIN_DECIDED: &str = concat!(

@@ -289,6 +289,12 @@ async fn catalog_search_is_literal_and_bounded(backend: Backend) {
             .await
             .assert_error(400, "INVALID_QUERY");
     }
+    // The department filter is text too: the same rules.
+    for department in ["컴퓨터\u{0}공학과".to_owned(), "과".repeat(101)] {
+        catalog(&app, &[("department", &department)])
+            .await
+            .assert_error(400, "INVALID_QUERY");
+    }
     assert_eq!(app.row_counts().await, before, "no search wrote anything");
     let all = app.get("/api/v1/courses", None).await.expect(200);
     assert_eq!(all["total"], 2, "every course is still there");

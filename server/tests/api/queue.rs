@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::kit::{Backend, TestApp, course_input};
 use classmate_server::audit::audit;
 use classmate_server::domain::Weekday;
+use classmate_server::queue::{Settled, Ticket, TicketId, TicketState};
 use classmate_server::store::{AuditScope, EnrollmentMode};
 
 on_both_backends!(
@@ -29,6 +30,7 @@ on_both_backends!(
     a_ticket_waiting_past_its_lifetime_expires,
     bad_input_to_the_queue_writes_nothing,
     the_audit_finds_what_was_broken,
+    the_database_refuses_a_batch_that_would_overfill_a_course,
 );
 
 async fn admit(app: &TestApp, token: &str, course_id: i64) -> crate::kit::Reply {
@@ -982,4 +984,89 @@ async fn the_audit_finds_what_was_broken(backend: Backend) {
             "decision_not_terminal",
         ]
     );
+}
+
+/// Records `tickets` as enrolled in one drain transaction, committed if the store accepts it.
+async fn record_enrolled(
+    app: &TestApp,
+    tickets: Vec<Ticket>,
+) -> Result<(), classmate_server::store::StoreError> {
+    let epoch = 1_000_000;
+    let (mut tx, _) = app.store().begin_drain(epoch, &tickets).await.unwrap();
+    let decisions: Vec<(Ticket, Settled)> = tickets
+        .iter()
+        .map(|t| (t.clone(), Settled::from(t)))
+        .collect();
+    tx.record(epoch, &decisions).await?;
+    tx.commit().await
+}
+
+/// The drain decides seats from its snapshot, but the database has the last word: a batch that
+/// would put a course over capacity fails whole, and writes nothing.
+async fn the_database_refuses_a_batch_that_would_overfill_a_course(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let small = app
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            2,
+            &[(Weekday::Mon, 600, 675)],
+        ))
+        .await;
+    let roomy = app
+        .course(course_input(
+            "CSE2020-01",
+            3,
+            5,
+            &[(Weekday::Tue, 600, 675)],
+        ))
+        .await;
+    let students = app.many_students(3).await;
+    let batch = |courses: &[i64]| -> Vec<Ticket> {
+        courses
+            .iter()
+            .zip(&students)
+            .enumerate()
+            .map(|(i, (course_id, student))| Ticket {
+                id: TicketId {
+                    generation: 1,
+                    seq: 100 + i as u64,
+                },
+                student_id: student.id,
+                course_id: *course_id,
+                state: TicketState::Enrolled,
+                code: None,
+                admitted_at_ms: 1,
+                decided_at_ms: Some(2),
+            })
+            .collect()
+    };
+
+    // Three seats asked of a two-seat course, alongside a course with room.
+    let over = record_enrolled(&app, batch(&[small.id, small.id, small.id])).await;
+    assert!(
+        matches!(over, Err(classmate_server::store::StoreError::SeatsChanged { course_id }) if course_id == small.id),
+        "{over:?}"
+    );
+    assert_eq!(app.integers("SELECT count(*) FROM enrollments").await, [0]);
+    assert_eq!(
+        app.integers("SELECT count(*) FROM ticket_decisions").await,
+        [0]
+    );
+    assert_eq!(
+        app.integers("SELECT CAST(enrolled AS BIGINT) FROM courses ORDER BY id")
+            .await,
+        [0, 0]
+    );
+
+    // Within capacity, one statement takes the seats of both courses.
+    record_enrolled(&app, batch(&[small.id, small.id, roomy.id]))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.integers("SELECT CAST(enrolled AS BIGINT) FROM courses ORDER BY id")
+            .await,
+        [2, 1]
+    );
+    app.assert_audit_clean(true).await;
 }
