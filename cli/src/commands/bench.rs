@@ -69,6 +69,9 @@ impl Mode {
     }
 }
 
+/// How long before the first arrival enrollment opens.
+const OPENING_MARGIN_MS: i64 = 100;
+
 /// Settings of a run.
 #[derive(clap::Args)]
 struct RunArgs {
@@ -434,10 +437,13 @@ async fn drive(
         let start = Instant::now() + lead;
         let start_unix_ms = unix_ms() + lead.as_millis() as i64;
         if phase.opens {
+            // The opening is read from two clocks (this process's and the server's) and reaches
+            // every server process within a second: it is set a little before the first arrival
+            // so no student due at the opening is turned away as too early.
             change_settings(
                 &server.base,
                 &admin,
-                json!({ "opens_at": rfc3339_ms(start_unix_ms) }),
+                json!({ "opens_at": rfc3339_ms(start_unix_ms - OPENING_MARGIN_MS) }),
             )
             .await?;
         }
