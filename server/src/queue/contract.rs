@@ -149,7 +149,7 @@ async fn admitting_before_restore_is_recovering(h: &dyn Harness) {
     let settle = queue.settle(1, &[], &CourseFlags::default()).await;
     assert!(matches!(settle, Err(QueueError::Recovering)));
     assert!(matches!(
-        queue.reset_sold_out(1, &[10]).await,
+        queue.reset_sold_out(1, &[10], None).await,
         Err(QueueError::Recovering)
     ));
     // Without state there is nothing to clear; it must not fail either.
@@ -280,7 +280,7 @@ async fn sold_out_flags_answer_without_a_ticket(h: &dyn Harness) {
     );
 
     // Reconciling replaces the flags entirely.
-    queue.reset_sold_out(1, &[20, 21]).await.unwrap();
+    assert!(queue.reset_sold_out(1, &[20, 21], None).await.unwrap());
     queued(&*queue, 2, 10, NOW).await;
     assert_eq!(
         queue.admit(2, 20, at(NOW)).await.unwrap(),
@@ -290,7 +290,7 @@ async fn sold_out_flags_answer_without_a_ticket(h: &dyn Harness) {
         queue.admit(2, 21, at(NOW)).await.unwrap(),
         Admission::SoldOut
     );
-    queue.reset_sold_out(1, &[]).await.unwrap();
+    assert!(queue.reset_sold_out(1, &[], None).await.unwrap());
     queued(&*queue, 2, 20, NOW).await;
     assert_eq!(queue.status().await.unwrap().last_seq, 3);
 }
@@ -439,7 +439,9 @@ async fn a_stale_epoch_is_fenced(h: &dyn Harness) {
             )
             .await
     ));
-    assert!(fenced(queue.reset_sold_out(1, &[10]).await));
+    assert!(fenced(
+        queue.reset_sold_out(1, &[10], None).await.map(|_| ())
+    ));
     let restore = Restore {
         generation: 9,
         ..Restore::default()
@@ -875,4 +877,28 @@ async fn a_seat_freed_during_a_batch_drops_its_sold_out_flags(h: &dyn Harness) {
     };
     queue.settle(1, &[], &fresh).await.unwrap();
     assert_eq!(queue.sold_out().await.unwrap(), [10, 11]);
+
+    // Reconciling from the database is held to the same mark: a seat freed after the mark
+    // was read (and after the database was) keeps the list from replacing the flags.
+    let mark = queue.freed_mark().await.unwrap();
+    queue.seat_freed(11, None).await.unwrap();
+    assert!(
+        !queue
+            .reset_sold_out(1, &[10, 11, 12], Some(mark))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        queue.sold_out().await.unwrap(),
+        [10],
+        "course 11 stays unflagged"
+    );
+    let mark = queue.freed_mark().await.unwrap();
+    assert!(
+        queue
+            .reset_sold_out(1, &[10, 12], Some(mark))
+            .await
+            .unwrap()
+    );
+    assert_eq!(queue.sold_out().await.unwrap(), [10, 12]);
 }

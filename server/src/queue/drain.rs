@@ -267,8 +267,13 @@ impl Drainer {
     }
 
     async fn reconcile(&self, epoch: u64) -> Result<(), DrainError> {
+        // The mark first: a cancellation between reading the database and replacing the flags
+        // would otherwise leave its course flagged with a free seat until the next round.
+        let mark = self.queue.freed_mark().await?;
         let full = self.store.full_courses().await?;
-        self.queue.reset_sold_out(epoch, &full).await?;
+        if !self.queue.reset_sold_out(epoch, &full, Some(mark)).await? {
+            tracing::debug!("a seat was freed while reconciling; the flags stay until next time");
+        }
         Ok(())
     }
 }

@@ -332,10 +332,18 @@ impl Queue for MemoryQueue {
         Ok(ids)
     }
 
-    async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError> {
+    async fn reset_sold_out(
+        &self,
+        epoch: u64,
+        sold_out: &[i64],
+        freed_mark: Option<u64>,
+    ) -> Result<bool, QueueError> {
         let mut state = self.fenced(epoch)?;
+        if freed_mark.is_some_and(|mark| mark != state.freed) {
+            return Ok(false);
+        }
         state.sold_out = sold_out.iter().copied().collect();
-        Ok(())
+        Ok(true)
     }
 
     async fn results_after(

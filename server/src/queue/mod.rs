@@ -326,8 +326,16 @@ pub trait Queue: Send + Sync {
     /// The courses flagged sold out, in id order.
     async fn sold_out(&self) -> Result<Vec<i64>, QueueError>;
 
-    /// Replaces every sold-out flag with `sold_out` (the drain reconciles from the database).
-    async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError>;
+    /// Replaces every sold-out flag with `sold_out` (the drain reconciles from the database),
+    /// unless a seat was freed since `freed_mark` ([`Queue::freed_mark`] read before the
+    /// database): then the list may name a course that has a seat again, and nothing changes.
+    /// Returns whether the flags were replaced.
+    async fn reset_sold_out(
+        &self,
+        epoch: u64,
+        sold_out: &[i64],
+        freed_mark: Option<u64>,
+    ) -> Result<bool, QueueError>;
 
     /// Outcomes settled after position `cursor` (0 = from the start of what is kept), up to
     /// `max`, and the cursor to continue from. A cursor beyond the last position (from before a

@@ -358,11 +358,18 @@ impl Queue for RedisQueue {
         Ok(ids)
     }
 
-    async fn reset_sold_out(&self, epoch: u64, sold_out: &[i64]) -> Result<(), QueueError> {
-        let args = sold_out.iter().map(i64::to_string).collect();
-        self.run_fenced(&self.scripts.reset_sold_out, epoch, args)
+    async fn reset_sold_out(
+        &self,
+        epoch: u64,
+        sold_out: &[i64],
+        freed_mark: Option<u64>,
+    ) -> Result<bool, QueueError> {
+        let mut args = vec![freed_mark.map(|m| m.to_string()).unwrap_or_default()];
+        args.extend(sold_out.iter().map(i64::to_string));
+        let reply = self
+            .run_fenced(&self.scripts.reset_sold_out, epoch, args)
             .await?;
-        Ok(())
+        Ok(reply.status == "OK")
     }
 
     async fn results_after(

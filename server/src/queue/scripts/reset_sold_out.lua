@@ -1,16 +1,22 @@
 -- Replaces every sold-out flag with the given courses, for the drain reconciling from the
 -- database.
--- ARGV: [1] prefix, [2] epoch key, [3] the caller's epoch, [4...] course ids.
--- Replies {FENCED}, {RECOVERING} or {OK}. One script, so admission never sees the set empty
--- halfway through the replacement.
+-- ARGV: [1] prefix, [2] epoch key, [3] the caller's epoch, [4] the freed mark read before the
+-- database ('' for none), [5...] course ids.
+-- Replies {FENCED}, {RECOVERING}, {STALE} (a seat was freed since the mark: the list may name a
+-- course with a seat again, so nothing changes) or {OK}. One script, so admission never sees
+-- the set empty halfway through the replacement.
 if not redis.call('GET', P .. 'generation') then
   return {'RECOVERING'}
 end
 if not holds_epoch(ARGV[2], ARGV[3]) then
   return {'FENCED'}
 end
+local freed = redis.call('GET', P .. 'freed') or '0'
+if ARGV[4] ~= '' and ARGV[4] ~= freed then
+  return {'STALE'}
+end
 redis.call('DEL', P .. 'soldout')
-if #ARGV >= 4 then
-  in_slices('SADD', P .. 'soldout', 4, #ARGV)
+if #ARGV >= 5 then
+  in_slices('SADD', P .. 'soldout', 5, #ARGV)
 end
 return {'OK'}
