@@ -265,9 +265,9 @@ async fn a_short_enroll_rush_on_postgres_and_redis_oversells_nothing() {
 }
 
 #[tokio::test]
-async fn direct_mode_target_slo_gate_and_compare() {
+async fn both_modes_target_slo_gate_and_compare() {
     let dir = tempfile::tempdir().unwrap();
-    // The direct path on the same data: answers are final, so nothing is followed.
+    // The queue, then the direct path, each on freshly seeded identical data.
     let args = [
         "enroll-rush",
         "--students",
@@ -277,7 +277,7 @@ async fn direct_mode_target_slo_gate_and_compare() {
         "--seconds",
         "2",
         "--mode",
-        "direct",
+        "both",
         "--calibrate-seconds",
         "0",
     ];
@@ -287,14 +287,42 @@ async fn direct_mode_target_slo_gate_and_compare() {
         "{}",
         explain(&out)
     );
-    let direct = last_report(dir.path());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("queue (A) against direct (B)"));
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let read = |run: &Path| -> Value {
+        serde_json::from_slice(&std::fs::read(run.join("report.json")).unwrap()).unwrap()
+    };
+    let (queued, direct) = (read(&runs[0]), read(&runs[1]));
+    assert_correct(&queued);
     assert_correct(&direct);
+    assert_eq!(queued["run"]["mode"], "queue");
     assert_eq!(direct["run"]["mode"], "direct");
+    // The same students pressed for the same courses.
+    let (queue_enroll, direct_enroll) = (
+        request(&queued, "POST enrollments"),
+        request(&direct, "POST enrollments"),
+    );
+    assert_eq!(queue_enroll["count"], direct_enroll["count"]);
+    assert!(
+        count(&queue_enroll["statuses"]["202"]) > 0,
+        "{queue_enroll}"
+    );
+    // Direct answers are final, so nothing is followed.
     assert!(direct["decisions"].is_null());
-    let enroll = request(&direct, "POST enrollments");
-    assert!(count(&enroll["statuses"]["201"]) > 0, "{enroll}");
-    assert!(count(&enroll["codes"]["COURSE_FULL"]) > 0, "{enroll}");
-    let first = last_run(dir.path());
+    assert!(
+        count(&direct_enroll["statuses"]["201"]) > 0,
+        "{direct_enroll}"
+    );
+    assert!(
+        count(&direct_enroll["codes"]["COURSE_FULL"]) > 0,
+        "{direct_enroll}"
+    );
+    let first = runs[1].clone();
 
     // Against a running server: the bench uses its database, signing key and the manifest.
     let server = Server::start(dir.path(), &[]);
