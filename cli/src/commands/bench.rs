@@ -311,12 +311,13 @@ async fn start(args: &RunArgs, store: Arc<dyn Store>) -> anyhow::Result<Server> 
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let queue = match &args.server.queue.redis_url {
-        Some(url) => format!("{} and Redis {}", args.server.database.url, redact(url)),
-        None => format!("{}, in-process queue", args.server.database.url),
+    let database = redact(&args.server.database.url);
+    let backends = match &args.server.queue.redis_url {
+        Some(url) => format!("{database} and Redis {}", redact(url)),
+        None => format!("{database}, in-process queue"),
     };
     Ok(Server {
-        target: format!("in-process server on {} ({})", base, redact(&queue)),
+        target: format!("in-process server on {base} ({backends})"),
         base,
         store,
         queue: Some(state.queue.clone()),
