@@ -583,9 +583,10 @@ async fn drive(
 fn simulation(scenario: &Scenario, mode: Mode) -> String {
     let per_lane = scenario.students.div_ceil(scenario.lanes);
     let follow = match (mode, scenario.phases.iter().map(|p| p.follow).find(|f| *f != Follow::None)) {
-        (Mode::Direct, _) | (_, None) => {
+        (Mode::Direct, _) => {
             "Enrollment answers are final (direct mode), so no ticket is followed.".to_owned()
         }
+        (_, None) => "No phase follows tickets.".to_owned(),
         (_, Some(Follow::Websocket)) => "Each lane keeps one WebSocket to /api/v1/queue/ws; when a status frame says the queue has passed a student's ticket, that student reads the ticket (GET /api/v1/tickets/{id}) to learn the outcome.".to_owned(),
         (_, Some(_)) => "Each lane with open tickets polls GET /api/v1/queue/status every 250 ms; when the queue has passed a student's ticket, that student reads the ticket.".to_owned(),
     };
