@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::kit::{Backend, TestApp, course_input};
 use classmate_server::audit::audit;
-use classmate_server::domain::Weekday;
+use classmate_server::domain::{Course, Weekday};
 use classmate_server::queue::{Settled, Ticket, TicketId, TicketState};
 use classmate_server::store::{AuditScope, EnrollmentMode};
 
@@ -33,20 +33,24 @@ on_both_backends!(
     the_database_refuses_a_batch_that_would_overfill_a_course,
 );
 
+/// A 3-credit, 30-seat course on Mondays 10:00–11:15: what most queue tests enroll in.
+async fn a_course(app: &TestApp) -> Course {
+    app.course(course_input(
+        "CSE2010-01",
+        3,
+        30,
+        &[(Weekday::Mon, 600, 675)],
+    ))
+    .await
+}
+
 async fn admit(app: &TestApp, token: &str, course_id: i64) -> crate::kit::Reply {
     app.enroll(token, course_id).await
 }
 
 async fn an_admitted_ticket_is_decided_by_the_drain(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
-    let course = app
-        .course(course_input(
-            "CSE2010-01",
-            3,
-            30,
-            &[(Weekday::Mon, 600, 675)],
-        ))
-        .await;
+    let course = a_course(&app).await;
     let student = app.student().await;
 
     let ticket = admit(&app, &student.token, course.id).await.expect(202);
@@ -112,14 +116,7 @@ async fn an_admitted_ticket_is_decided_by_the_drain(backend: Backend) {
 
 async fn the_queue_enforces_every_rule(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
-    let monday = app
-        .course(course_input(
-            "CSE2010-01",
-            3,
-            30,
-            &[(Weekday::Mon, 600, 675)],
-        ))
-        .await;
+    let monday = a_course(&app).await;
     let clashing = app
         .course(course_input(
             "CSE2020-01",
@@ -290,14 +287,7 @@ async fn ten_thousand_students_for_one_hundred_seats(backend: Backend) {
 
 async fn one_pair_admitted_fifty_times_makes_one_ticket(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
-    let course = app
-        .course(course_input(
-            "CSE2010-01",
-            3,
-            30,
-            &[(Weekday::Mon, 600, 675)],
-        ))
-        .await;
+    let course = a_course(&app).await;
     let student = app.student().await;
     app.settings(json!({ "paused": true })).await;
 
@@ -327,14 +317,7 @@ async fn one_pair_admitted_fifty_times_makes_one_ticket(backend: Backend) {
 
 async fn a_student_can_leave_the_queue_until_the_drain_takes_the_ticket(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
-    let course = app
-        .course(course_input(
-            "CSE2010-01",
-            3,
-            30,
-            &[(Weekday::Mon, 600, 675)],
-        ))
-        .await;
+    let course = a_course(&app).await;
     let student = app.student().await;
     app.settings(json!({ "paused": true })).await;
 
@@ -383,14 +366,7 @@ async fn a_student_can_leave_the_queue_until_the_drain_takes_the_ticket(backend:
 
 async fn enrollment_waits_for_the_opening_time(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
-    let course = app
-        .course(course_input(
-            "CSE2010-01",
-            3,
-            30,
-            &[(Weekday::Mon, 600, 675)],
-        ))
-        .await;
+    let course = a_course(&app).await;
     let student = app.student().await;
     let settings = app
         .settings(json!({ "opens_at": "2099-02-10T10:00:00+09:00" }))
@@ -526,14 +502,7 @@ async fn a_cancellation_reopens_a_sold_out_course(backend: Backend) {
 
 async fn operators_see_and_steer_the_queue(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
-    let course = app
-        .course(course_input(
-            "CSE2010-01",
-            3,
-            30,
-            &[(Weekday::Mon, 600, 675)],
-        ))
-        .await;
+    let course = a_course(&app).await;
     let students = app.students(5).await;
     let token = app.admin_token().await;
     app.get("/api/v1/admin/queue", Some(&students[0].token))
@@ -602,14 +571,7 @@ async fn operators_see_and_steer_the_queue(backend: Backend) {
 async fn a_thousand_websockets_hear_each_drain_step(backend: Backend) {
     const SOCKETS: usize = 1_000;
     let app = TestApp::spawn_queued(backend).await;
-    let course = app
-        .course(course_input(
-            "CSE2010-01",
-            3,
-            30,
-            &[(Weekday::Mon, 600, 675)],
-        ))
-        .await;
+    let course = a_course(&app).await;
     let students = app.many_students(SOCKETS).await;
     let ws_url = app.url("/api/v1/queue/ws").replacen("http", "ws", 1);
 
@@ -754,14 +716,7 @@ async fn a_ticket_waiting_past_its_lifetime_expires(backend: Backend) {
         config.queue.ticket_ttl = Duration::from_millis(300);
     })
     .await;
-    let course = app
-        .course(course_input(
-            "CSE2010-01",
-            3,
-            30,
-            &[(Weekday::Mon, 600, 675)],
-        ))
-        .await;
+    let course = a_course(&app).await;
     let student = app.student().await;
     app.settings(json!({ "paused": true })).await;
     let ticket = admit(&app, &student.token, course.id).await.expect(202);
@@ -923,14 +878,7 @@ async fn bad_input_to_the_queue_writes_nothing(backend: Backend) {
 /// The audit reports each broken guarantee when one is forged behind the application's back.
 async fn the_audit_finds_what_was_broken(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
-    let course = app
-        .course(course_input(
-            "CSE2010-01",
-            3,
-            30,
-            &[(Weekday::Mon, 600, 675)],
-        ))
-        .await;
+    let course = a_course(&app).await;
     let [a, b] = [app.student().await, app.student().await];
     assert!(
         app.store()
