@@ -126,6 +126,10 @@ async fn smoke_passes_on_a_fresh_machine_and_fails_on_a_broken_database() {
     assert_correct(&report);
     assert_eq!(report["run"]["database"], "sqlite");
     assert_eq!(report["run"]["queue"], "memory");
+    assert_eq!(
+        report["audit"]["fifo"], true,
+        "nothing cancels, so FIFO order is checked"
+    );
     assert!(report["calibration"]["per_second"].as_f64().unwrap() > 0.0);
     for name in [
         "GET courses",
@@ -409,6 +413,12 @@ async fn search_storm_and_a_registration_day_run_every_step_they_name() {
     for name in ["GET search", "POST cart", "POST enrollments", "GET ticket"] {
         assert!(count(&request(&report, name)["count"]) > 0, "{name}");
     }
+    assert_eq!(
+        report["audit"]["fifo"], false,
+        "cancellations rightly break FIFO"
+    );
+    let md = std::fs::read_to_string(last_run(dir.path()).join("report.md")).unwrap();
+    assert!(md.contains("FIFO order was not checked"), "{md}");
     // Students cancel what they hold, and enroll again.
     let cancels = request(&report, "DELETE enrollments");
     assert!(count(&cancels["statuses"]["204"]) > 0, "{cancels}");

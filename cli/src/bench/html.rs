@@ -453,9 +453,7 @@ fn audit(report: &Report) -> String {
     if audit.findings.is_empty() {
         return section(
             "Audit",
-            "<p class=\"ok\">No course over capacity, seat counters equal rows, no duplicate, no \
-             ticket decided twice or left undecided, no FIFO inversion, no sold-out flag over a \
-             free seat.</p>\n",
+            &format!("<p class=\"ok\">{}</p>\n", escape(&audit.clean())),
         );
     }
     let mut list = String::from("<ul>\n");
@@ -930,6 +928,7 @@ pub(super) mod tests {
             errors: BTreeMap::from([("POST enrollments: 500 INTERNAL".to_owned(), 2)]),
             audit: AuditResult {
                 ran: true,
+                fifo: true,
                 findings: vec![AuditFinding {
                     check: "course_over_capacity".to_owned(),
                     count: 1,

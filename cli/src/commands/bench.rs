@@ -496,11 +496,13 @@ async fn drive(
             };
             AuditResult {
                 ran: true,
+                fifo,
                 findings: findings.into_iter().map(Into::into).collect(),
             }
         }
         false => AuditResult {
             ran: false,
+            fifo: false,
             findings: Vec::new(),
         },
     };
