@@ -236,6 +236,14 @@ pub struct Oversubscription {
 }
 
 impl Report {
+    /// No unexpected answer and no audit finding: the run kept every guarantee, whatever its
+    /// speed.
+    pub fn correct(&self) -> bool {
+        self.errors.is_empty()
+            && self.requests.iter().all(|r| r.failures == 0)
+            && self.audit.findings.is_empty()
+    }
+
     /// Every request the run sent.
     pub fn total_requests(&self) -> u64 {
         self.requests.iter().map(|r| r.count).sum()

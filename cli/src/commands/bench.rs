@@ -164,11 +164,7 @@ async fn bench(args: RunArgs) -> anyhow::Result<i32> {
             compare::render(&compare::compare(queue, direct, 10.0))
         );
     }
-    let correct = runs.iter().all(|(report, _)| {
-        report.errors.is_empty()
-            && report.requests.iter().all(|r| r.failures == 0)
-            && report.audit.findings.is_empty()
-    });
+    let correct = runs.iter().all(|(report, _)| report.correct());
     let passed = runs.iter().all(|(report, _)| report.passed);
     Ok(match (correct, passed) {
         (true, true) => 0,
@@ -574,10 +570,7 @@ async fn drive(
         passed: false,
     };
     report.slos = slo::judge(scenario, &report);
-    report.passed = report.errors.is_empty()
-        && report.requests.iter().all(|r| r.failures == 0)
-        && report.audit.findings.is_empty()
-        && report.slos.iter().all(|s| s.passed);
+    report.passed = report.correct() && report.slos.iter().all(|s| s.passed);
     Ok(report)
 }
 
