@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
-use support::{Isolated, Server, classmate, redis_url};
+use support::{Isolated, Server, classmate};
 
 const SECRET: &str = "bench-test-secret-0123456789abcdef0123456789";
 
@@ -191,12 +191,13 @@ async fn smoke_passes_on_a_fresh_machine_and_fails_on_a_broken_database() {
 
 #[tokio::test]
 async fn a_short_enroll_rush_on_postgres_and_redis_oversells_nothing() {
-    let isolated = Isolated::new("b", redis_url()).await;
+    let isolated = Isolated::new("b").await;
+    let database_url = isolated.schema.url();
     let dir = tempfile::tempdir().unwrap();
     let env = [
-        ("CLASSMATE_DATABASE_URL", isolated.database_url.as_str()),
-        ("CLASSMATE_REDIS_URL", isolated.redis_url.as_str()),
-        ("CLASSMATE_LOCK_ENV", isolated.name.as_str()),
+        ("CLASSMATE_DATABASE_URL", database_url.as_str()),
+        ("CLASSMATE_REDIS_URL", isolated.redis.url.as_str()),
+        ("CLASSMATE_LOCK_ENV", isolated.name()),
         ("CLASSMATE_JWT_SECRET", SECRET),
     ];
     let args = [
@@ -244,7 +245,7 @@ async fn a_short_enroll_rush_on_postgres_and_redis_oversells_nothing() {
     assert!(decisions["last_decided_after_seconds"].as_f64().unwrap() > 0.0);
 
     // The database agrees with what the students were told, and the hot course is exactly full.
-    let pool = isolated.pool().await;
+    let pool = isolated.schema.pool().await;
     let enrolled: i64 = sqlx::query_scalar("SELECT count(*) FROM enrollments")
         .fetch_one(&pool)
         .await

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use classmate_server::auth::{Role, SigningKey, Tokens};
-use classmate_server::store::{AuditScope, PgStore, Store};
+use classmate_server::store::{Audit, AuditScope, PgStore, Store};
 use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 use sqlx::postgres::PgPool;
@@ -26,8 +26,8 @@ struct Fleet {
 
 impl Fleet {
     async fn new(redis_url: String) -> Fleet {
-        let isolated = Isolated::new("p", redis_url).await;
-        let pool = isolated.pool().await;
+        let isolated = Isolated::on_redis("p", redis_url).await;
+        let pool = isolated.schema.pool().await;
         Fleet {
             isolated,
             pool,
@@ -40,13 +40,11 @@ impl Fleet {
     }
 
     fn start(&self, extra: &[(&str, &str)]) -> Server {
+        let database_url = self.isolated.schema.url();
         let mut env = vec![
-            (
-                "CLASSMATE_DATABASE_URL",
-                self.isolated.database_url.as_str(),
-            ),
-            ("CLASSMATE_REDIS_URL", self.isolated.redis_url.as_str()),
-            ("CLASSMATE_LOCK_ENV", self.isolated.name.as_str()),
+            ("CLASSMATE_DATABASE_URL", database_url.as_str()),
+            ("CLASSMATE_REDIS_URL", self.isolated.redis.url.as_str()),
+            ("CLASSMATE_LOCK_ENV", self.isolated.name()),
             ("CLASSMATE_JWT_SECRET", SECRET),
             ("CLASSMATE_LOG", "info"),
         ];
@@ -99,14 +97,10 @@ impl Fleet {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
 
-    async fn set_paused(&self, paused: bool) {
-        sqlx::query("UPDATE queue_state SET paused = $1")
-            .bind(paused)
-            .execute(&self.pool)
-            .await
-            .unwrap();
-        // Every process re-reads the settings each second.
-        tokio::time::sleep(Duration::from_millis(1300)).await;
+    /// Pauses or resumes draining through the admin API of `server`, which applies it at once
+    /// (other processes follow within a second).
+    async fn set_paused(&self, server: &Server, paused: bool) {
+        set_paused(&self.tokens, server, paused).await;
     }
 
     /// Waits until the database holds `count` decisions.
@@ -126,7 +120,7 @@ impl Fleet {
     /// enrolled ticket (the audit `classmate bench` runs), and the reverse: no enrolled ticket
     /// without its enrollment (nothing here cancels).
     async fn audit(&self) {
-        let store = PgStore::connect_with(self.isolated.options(), 2)
+        let store = PgStore::connect_with(self.isolated.schema.options(), 2)
             .await
             .unwrap();
         let findings = store.audit(AuditScope { fifo: true }).await.unwrap();
@@ -140,6 +134,19 @@ impl Fleet {
             .await;
         assert_eq!(orphans, 0, "an enrolled ticket without its enrollment");
     }
+}
+
+/// Pauses or resumes draining through the admin API of `server`, as an administrator.
+async fn set_paused(tokens: &Tokens, server: &Server, paused: bool) {
+    let admin = tokens.issue(0, Role::Admin).token;
+    let response = reqwest::Client::new()
+        .put(format!("{}/api/v1/admin/queue", server.base))
+        .bearer_auth(admin)
+        .json(&json!({ "paused": paused }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
 }
 
 /// Admits each student to `courses[i % len]` through the given servers; returns every 202 ticket
@@ -242,8 +249,12 @@ async fn three_drainers_race_and_a_frozen_holder_cannot_commit() {
         "took over after {takeover:?}"
     );
 
-    // Thaw it well past its lease: whatever it was doing, it must find itself fenced out.
-    tokio::time::sleep(Duration::from_secs(4).saturating_sub(frozen_at.elapsed())).await;
+    // Thaw it only once its successor has committed a batch of its own: whatever the frozen
+    // holder was doing, it must find itself fenced out.
+    let at_takeover = fleet.count("SELECT count(*) FROM ticket_decisions").await;
+    fleet
+        .decided(at_takeover + 1, Duration::from_secs(30))
+        .await;
     signal(&servers[holder], "-CONT");
     let (tickets, fast_path) = admissions.await.unwrap();
     fleet
@@ -278,7 +289,7 @@ async fn a_drainer_killed_mid_batch_leaves_nothing_twice_and_nothing_open() {
     let mut drainer = fleet.start(&batch);
     let courses = fleet.courses(&[300, 300]).await;
     let students = fleet.students(2_000).await;
-    fleet.set_paused(true).await;
+    fleet.set_paused(&drainer, true).await;
     let (tickets, _) = admit_all(std::slice::from_ref(&drainer.base), &students, &courses).await;
     assert_eq!(
         tickets.len(),
@@ -359,7 +370,7 @@ async fn redis_losing_its_data_mid_run_loses_tickets_visibly_and_oversells_nothi
     let server = fleet.start(&[("CLASSMATE_DRAIN_BATCH", "50")]);
     let courses = fleet.courses(&[20, 200, 200]).await;
     let students = fleet.students(1_500).await;
-    fleet.set_paused(true).await;
+    fleet.set_paused(&server, true).await;
     let (tickets, _) = admit_all(std::slice::from_ref(&server.base), &students, &courses).await;
     sqlx::query("UPDATE queue_state SET paused = FALSE")
         .execute(&fleet.pool)
@@ -413,8 +424,9 @@ async fn redis_losing_its_data_mid_run_loses_tickets_visibly_and_oversells_nothi
     assert_eq!(status, 401);
     println!("saw QUEUE_RECOVERING: {saw_recovering}");
 
-    // Every first-generation ticket is either decided in the database or reported lost.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every first-generation ticket is either decided in the database or reported lost. The
+    // second generation began only after the drain's last first-generation batch (it waits
+    // for the batch's lock on the fence row), so no first-generation decision is still to come.
     let mut lost = 0;
     for (ticket, token) in &tickets {
         let (_, reply) = get(
@@ -507,11 +519,7 @@ async fn the_embedded_server_killed_and_restarted_reports_its_queued_tickets_los
     .await
     .unwrap();
     let token = tokens.issue(student, Role::Student).token;
-    sqlx::query("UPDATE queue_state SET paused = 1")
-        .execute(&pool)
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    set_paused(&tokens, &server, true).await;
     let url = |base: &str, path: &str| format!("{base}{path}");
     let (status, ticket) = post(
         &client,
@@ -579,7 +587,7 @@ async fn a_holder_stopped_gracefully_hands_over_at_once() {
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let key = format!("job-lock:{}:classmate-drain", fleet.isolated.name);
+    let key = format!("job-lock:{}:classmate-drain", fleet.isolated.name());
     let value: String = redis::cmd("GET")
         .arg(&key)
         .query_async(&mut redis)
@@ -612,7 +620,7 @@ async fn a_holder_stopped_gracefully_hands_over_at_once() {
         .arg(&key)
         .arg(format!(
             "job-lock-epoch:{}:classmate-drain",
-            fleet.isolated.name
+            fleet.isolated.name()
         ))
         .query_async(&mut redis)
         .await
@@ -632,9 +640,9 @@ async fn the_drain_lock_shows_in_lock_list_and_a_forced_release_hands_it_over() 
             .args(args)
             .args([
                 "--redis-url",
-                &fleet.isolated.redis_url,
+                &fleet.isolated.redis.url,
                 "--env",
-                &fleet.isolated.name,
+                fleet.isolated.name(),
             ])
             .output()
             .unwrap()

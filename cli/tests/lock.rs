@@ -5,34 +5,27 @@ mod support;
 use std::process::Output;
 
 use serde_json::Value;
-use support::classmate;
+use support::{RedisNamespace, classmate};
 
-fn redis_url() -> String {
-    std::env::var("CLASSMATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-/// A lock environment of this test's own, deleted afterwards.
+/// A lock environment of this test's own, whose keys go with it.
 struct Env {
-    name: String,
+    namespace: RedisNamespace,
     conn: redis::Connection,
 }
 
 impl Env {
     fn new() -> Env {
-        let url = redis_url();
-        let conn = redis::Client::open(url.as_str())
+        let namespace = RedisNamespace::new("l");
+        let conn = redis::Client::open(namespace.url.as_str())
             .and_then(|c| c.get_connection())
-            .unwrap_or_else(|e| panic!("the lock tests need Redis at {url}: {e}"));
-        Env {
-            name: support::unique_name("l"),
-            conn,
-        }
+            .unwrap_or_else(|e| panic!("the lock tests need Redis at {}: {e}", namespace.url));
+        Env { namespace, conn }
     }
 
     /// `SET job-lock:<env>:<name> <value> PX <ms>`, as ShedLock's providers do.
     fn write(&mut self, name: &str, value: &str, px: u64) {
         let _: () = redis::cmd("SET")
-            .arg(format!("job-lock:{}:{name}", self.name))
+            .arg(format!("job-lock:{}:{name}", self.namespace.name))
             .arg(value)
             .arg("PX")
             .arg(px)
@@ -42,7 +35,7 @@ impl Env {
 
     fn get(&mut self, name: &str) -> Option<String> {
         redis::cmd("GET")
-            .arg(format!("job-lock:{}:{name}", self.name))
+            .arg(format!("job-lock:{}:{name}", self.namespace.name))
             .query(&mut self.conn)
             .unwrap()
     }
@@ -52,21 +45,10 @@ impl Env {
         classmate(dir.path())
             .arg("lock")
             .args(args)
-            .args(["--redis-url", &redis_url(), "--env", &self.name])
+            .args(["--redis-url", &self.namespace.url])
+            .args(["--env", &self.namespace.name])
             .output()
             .unwrap()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let keys: Vec<String> =
-            redis::Commands::scan_match(&mut self.conn, format!("job-lock*:{}:*", self.name))
-                .map(|keys| keys.filter_map(Result::ok).collect())
-                .unwrap_or_default();
-        if !keys.is_empty() {
-            let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(keys).query(&mut self.conn);
-        }
     }
 }
 
@@ -139,7 +121,7 @@ fn release_and_extend_act_on_the_value_just_read() {
         String::from_utf8_lossy(&out.stderr)
     );
     let ttl: i64 = redis::cmd("PTTL")
-        .arg(format!("job-lock:{}:grade-sync", env.name))
+        .arg(format!("job-lock:{}:grade-sync", env.namespace.name))
         .query(&mut env.conn)
         .unwrap();
     assert!(ttl > 80_000, "{ttl}");

@@ -122,8 +122,8 @@ async fn the_same_seed_gives_the_same_data_and_a_working_system() {
 
 #[tokio::test]
 async fn postgres_is_seeded_in_one_go() {
-    let isolated = support::Isolated::new("s", support::redis_url()).await;
-    let url = isolated.database_url.clone();
+    let isolated = support::Isolated::new("s").await;
+    let url = isolated.schema.url();
     let dir = tempfile::tempdir().unwrap();
     let out = seed(
         dir.path(),
@@ -142,7 +142,7 @@ async fn postgres_is_seeded_in_one_go() {
     .unwrap_or(Value::Null);
     let counts: (i64, i64) =
         sqlx::query_as("SELECT (SELECT count(*) FROM courses), (SELECT count(*) FROM students)")
-            .fetch_one(&isolated.pool().await)
+            .fetch_one(&isolated.schema.pool().await)
             .await
             .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));

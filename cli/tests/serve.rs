@@ -106,7 +106,8 @@ async fn the_embedded_default_serves_logs_json_and_stops_gracefully_on_sigterm()
         "the embedded database"
     );
 
-    let mut server = Server::start(dir.path(), &[]);
+    // Each request's start is logged too, so the test can tell when one is in flight.
+    let mut server = Server::start(dir.path(), &[("CLASSMATE_LOG", "info,tower_http=debug")]);
     assert!(
         dir.path().join("data/jwt.key").exists(),
         "the generated key beside the database"
@@ -175,7 +176,9 @@ async fn the_embedded_default_serves_logs_json_and_stops_gracefully_on_sigterm()
         let body = json!({"course_id": course["id"]});
         tokio::spawn(async move { post(&client, url, Some(&token), body).await })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for(&server.logs, |l| {
+        l["message"] == "started processing request" && l["span"]["path"] == "/api/v1/cart"
+    });
 
     server.terminate();
     wait_for(&server.logs, |l| {

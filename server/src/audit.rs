@@ -1,9 +1,9 @@
-//! The audit of a run: the database's guarantees ([`Store::audit`]) and the queue's — every
+//! The audit of a run: the database's guarantees ([`Audit::audit`]) and the queue's — every
 //! ticket decided, and no course flagged sold out while it has a free seat (which would turn
 //! students away unfairly at admission).
 
 use crate::queue::{Queue, QueueError};
-use crate::store::{AuditScope, Finding, Store, StoreError};
+use crate::store::{Audit, AuditScope, Finding, Store, StoreError};
 
 /// Why the audit could not run.
 #[derive(Debug, thiserror::Error)]
@@ -16,8 +16,8 @@ pub enum AuditError {
 
 /// Every finding of the database and the queue; empty when the run kept every guarantee. Run
 /// it once the queue has drained.
-pub async fn audit(
-    store: &dyn Store,
+pub async fn audit<S: Store + Audit + ?Sized>(
+    store: &S,
     queue: &dyn Queue,
     scope: AuditScope,
 ) -> Result<Vec<Finding>, AuditError> {

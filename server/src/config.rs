@@ -225,6 +225,20 @@ impl Config {
     }
 }
 
+/// `url` with its password, if it has one, written as `***`: fit for logs and reports.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// The file a `sqlite:` URL points at, if it names one.
 fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url
@@ -254,6 +268,23 @@ mod tests {
             PathBuf::from("data/jwt.key")
         );
         assert_eq!(key("sqlite::memory:"), PathBuf::from("data/jwt.key"));
+    }
+
+    #[test]
+    fn passwords_in_urls_are_hidden() {
+        assert_eq!(
+            redact_url("redis://:s3cret@host:6379"),
+            "redis://:***@host:6379"
+        );
+        assert_eq!(
+            redact_url("postgres://app:pw@db/classmate"),
+            "postgres://app:***@db/classmate"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/classmate.db"),
+            "sqlite://data/classmate.db"
+        );
+        assert_eq!(redact_url("redis://user@host"), "redis://user@host");
     }
 
     #[test]

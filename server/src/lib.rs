@@ -1,26 +1,30 @@
 //! Classmate's server: a course-registration (수강신청) API that admits students fairly and never
 //! oversells a course.
 //!
-//! The map:
-//! - [`audit`]: what must hold after any run, in the database and the queue.
-//! - [`config`]: the one `Config`, from `CLASSMATE_*` variables or flags.
-//! - [`domain`]: pure rules (courses, meetings, students, the enrollment decision, the cart).
-//! - [`store`]: the `Store` trait with its PostgreSQL and SQLite implementations and migrations.
-//! - [`queue`]: the fair waiting queue (Redis or in-process) and the drain worker.
+//! The map, bottom layer first; a module imports only from the layers below it:
+//! - [`domain`]: pure rules, no I/O: courses, students, the enrollment decision, the cart, the
+//!   queue's tickets and the one table of their codes and messages. [`clock`]: time as Unix ms.
+//! - [`store`]: the `Store` trait (and `Audit`, `Seeding`) with its one SQL implementation over
+//!   PostgreSQL and SQLite, and their migrations.
+//! - [`queue`]: the fair waiting queue (Redis or in process) and the live hub.
 //! - [`lock`]: the ShedLock-compatible scheduler lock with a fencing epoch.
-//! - [`registration`]: what a student does (cart, enroll, cancel), as functions over a store.
-//! - [`auth`]: argon2id passwords, signed session tokens, sign-up and log-in.
+//! - [`redis_conn`]: the one Redis connection the queue, the lock and the revocations share.
+//! - [`registration`]: the use cases (cart, enroll, cancel, tickets, course edits) and the
+//!   drain worker that decides the queue's tickets.
+//! - [`auth`]: argon2id passwords, signed session tokens, logouts, sign-up and log-in.
+//! - [`audit`]: what must hold after any run, in the database and the queue.
 //! - [`http`]: the axum routes, extractors, the one error shape, and the OpenAPI document.
-//! - [`startup`]: builds the server from a `Config` and runs it with graceful shutdown.
-//! - [`telemetry`]: logging setup.
+//! - [`config`], [`startup`], [`telemetry`]: one `Config`, the app built from it, logging.
 
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
 pub mod lock;
 pub mod queue;
+pub mod redis_conn;
 pub mod registration;
 pub mod startup;
 pub mod store;

@@ -8,14 +8,16 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::key::KeyError;
-use crate::auth::{self, AuthError, Tokens};
+use crate::auth::{
+    self, AuthError, Logouts, MemoryRevocations, RedisRevocations, Revocations, Tokens,
+};
 use crate::config::{Config, QueueConfig};
-use crate::http::{self, AppState, KnownCourses};
+use crate::http::{self, AppState, InFlightRequestsCounter};
 use crate::lock::{MemoryLock, RedisLock, SchedulerLock};
-use crate::queue::drain::{DrainConfig, Drainer};
 use crate::queue::hub::Hub;
 use crate::queue::{MemoryQueue, Queue, QueueError, RedisQueue};
-use crate::registration::{LiveSettings, Rules};
+use crate::redis_conn;
+use crate::registration::{DrainConfig, Drainer, LiveSettings, Registration, Rules};
 use crate::store::{self, Store, StoreError, Taken};
 
 /// Why the server could not start.
@@ -46,21 +48,36 @@ pub struct Application {
     config: Config,
 }
 
-/// The queue and drain lock `config` asks for: in Redis, or in this process.
-pub async fn open_queue(
-    config: &QueueConfig,
-) -> Result<(Arc<dyn Queue>, Arc<dyn SchedulerLock>), QueueError> {
-    match &config.redis_url {
-        Some(url) => {
-            let conn = crate::queue::connect_redis(url).await?;
-            Ok((
-                Arc::new(RedisQueue::new(conn.clone(), &config.lock_env)),
-                Arc::new(RedisLock::new(conn, &config.lock_env)),
-            ))
-        }
-        None => {
-            let lock = Arc::new(MemoryLock::new());
-            Ok((Arc::new(MemoryQueue::new(lock.clone())), lock))
+/// What the server processes share: the queue, the drain lock and the revocation cache, all
+/// in one Redis (over one connection), or all in this process.
+#[derive(Clone)]
+pub struct Shared {
+    pub queue: Arc<dyn Queue>,
+    pub lock: Arc<dyn SchedulerLock>,
+    pub revocations: Arc<dyn Revocations>,
+}
+
+impl Shared {
+    /// Opens what `config` asks for: Redis when it names one, else this process.
+    pub async fn open(config: &QueueConfig) -> Result<Shared, QueueError> {
+        match &config.redis_url {
+            Some(url) => {
+                let conn = redis_conn::connect(url).await?;
+                let env = &config.lock_env;
+                Ok(Shared {
+                    queue: Arc::new(RedisQueue::new(conn.clone(), env)),
+                    lock: Arc::new(RedisLock::new(conn.clone(), env)),
+                    revocations: Arc::new(RedisRevocations::new(conn, env)),
+                })
+            }
+            None => {
+                let lock = Arc::new(MemoryLock::new());
+                Ok(Shared {
+                    queue: Arc::new(MemoryQueue::new(lock.clone())),
+                    lock,
+                    revocations: Arc::new(MemoryRevocations::new()),
+                })
+            }
         }
     }
 }
@@ -87,7 +104,7 @@ impl Application {
                 Err(e) => return Err(e.into()),
             }
         }
-        let (queue, lock) = open_queue(&config.queue).await?;
+        let shared = Shared::open(&config.queue).await?;
         let settings = LiveSettings::load(store.as_ref()).await?;
         let listener =
             TcpListener::bind(config.bind)
@@ -96,23 +113,24 @@ impl Application {
                     addr: config.bind,
                     source,
                 })?;
+        let rules = Rules {
+            credit_cap: config.credit_cap,
+            cart_limit: config.cart_limit,
+        };
         let state = AppState {
+            registration: Registration::new(store.clone(), shared.queue.clone(), settings, rules),
+            logouts: Arc::new(Logouts::new(shared.revocations, store.clone())),
             store,
-            queue,
+            queue: shared.queue,
             hub: Hub::new(),
-            settings,
-            courses: Arc::new(KnownCourses::default()),
             tokens: Arc::new(Tokens::new(key, config.token_ttl)),
-            rules: Rules {
-                credit_cap: config.credit_cap,
-                cart_limit: config.cart_limit,
-            },
             cookie_secure: config.cookie_secure,
+            in_flight: InFlightRequestsCounter::default(),
         };
         Ok(Application {
             listener,
             state,
-            lock,
+            lock: shared.lock,
             config,
         })
     }
@@ -124,7 +142,7 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// The shared state: store, token issuer, rules.
+    /// What the handlers share: the use cases, the store, the queue, the token issuer.
     pub fn state(&self) -> &AppState {
         &self.state
     }
@@ -135,10 +153,11 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         let state = self.state.clone();
+        let registration = &state.registration;
         let (stop, stopped) = watch::channel(false);
         let mut workers = vec![
             tokio::spawn(
-                state
+                registration
                     .settings
                     .clone()
                     .keep_fresh(state.store.clone(), stopped.clone()),
@@ -147,11 +166,11 @@ impl Application {
         ];
         if self.config.queue.drain {
             let drainer = Drainer {
-                store: state.store.clone(),
-                queue: state.queue.clone(),
+                store: registration.store.clone(),
+                queue: registration.queue.clone(),
                 lock: self.lock.clone(),
-                settings: state.settings.clone(),
-                rules: state.rules,
+                settings: registration.settings.clone(),
+                rules: registration.rules,
                 config: DrainConfig {
                     batch_max: self.config.queue.drain_batch as usize,
                     lease: self.config.queue.drain_lease,

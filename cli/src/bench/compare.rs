@@ -421,7 +421,7 @@ fn change_percent(a: f64, b: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::html::tests::{request, sample_report};
+    use crate::bench::report::fixtures::{request, sample_report};
 
     fn row<'a>(comparison: &'a Comparison, metric: &str) -> &'a Row {
         comparison

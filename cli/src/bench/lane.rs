@@ -11,17 +11,15 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use goose::prelude::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::plan::{Journey, search_path};
-use super::record::{self, Sample};
+use super::call::{Answer, Call};
+use super::follow::{Serving, watch_queue};
+use super::plan::{Courses, Journey, search_path};
+use super::record::Recording;
 use super::scenario::{Follow, Step};
-use super::{Target, target};
 use crate::seed::rng::Rng;
 
 /// How long a lane keeps following tickets after its last step before it calls them lost.
@@ -30,21 +28,23 @@ const FOLLOW_LIMIT: Duration = Duration::from_secs(300);
 /// How often a polling lane reads the queue status while it has open tickets.
 const POLL_EVERY: Duration = Duration::from_millis(250);
 
-/// Rejections a student can get for asking: expected answers, not failures.
-const ENROLL_CODES: [&str; 9] = [
-    "COURSE_FULL",
-    "ALREADY_ENROLLED",
-    "ALREADY_QUEUED",
-    "TIME_CLASH",
-    "CREDIT_LIMIT_EXCEEDED",
-    "YEAR_RESTRICTED",
-    "DEPARTMENT_RESTRICTED",
-    "COURSE_CLOSED",
-    "COURSE_NOT_FOUND",
-];
+/// What the lanes work with, set once before the run: where the server is, every student's
+/// token and planned cart, and the courses.
+#[derive(Debug)]
+pub struct Target {
+    /// `http://host:port`.
+    pub base: String,
+    /// One session token per simulated student, minted before the run.
+    pub tokens: Vec<String>,
+    /// Each student's planned cart, hot course first.
+    pub carts: Vec<Vec<i64>>,
+    pub courses: Courses,
+}
 
-/// A phase as the lanes run it.
+/// A phase as the lanes run it: what they share, handed to each goose user.
 pub struct PhaseRun {
+    pub target: Arc<Target>,
+    pub recording: Recording,
     /// Arrivals count from here.
     pub start: Instant,
     /// Whether arrivals are spread over a window (so "due" means something), or all at once.
@@ -56,45 +56,40 @@ pub struct PhaseRun {
     pub lanes: Vec<Mutex<Vec<Journey>>>,
 }
 
-/// The phase being run. Goose transactions are plain functions, so they reach it here.
-pub static PHASE: Mutex<Option<Arc<PhaseRun>>> = Mutex::new(None);
-
-/// The goose scenario: every user runs one lane once.
-pub fn scenario() -> Scenario {
-    scenario!("lanes").register_transaction(transaction!(run_lane).set_name("lane"))
+/// The goose scenario of `phase`: every user runs one lane once.
+pub fn scenario(phase: Arc<PhaseRun>) -> Scenario {
+    let lane = Transaction::new(Arc::new(move |user| {
+        let phase = phase.clone();
+        Box::pin(async move { run_lane(user, &phase).await })
+    }));
+    scenario!("lanes").register_transaction(lane.set_name("lane"))
 }
 
-/// The calibration window: lanes wait for its start, then send `GET /healthz` back to back.
-static CALIBRATION: Mutex<Option<(Instant, Instant)>> = Mutex::new(None);
-
-/// The goose scenario that measures the generator's ceiling between `start` and `until`.
-pub fn calibration(start: Instant, until: Instant) -> Scenario {
-    *CALIBRATION.lock().unwrap_or_else(|e| e.into_inner()) = Some((start, until));
-    scenario!("calibration").register_transaction(transaction!(healthz_until).set_name("healthz"))
+/// The goose scenario that measures the generator's ceiling: each user waits for `start`, then
+/// sends `GET /healthz` back to back until `until`.
+pub fn calibration(
+    target: Arc<Target>,
+    recording: Recording,
+    start: Instant,
+    until: Instant,
+) -> Scenario {
+    let healthz = Transaction::new(Arc::new(move |user| {
+        let (target, recording) = (target.clone(), recording.clone());
+        Box::pin(async move {
+            tokio::time::sleep_until(start.into()).await;
+            let token = &target.tokens[0];
+            while Instant::now() < until {
+                Call::get("/healthz".into(), "GET healthz", token, None)
+                    .send(user, &recording)
+                    .await?;
+            }
+            Ok(())
+        })
+    }));
+    scenario!("calibration").register_transaction(healthz.set_name("healthz"))
 }
 
-async fn healthz_until(user: &mut GooseUser) -> TransactionResult {
-    let (start, until) = CALIBRATION
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .expect("the bench sets the calibration window first");
-    tokio::time::sleep_until(start.into()).await;
-    let target = target();
-    let token = &target.tokens[0];
-    while Instant::now() < until {
-        Call::get("/healthz".into(), "GET healthz", token, None)
-            .send(user)
-            .await?;
-    }
-    Ok(())
-}
-
-async fn run_lane(user: &mut GooseUser) -> TransactionResult {
-    let phase = PHASE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .expect("the bench sets the phase before the lanes start");
+async fn run_lane(user: &mut GooseUser, phase: &PhaseRun) -> TransactionResult {
     let journeys = phase
         .lanes
         .get(user.weighted_users_index)
@@ -104,7 +99,7 @@ async fn run_lane(user: &mut GooseUser) -> TransactionResult {
         return Ok(());
     }
     let lane = user.weighted_users_index as u64;
-    Lane::new(&phase, journeys, lane).run(user, &phase).await
+    Lane::new(phase, journeys, lane).run(user, phase).await
 }
 
 /// One student as the lane plays them.
@@ -131,16 +126,11 @@ struct Pending {
     not_before: Instant,
 }
 
-/// How far the queue has got, as a lane last heard it.
-#[derive(Debug, Clone, Copy)]
-struct Serving {
-    generation: u64,
-    seq: u64,
-    heard: Instant,
-}
-
 struct Lane {
     target: Arc<Target>,
+    recording: Recording,
+    /// Error codes of `POST /api/v1/enrollments` that are answers, not failures.
+    refusals: Vec<&'static str>,
     students: Vec<Student>,
     /// (due, student) of each student's next step.
     due: BinaryHeap<Reverse<(Instant, usize)>>,
@@ -170,7 +160,9 @@ impl Lane {
             })
             .collect();
         Lane {
-            target: target(),
+            target: phase.target.clone(),
+            recording: phase.recording.clone(),
+            refusals: classmate_server::http::enrollments::refusal_codes(),
             students,
             due,
             pending: Vec::new(),
@@ -185,7 +177,12 @@ impl Lane {
         let (watcher, mut serving) = match self.follow {
             Follow::Websocket => {
                 let (tx, rx) = watch::channel(None);
-                let task = tokio::spawn(watch_queue(self.target.base.clone(), own.clone(), tx));
+                let task = tokio::spawn(watch_queue(
+                    self.target.base.clone(),
+                    own.clone(),
+                    tx,
+                    self.recording.clone(),
+                ));
                 (Some(task), Some(rx))
             }
             _ => (None, None),
@@ -225,7 +222,7 @@ impl Lane {
             }
             if self.due.is_empty() && now > last_step_done + FOLLOW_LIMIT {
                 for p in self.pending.drain(..) {
-                    record::with(|r| {
+                    self.recording.with(|r| {
                         r.failure(format!(
                             "ticket {} not decided within {} s",
                             p.id,
@@ -295,36 +292,48 @@ impl Lane {
                     format!("/api/v1/courses?per_page=20&page={page}"),
                     "GET courses",
                 )
-                .send(user)
+                .send(user, &self.recording)
                 .await?
             }
             Step::Course => {
                 let id = self.target.courses.ordinary(&mut self.rng);
                 get(format!("/api/v1/courses/{id}"), "GET course")
-                    .send(user)
+                    .send(user, &self.recording)
                     .await?
             }
             Step::Search => {
                 get(search_path(&mut self.rng), "GET search")
-                    .send(user)
+                    .send(user, &self.recording)
                     .await?
             }
-            Step::Healthz => get("/healthz".into(), "GET healthz").send(user).await?,
-            Step::Cart => get("/api/v1/cart".into(), "GET cart").send(user).await?,
+            Step::Healthz => {
+                get("/healthz".into(), "GET healthz")
+                    .send(user, &self.recording)
+                    .await?
+            }
+            Step::Cart => {
+                get("/api/v1/cart".into(), "GET cart")
+                    .send(user, &self.recording)
+                    .await?
+            }
             Step::Tickets => {
                 get("/api/v1/tickets".into(), "GET tickets")
-                    .send(user)
+                    .send(user, &self.recording)
                     .await?
             }
             Step::Enrollments => {
                 get("/api/v1/enrollments".into(), "GET enrollments")
-                    .send(user)
+                    .send(user, &self.recording)
                     .await?
             }
-            Step::Me => get("/api/v1/me".into(), "GET me").send(user).await?,
+            Step::Me => {
+                get("/api/v1/me".into(), "GET me")
+                    .send(user, &self.recording)
+                    .await?
+            }
             Step::QueueStatus => {
                 get("/api/v1/queue/status".into(), "GET queue status")
-                    .send(user)
+                    .send(user, &self.recording)
                     .await?
             }
             Step::CartAdd => {
@@ -334,7 +343,7 @@ impl Lane {
                     .due(due)
                     .body(json!({ "course_id": course }))
                     .expect(&[201], &["ALREADY_IN_CART", "CART_FULL"])
-                    .send(user)
+                    .send(user, &self.recording)
                     .await?;
                 if answer.status == 201 {
                     self.students[local].in_cart.push(course);
@@ -351,10 +360,14 @@ impl Lane {
                     .token(&token)
                     .due(due)
                     .expect(&[204], &["NOT_IN_CART"])
-                    .send(user)
+                    .send(user, &self.recording)
                     .await?
                 }
-                None => get("/api/v1/cart".into(), "GET cart").send(user).await?,
+                None => {
+                    get("/api/v1/cart".into(), "GET cart")
+                        .send(user, &self.recording)
+                        .await?
+                }
             },
             Step::Enroll | Step::ReEnroll => {
                 let again = match step {
@@ -370,7 +383,7 @@ impl Lane {
                 match held.is_empty() {
                     true => {
                         get("/api/v1/enrollments".into(), "GET enrollments")
-                            .send(user)
+                            .send(user, &self.recording)
                             .await?
                     }
                     false => {
@@ -383,7 +396,7 @@ impl Lane {
                         .token(&token)
                         .due(due)
                         .expect(&[204], &["NOT_ENROLLED"])
-                        .send(user)
+                        .send(user, &self.recording)
                         .await?;
                         let student = &mut self.students[local];
                         student.held.retain(|c| *c != course);
@@ -427,12 +440,12 @@ impl Lane {
         .token(token)
         .due(due)
         .body(json!({ "course_id": course }))
-        .expect(&[201, 202], &ENROLL_CODES)
-        .send(user)
+        .expect(&[201, 202], &self.refusals)
+        .send(user, &self.recording)
         .await?;
         match answer.status {
             202 => {
-                record::with(|r| r.admitted(answer.done));
+                self.recording.with(|r| r.admitted(answer.done));
                 let ticket = &answer.body;
                 if let (Some(id), Some(generation), Some(seq)) = (
                     ticket["id"].as_str(),
@@ -466,7 +479,7 @@ impl Lane {
         let (student, id) = (self.pending[at].student, self.pending[at].id.clone());
         let token = self.target.tokens[self.students[student].index].clone();
         let answer = Call::get(format!("/api/v1/tickets/{id}"), "GET ticket", &token, due)
-            .send(user)
+            .send(user, &self.recording)
             .await?;
         let state = answer.body["state"].as_str().unwrap_or("");
         if answer.status != 200 || matches!(state, "queued" | "deciding" | "") {
@@ -483,7 +496,7 @@ impl Lane {
             .as_i64()
             .zip(body["decided_at_ms"].as_i64())
             .filter(|(admitted, _)| *admitted > 0);
-        record::with(|r| {
+        self.recording.with(|r| {
             r.decided(
                 state,
                 body["code"].as_str(),
@@ -511,195 +524,8 @@ impl Lane {
             token,
             None,
         )
-        .send(user)
+        .send(user, &self.recording)
         .await?;
-        Ok(serving_of(&answer.body, answer.done))
+        Ok(Serving::of(&answer.body, answer.done))
     }
-}
-
-fn serving_of(status: &Value, heard: Instant) -> Option<Serving> {
-    Some(Serving {
-        generation: status["generation"].as_u64()?,
-        seq: status["serving_seq"].as_u64()?,
-        heard,
-    })
-}
-
-/// Keeps a WebSocket to the queue open for a lane and passes on "now serving"; reconnects when
-/// the server closes it.
-async fn watch_queue(base: String, token: String, tx: watch::Sender<Option<Serving>>) {
-    let url = format!("{}/api/v1/queue/ws", base.replacen("http", "ws", 1));
-    while !tx.is_closed() {
-        let mut request = url
-            .as_str()
-            .into_client_request()
-            .expect("a valid WebSocket URL");
-        request.headers_mut().insert(
-            "authorization",
-            format!("Bearer {token}").parse().expect("a token is ASCII"),
-        );
-        let sent = Instant::now();
-        match tokio_tungstenite::connect_async(request).await {
-            Ok((mut socket, _)) => {
-                record::with(|r| {
-                    r.request(Sample {
-                        name: "WS queue",
-                        due: None,
-                        sent,
-                        done: Instant::now(),
-                        status: 101,
-                        code: None,
-                        failure: None,
-                    })
-                });
-                while let Some(Ok(message)) = socket.next().await {
-                    let Message::Text(text) = message else {
-                        continue;
-                    };
-                    let frame: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                    if frame["type"] == "status"
-                        && let Some(serving) = serving_of(&frame, Instant::now())
-                        && tx.send(Some(serving)).is_err()
-                    {
-                        return;
-                    }
-                }
-            }
-            Err(e) => {
-                record::with(|r| r.failure(format!("WS queue: cannot connect: {e}")));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// An answer: status (0 when none came), JSON body, when it arrived.
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-    pub done: Instant,
-}
-
-/// One request, checked against what the scenario expects.
-pub struct Call<'a> {
-    method: GooseMethod,
-    path: String,
-    name: &'static str,
-    token: Option<&'a str>,
-    due: Option<Instant>,
-    body: Option<Value>,
-    ok: &'a [u16],
-    codes: &'a [&'a str],
-}
-
-impl<'a> Call<'a> {
-    pub fn new(method: GooseMethod, path: String, name: &'static str) -> Call<'a> {
-        Call {
-            method,
-            path,
-            name,
-            token: None,
-            due: None,
-            body: None,
-            ok: &[200],
-            codes: &[],
-        }
-    }
-
-    /// A GET as `token`, expecting 200.
-    pub fn get(path: String, name: &'static str, token: &'a str, due: Option<Instant>) -> Self {
-        Call::new(GooseMethod::Get, path, name)
-            .token(token)
-            .due(due)
-    }
-
-    pub fn token(mut self, token: &'a str) -> Self {
-        self.token = Some(token);
-        self
-    }
-
-    pub fn due(mut self, due: Option<Instant>) -> Self {
-        self.due = due;
-        self
-    }
-
-    pub fn body(mut self, body: Value) -> Self {
-        self.body = Some(body);
-        self
-    }
-
-    /// Statuses that succeed, and error codes that are expected answers.
-    pub fn expect(mut self, ok: &'a [u16], codes: &'a [&'a str]) -> Self {
-        self.ok = ok;
-        self.codes = codes;
-        self
-    }
-
-    /// Sends it through goose and records the answer.
-    pub async fn send(self, user: &mut GooseUser) -> Result<Answer, Box<TransactionError>> {
-        let mut builder = user.get_request_builder(&self.method, &self.path)?;
-        if let Some(token) = self.token {
-            builder = builder.bearer_auth(token);
-        }
-        if let Some(body) = &self.body {
-            builder = builder.json(body);
-        }
-        let request = GooseRequest::builder()
-            .method(self.method)
-            .path(self.path.as_str())
-            .name(self.name)
-            .set_request_builder(builder)
-            .build();
-        let sent = Instant::now();
-        let goose = user.request(request).await?;
-        let (status, text) = match goose.response {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                (status, response.text().await.unwrap_or_default())
-            }
-            Err(e) => (0, e.to_string()),
-        };
-        let done = Instant::now();
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let code = body["error"]["code"].as_str();
-        let expected = self.ok.contains(&status)
-            || (status >= 400 && code.is_some_and(|c| self.codes.contains(&c)));
-        let failure = match (expected, status) {
-            (true, _) => None,
-            (false, 0) => Some(format!("{}: no answer: {}", self.name, short(&text))),
-            (false, _) => Some(format!(
-                "{}: unexpected {status} {}",
-                self.name,
-                code.unwrap_or("(no code)")
-            )),
-        };
-        record::with(|r| {
-            r.request(Sample {
-                name: self.name,
-                due: self.due,
-                sent,
-                done,
-                status,
-                code,
-                failure,
-            })
-        });
-        Ok(Answer { status, body, done })
-    }
-}
-
-/// The gist of a transport error, without the URL that makes every one unique.
-fn short(error: &str) -> String {
-    let lower = error.to_lowercase();
-    [
-        "timed out",
-        "connection refused",
-        "connection reset",
-        "connect",
-        "closed",
-    ]
-    .into_iter()
-    .find(|k| lower.contains(k))
-    .unwrap_or("transport error")
-    .to_owned()
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinHandle;
 
-use super::record;
+use super::record::Recording;
 
 /// The live line and the queue sampler; both stop when this is dropped.
 pub struct Live {
@@ -20,12 +20,12 @@ pub struct Live {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Last queue depth seen; `u64::MAX` before the first.
-static DEPTH: AtomicU64 = AtomicU64::new(u64::MAX);
+/// No queue depth seen yet.
+const UNSEEN: u64 = u64::MAX;
 
 impl Live {
-    /// Starts both. `status` reads `GET /api/v1/queue/status` as `token`.
-    pub fn start(base: &str, token: &str) -> Live {
+    /// Starts both: the sampler reads `GET /api/v1/queue/status` as `token`.
+    pub fn start(base: &str, token: &str, recording: &Recording) -> Live {
         let terminal = std::io::stderr().is_terminal();
         let bar = match terminal {
             true => ProgressBar::new_spinner(),
@@ -35,10 +35,19 @@ impl Live {
             ProgressStyle::with_template("{spinner} {msg}").expect("a valid progress template"),
         );
         let phase = Arc::new(std::sync::Mutex::new(String::new()));
-        let line = tokio::spawn(draw(bar.clone(), phase.clone(), terminal));
+        let depth = Arc::new(AtomicU64::new(UNSEEN));
+        let line = tokio::spawn(draw(
+            bar.clone(),
+            phase.clone(),
+            terminal,
+            recording.clone(),
+            depth.clone(),
+        ));
         let sampler = tokio::spawn(sample(
             format!("{base}/api/v1/queue/status"),
             token.to_owned(),
+            recording.clone(),
+            depth,
         ));
         Live {
             bar,
@@ -62,17 +71,20 @@ impl Drop for Live {
     }
 }
 
-async fn draw(bar: ProgressBar, phase: Arc<std::sync::Mutex<String>>, terminal: bool) {
+async fn draw(
+    bar: ProgressBar,
+    phase: Arc<std::sync::Mutex<String>>,
+    terminal: bool,
+    recording: Recording,
+    depth: Arc<AtomicU64>,
+) {
     let started = Instant::now();
     let mut printed = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let Some((answered, failed, last_second, p99)) = record::with(|r| r.live(Instant::now()))
-        else {
-            continue;
-        };
-        let depth = match DEPTH.load(Ordering::Relaxed) {
-            u64::MAX => String::new(),
+        let (answered, failed, last_second, p99) = recording.with(|r| r.live(Instant::now()));
+        let depth = match depth.load(Ordering::Relaxed) {
+            UNSEEN => String::new(),
             d => format!(" · queue {d}"),
         };
         let message = format!(
@@ -90,7 +102,7 @@ async fn draw(bar: ProgressBar, phase: Arc<std::sync::Mutex<String>>, terminal: 
     }
 }
 
-async fn sample(url: String, token: String) {
+async fn sample(url: String, token: String, recording: Recording, seen: Arc<AtomicU64>) {
     let client = reqwest::Client::new();
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -101,8 +113,8 @@ async fn sample(url: String, token: String) {
             continue;
         };
         if let Some(depth) = status["depth"].as_u64() {
-            DEPTH.store(depth, Ordering::Relaxed);
-            record::with(|r| r.queue_depth(Instant::now(), depth));
+            seen.store(depth, Ordering::Relaxed);
+            recording.with(|r| r.queue_depth(Instant::now(), depth));
         }
     }
 }

@@ -1,49 +1,34 @@
 //! `classmate bench`: scenarios from TOML files, played by goose users that each act as a lane
 //! for many students; HDR latency (as served and corrected for coordinated omission), time to
 //! decision, the audit, SLOs, and reports in JSON, Markdown and self-contained HTML.
+//!
+//! - `run.rs` drives a run: `prepare.rs` (the data), `server.rs` (the server under test),
+//!   `calibrate.rs` (the generator's ceiling), `attack.rs` (one goose attack per phase),
+//!   `operator.rs` (the admin API).
+//! - `scenario.rs` reads a scenario; `plan.rs` decides before the load who does what and when.
+//! - `lane.rs` plays a lane's students; `call.rs` sends and checks one request; `follow.rs`
+//!   follows the queue over a WebSocket.
+//! - `record.rs` measures; `live.rs` shows the run as it goes.
+//! - `report.rs` is the report's data; `slo.rs` judges it; `markdown.rs` and `html/` render it
+//!   (with `format.rs`); `output.rs` writes the files; `compare.rs` compares two.
 
+pub mod attack;
+pub mod calibrate;
+pub mod call;
 pub mod compare;
+pub mod follow;
+pub mod format;
 pub mod html;
 pub mod lane;
 pub mod live;
+pub mod markdown;
+pub mod operator;
+pub mod output;
 pub mod plan;
+pub mod prepare;
 pub mod record;
 pub mod report;
+pub mod run;
 pub mod scenario;
+pub mod server;
 pub mod slo;
-
-use std::sync::{Arc, RwLock};
-
-use plan::Courses;
-
-/// What the lanes work with, set once before the run: where the server is, every student's
-/// token and planned cart, and the courses.
-#[derive(Debug)]
-pub struct Target {
-    /// `http://host:port`.
-    pub base: String,
-    /// One session token per simulated student, minted before the run.
-    pub tokens: Vec<String>,
-    /// Each student's planned cart, hot course first.
-    pub carts: Vec<Vec<i64>>,
-    pub courses: Courses,
-}
-
-/// The run's target. Goose transactions are plain functions, so they reach it here.
-static TARGET: RwLock<Option<Arc<Target>>> = RwLock::new(None);
-
-/// Sets the target for the runs that follow.
-pub fn set_target(target: Target) -> Arc<Target> {
-    let target = Arc::new(target);
-    *TARGET.write().unwrap_or_else(|e| e.into_inner()) = Some(target.clone());
-    target
-}
-
-/// The target; set before goose starts any lane.
-pub fn target() -> Arc<Target> {
-    TARGET
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .expect("the bench sets its target before the load starts")
-}

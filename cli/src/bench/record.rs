@@ -4,7 +4,7 @@
 //! the time from admission to its terminal state.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -106,21 +106,23 @@ pub struct Recorder {
     pub failed: u64,
 }
 
-/// The run's recorder. Lanes are goose users, whose transactions are plain functions.
-pub static RECORDER: Mutex<Option<Recorder>> = Mutex::new(None);
+/// The run's recorder, shared by the lanes, the live line and the run driver.
+#[derive(Clone)]
+pub struct Recording(Arc<Mutex<Recorder>>);
 
-/// Runs `f` on the recorder; a no-op before the run starts.
-pub fn with<T>(f: impl FnOnce(&mut Recorder) -> T) -> Option<T> {
-    let mut guard = RECORDER.lock().unwrap_or_else(|e| e.into_inner());
-    guard.as_mut().map(f)
+impl Recording {
+    /// Starts recording now.
+    pub fn start() -> Recording {
+        Recording(Arc::new(Mutex::new(Recorder::new())))
+    }
+
+    /// Runs `f` on the recorder.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Recorder) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 impl Recorder {
-    /// Starts recording now.
-    pub fn start() {
-        *RECORDER.lock().unwrap_or_else(|e| e.into_inner()) = Some(Recorder::new());
-    }
-
     fn new() -> Recorder {
         Recorder {
             start: Instant::now(),
@@ -140,11 +142,6 @@ impl Recorder {
             answered: 0,
             failed: 0,
         }
-    }
-
-    /// Takes the finished recording.
-    pub fn finish() -> Option<Recorder> {
-        RECORDER.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     /// Marks the start of a phase (and the end of the one before).

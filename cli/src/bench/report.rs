@@ -1,10 +1,11 @@
-//! The run's report, as `report.json` (versioned), `report.md` and `report.html` in
-//! `reports/<time>-<scenario>/`: what was simulated and how, the generator's calibrated ceiling,
-//! per request count, rate and latency percentiles (as served, and corrected for coordinated
-//! omission), time to decision, the timeline, the audit and the SLOs that decide the exit code.
+//! The run's report as data, the schema of `report.json` (versioned): what was simulated and
+//! how, the generator's calibrated ceiling, per request count, rate and latency percentiles (as
+//! served, and corrected for coordinated omission), time to decision, the timeline, the audit and
+//! the SLOs that decide the exit code. `markdown.rs` and `html/` render it; `output.rs` writes
+//! the files.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use classmate_server::store::Finding;
 use serde::{Deserialize, Serialize};
@@ -249,205 +250,6 @@ impl Report {
         self.requests.iter().map(|r| r.count).sum()
     }
 
-    /// Markdown for people.
-    pub fn markdown(&self) -> String {
-        let run = &self.run;
-        let mut out = format!(
-            "# classmate bench: {}\n\n{}\n\nStarted {}, {:.1} s against {}, mode `{}`. \
-             Result: **{}**.\n\n## How it was simulated\n\n{}\n",
-            run.scenario,
-            run.description,
-            run.started_at,
-            run.duration_seconds,
-            run.target,
-            run.mode,
-            if self.passed { "passed" } else { "FAILED" },
-            run.simulation,
-        );
-        match &self.calibration {
-            Some(c) => out.push_str(&format!(
-                "\n## Calibration\n\nThe generator's ceiling: {:.0} `GET /healthz` per second \
-                 over {:.1} s with {} lanes (p50 {:.2} ms, p99 {:.2} ms). Generator and server \
-                 share this machine's cores, so every rate below is also given as a share of it.\n",
-                c.per_second, c.seconds, c.lanes, c.latency.p50_ms, c.latency.p99_ms
-            )),
-            None => out.push_str("\n## Calibration\n\nSkipped.\n"),
-        }
-        out.push_str(
-            "\n## Phases\n\n| phase | students | s | requests | per s | of ceiling | SLOs |\n\
-             | --- | ---: | ---: | ---: | ---: | ---: | --- |\n",
-        );
-        for p in &self.phases {
-            out.push_str(&format!(
-                "| {} | {} | {:.1} | {} | {:.0} | {} | {} |\n",
-                p.name,
-                p.students,
-                p.duration_seconds,
-                p.requests,
-                p.per_second,
-                ratio(p.ceiling_ratio),
-                if p.gated { "yes" } else { "no" }
-            ));
-        }
-        out.push_str(
-            "\n## Requests\n\nLatency as served, then corrected for coordinated omission \
-             (from when the request was due).\n\n\
-             | phase | request | count | failures | per s | of ceiling | p50 | p90 | p99 | p99.9 | \
-             max | corrected p50 | corrected p99 | corrected max |\n\
-             | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
-        );
-        for r in &self.requests {
-            let (l, c) = (&r.latency, &r.corrected);
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                r.phase,
-                r.name,
-                r.count,
-                r.failures,
-                r.per_second,
-                ratio(r.ceiling_ratio),
-                ms(l.p50_ms),
-                ms(l.p90_ms),
-                ms(l.p99_ms),
-                ms(l.p999_ms),
-                ms(l.max_ms),
-                ms(c.p50_ms),
-                ms(c.p99_ms),
-                ms(c.max_ms),
-            ));
-        }
-        let codes: Vec<String> = self
-            .requests
-            .iter()
-            .filter(|r| !r.codes.is_empty())
-            .map(|r| {
-                let list: Vec<String> = r.codes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-                format!("- {} / {}: {}", r.phase, r.name, list.join(", "))
-            })
-            .collect();
-        if !codes.is_empty() {
-            out.push_str("\nAnswers by error code (expected ones included):\n\n");
-            out.push_str(&codes.join("\n"));
-            out.push('\n');
-        }
-        if let Some(d) = &self.decisions {
-            let states: Vec<String> = d.states.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            let codes: Vec<String> = d.codes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            out.push_str(&format!(
-                "\n## Time to decision\n\n{} tickets, {} followed to their end ({}; rejections: \
-                 {}).\n\n| | p50 | p90 | p99 | p99.9 | max |\n| --- | ---: | ---: | ---: | ---: | ---: |\n\
-                 | server (decided − admitted) | {} | {} | {} | {} | {} |\n\
-                 | as the student saw it | {} | {} | {} | {} | {} |\n",
-                d.tickets,
-                d.followed,
-                if states.is_empty() { "none".into() } else { states.join(", ") },
-                if codes.is_empty() { "none".into() } else { codes.join(", ") },
-                ms(d.server.p50_ms),
-                ms(d.server.p90_ms),
-                ms(d.server.p99_ms),
-                ms(d.server.p999_ms),
-                ms(d.server.max_ms),
-                ms(d.observed.p50_ms),
-                ms(d.observed.p90_ms),
-                ms(d.observed.p99_ms),
-                ms(d.observed.p999_ms),
-                ms(d.observed.max_ms),
-            ));
-            if let Some(s) = d.last_decided_after_seconds {
-                out.push_str(&format!(
-                    "\nThe last ticket was decided {s:.2} s after the phase began.\n"
-                ));
-            }
-        }
-        if !self.oversubscription.is_empty() {
-            out.push_str(
-                "\n## Hot courses\n\n| course | capacity | students wanting it | ratio |\n\
-                 | --- | ---: | ---: | ---: |\n",
-            );
-            for o in &self.oversubscription {
-                out.push_str(&format!(
-                    "| {} | {} | {} | {:.1}× |\n",
-                    o.code, o.capacity, o.demand, o.ratio
-                ));
-            }
-        }
-        out.push_str("\n## SLOs\n\n");
-        if self.slos.is_empty() {
-            out.push_str("None set.\n");
-        }
-        for s in &self.slos {
-            out.push_str(&format!(
-                "- {} {}: {} (limit {})\n",
-                if s.passed { "✓" } else { "✗" },
-                s.objective,
-                round(s.actual),
-                round(s.limit)
-            ));
-        }
-        out.push_str("\n## Unexpected answers\n\n");
-        if self.errors.is_empty() {
-            out.push_str("None.\n");
-        }
-        for (error, n) in &self.errors {
-            out.push_str(&format!("- {n} × {error}\n"));
-        }
-        out.push_str("\n## Audit\n\n");
-        if !self.audit.ran {
-            out.push_str(
-                "Not run: this scenario does not enroll, or the database was not given.\n",
-            );
-        } else if self.audit.findings.is_empty() {
-            out.push_str(&self.audit.clean());
-            out.push('\n');
-        }
-        for f in &self.audit.findings {
-            out.push_str(&format!(
-                "- **{}**: {} (e.g. {})\n",
-                f.check,
-                f.count,
-                f.examples.join(", ")
-            ));
-        }
-        out
-    }
-
-    /// The directory name under `reports/`: `<UTC time>-<scenario>`.
-    pub fn directory_name(&self) -> String {
-        let stamp: String = self
-            .run
-            .started_at
-            .chars()
-            .filter(|c| c.is_ascii_digit())
-            .take(14)
-            .collect();
-        format!("{stamp}-{}", self.run.scenario)
-    }
-
-    /// Writes `report.json`, `report.md` and `report.html` under
-    /// `reports/<time>-<scenario>/`; returns the directory.
-    pub fn write(&self, reports: &Path) -> std::io::Result<PathBuf> {
-        std::fs::create_dir_all(reports)?;
-        // Two runs in one second get their own directories.
-        let name = self.directory_name();
-        let mut dir = reports.join(&name);
-        let mut n = 1;
-        while std::fs::create_dir(&dir).is_err() {
-            n += 1;
-            dir = reports.join(format!("{name}-{n}"));
-            if n > 1000 {
-                return Err(std::io::Error::other(format!(
-                    "cannot create {}",
-                    dir.display()
-                )));
-            }
-        }
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(dir.join("report.json"), json)?;
-        std::fs::write(dir.join("report.md"), self.markdown())?;
-        std::fs::write(dir.join("report.html"), super::html::page(self))?;
-        Ok(dir)
-    }
-
     /// Reads a `report.json`, or the one inside a report directory.
     pub fn read(path: &Path) -> anyhow::Result<Report> {
         let file = match path.is_dir() {
@@ -468,27 +270,163 @@ impl Report {
     }
 }
 
-/// Milliseconds, to a precision that suits their size.
-pub(super) fn ms(value: f64) -> String {
-    match value {
-        v if v >= 100.0 => format!("{v:.0}"),
-        v if v >= 10.0 => format!("{v:.1}"),
-        v => format!("{v:.2}"),
-    }
-}
+/// Reports to test the renderers and comparisons with.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::collections::BTreeMap;
 
-/// A number without trailing zeros.
-pub(super) fn round(value: f64) -> String {
-    match value.fract() == 0.0 {
-        true => format!("{value:.0}"),
-        false => format!("{value:.4}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned(),
-    }
-}
+    use super::*;
 
-/// A share as a percentage; `–` when unknown.
-pub(super) fn ratio(value: Option<f64>) -> String {
-    value.map_or("–".into(), |r| format!("{:.0}%", r * 100.0))
+    fn percentiles(p50_ms: f64) -> Percentiles {
+        Percentiles {
+            p50_ms,
+            p90_ms: p50_ms * 2.0,
+            p99_ms: p50_ms * 4.0,
+            p999_ms: p50_ms * 6.0,
+            max_ms: p50_ms * 10.0,
+        }
+    }
+
+    pub(crate) fn request(phase: &str, name: &str, per_second: f64, p50_ms: f64) -> RequestStats {
+        RequestStats {
+            name: name.to_owned(),
+            phase: phase.to_owned(),
+            count: 1000,
+            failures: 2,
+            per_second,
+            ceiling_ratio: Some(0.25),
+            latency: percentiles(p50_ms),
+            corrected: percentiles(p50_ms * 1.5),
+            statuses: BTreeMap::from([(200, 990), (409, 10)]),
+            codes: BTreeMap::from([("COURSE_FULL".to_owned(), 10)]),
+        }
+    }
+
+    /// A report with every field filled: two phases, three requests, a timeline with a watched
+    /// queue, decisions, a failed SLO and an audit finding.
+    pub(crate) fn sample_report() -> Report {
+        Report {
+            version: REPORT_VERSION,
+            run: RunInfo {
+                scenario: "enroll-rush".to_owned(),
+                description: "Everyone enrolls at 10:00 <script>alert('x')</script> & waits"
+                    .to_owned(),
+                started_at: "2025-02-17T01:00:00Z".to_owned(),
+                duration_seconds: 12.5,
+                target: "embedded (sqlite)".to_owned(),
+                database: Some("sqlite".to_owned()),
+                queue: Some("memory".to_owned()),
+                mode: "queue".to_owned(),
+                students: 300,
+                lanes: 32,
+                simulation: "Each lane plays students in turn.\nThink time 1–3 s.".to_owned(),
+            },
+            calibration: Some(Calibration {
+                seconds: 2.0,
+                lanes: 32,
+                requests: 40_000,
+                per_second: 20_000.0,
+                latency: percentiles(0.4),
+            }),
+            phases: vec![
+                PhaseStats {
+                    name: "browse".to_owned(),
+                    started_after_seconds: 0.0,
+                    duration_seconds: 2.0,
+                    students: 300,
+                    requests: 2000,
+                    per_second: 1000.0,
+                    ceiling_ratio: Some(0.05),
+                    gated: false,
+                },
+                PhaseStats {
+                    name: "rush".to_owned(),
+                    started_after_seconds: 2.0,
+                    duration_seconds: 3.0,
+                    students: 300,
+                    requests: 3000,
+                    per_second: 1000.0,
+                    ceiling_ratio: Some(0.05),
+                    gated: true,
+                },
+            ],
+            requests: vec![
+                request("browse", "GET courses", 900.0, 2.0),
+                request("rush", "POST enrollments", 1000.0, 3.0),
+                request("rush", "GET tickets", 400.0, 1.0),
+            ],
+            decisions: Some(Decisions {
+                tickets: 300,
+                followed: 298,
+                states: BTreeMap::from([("enrolled".to_owned(), 40), ("rejected".to_owned(), 258)]),
+                codes: BTreeMap::from([("COURSE_FULL".to_owned(), 258)]),
+                server: percentiles(20.0),
+                observed: percentiles(30.0),
+                histogram: vec![
+                    Bucket {
+                        le_ms: 5.0,
+                        count: 20,
+                    },
+                    Bucket {
+                        le_ms: 10.0,
+                        count: 100,
+                    },
+                    Bucket {
+                        le_ms: 50.0,
+                        count: 150,
+                    },
+                    Bucket {
+                        le_ms: 100.0,
+                        count: 30,
+                    },
+                ],
+                last_decided_after_seconds: Some(3.2),
+            }),
+            oversubscription: vec![Oversubscription {
+                course_id: 7,
+                code: "CSE101-01".to_owned(),
+                capacity: 40,
+                demand: 300,
+                ratio: 7.5,
+            }],
+            timeline: (0..5)
+                .map(|second| Tick {
+                    second,
+                    phase: if second < 2 { "browse" } else { "rush" }.to_owned(),
+                    requests: 1000 + second * 10,
+                    failures: second % 2,
+                    p50_ms: 2.0,
+                    p99_ms: 8.0 + second as f64,
+                    corrected_p99_ms: 12.0 + second as f64,
+                    admitted: if second < 2 { 0 } else { 100 },
+                    queue_depth: (second >= 2).then_some(50 * second),
+                })
+                .collect(),
+            errors: BTreeMap::from([("POST enrollments: 500 INTERNAL".to_owned(), 2)]),
+            audit: AuditResult {
+                ran: true,
+                fifo: true,
+                findings: vec![AuditFinding {
+                    check: "course_over_capacity".to_owned(),
+                    count: 1,
+                    examples: vec!["CSE101-01: 41/40".to_owned()],
+                }],
+            },
+            slos: vec![
+                SloResult {
+                    objective: "corrected p99 of POST enrollments ≤ 25 ms".to_owned(),
+                    limit: 25.0,
+                    actual: 18.0,
+                    passed: true,
+                },
+                SloResult {
+                    objective: "unexpected answers = 0".to_owned(),
+                    limit: 0.0,
+                    actual: 2.0,
+                    passed: false,
+                },
+            ],
+            passed: false,
+        }
+    }
 }

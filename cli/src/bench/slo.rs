@@ -105,7 +105,7 @@ fn latency(slo: &LatencySlo, what: &str, value: Option<f64>) -> SloResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::html::tests::sample_report;
+    use crate::bench::report::fixtures::sample_report;
 
     const SCENARIO: &str = r#"
 name = "x"

@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use classmate_server::config::redact_url;
 use classmate_server::lock::{KEY_PREFIX, LockInfo, LockInspector, Released, ValueFormat};
-use classmate_server::queue::connect_redis;
+use classmate_server::redis_conn;
 
 /// Where the locks are.
 #[derive(clap::Args)]
@@ -63,9 +64,9 @@ pub enum LockCommand {
 }
 
 async fn inspector(target: &LockTarget) -> anyhow::Result<LockInspector> {
-    let conn = connect_redis(&target.redis_url)
+    let conn = redis_conn::connect(&target.redis_url)
         .await
-        .with_context(|| format!("cannot reach Redis at {}", target.redis_url))?;
+        .with_context(|| format!("cannot reach Redis at {}", redact_url(&target.redis_url)))?;
     Ok(LockInspector::new(conn, &target.prefix))
 }
 

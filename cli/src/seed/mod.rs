@@ -1,10 +1,16 @@
 //! What `classmate seed` writes: a generated (or CSV) catalog, students, and a manifest that
 //! `classmate bench` reads to pick students and targets.
+//!
+//! `generate.rs` (from the Korean lists in `data.rs`, with the deterministic `rng.rs`) or
+//! `csv.rs` makes a plan; `load.rs` bulk-loads it and writes the manifest.
 
 pub mod csv;
 pub mod data;
 pub mod generate;
+mod load;
 pub mod rng;
+
+pub use load::{Plan, load};
 
 use serde::{Deserialize, Serialize};
 

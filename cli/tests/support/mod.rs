@@ -1,5 +1,7 @@
-//! Running `classmate` as an operator would: real processes, their JSON logs, real signals.
-#![allow(dead_code)]
+//! Running `classmate` as an operator would: real processes, their JSON logs, real signals. The
+//! isolation (a schema and a Redis namespace per test) and the waiting come from the shared
+//! test kit.
+#![allow(dead_code, unused_imports)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -116,104 +118,4 @@ pub async fn post(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// `<prefix>_<time>_<pid>_<n>`: a name no other test, in this process or another, uses at the
-/// same time (PostgreSQL schemas, Redis lock environments).
-pub fn unique_name(prefix: &str) -> String {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{prefix}_{nanos:x}_{}_{n}", std::process::id())
-}
-
-/// The PostgreSQL the tests use.
-pub fn postgres_url() -> String {
-    std::env::var("CLASSMATE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// The Redis the tests use.
-pub fn redis_url() -> String {
-    std::env::var("CLASSMATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-/// A PostgreSQL schema of the test's own, whose name is also its Redis lock environment; the
-/// schema and the environment's Redis keys go when it is dropped.
-pub struct Isolated {
-    pub name: String,
-    /// `postgres://…` with this schema as the search path.
-    pub database_url: String,
-    pub redis_url: String,
-}
-
-impl Isolated {
-    /// Creates the schema; fails loudly when PostgreSQL is unreachable.
-    pub async fn new(prefix: &str, redis_url: String) -> Isolated {
-        use sqlx::{Connection, Executor};
-        let name = unique_name(prefix);
-        let base = postgres_url();
-        let mut admin = sqlx::PgConnection::connect(&base)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable: {e}"));
-        admin
-            .execute(format!("CREATE SCHEMA {name}").as_str())
-            .await
-            .unwrap();
-        Isolated {
-            database_url: format!("{base}?options=-c%20search_path%3D{name}"),
-            name,
-            redis_url,
-        }
-    }
-
-    /// Connection options on the schema.
-    pub fn options(&self) -> sqlx::postgres::PgConnectOptions {
-        use std::str::FromStr;
-        sqlx::postgres::PgConnectOptions::from_str(&postgres_url())
-            .unwrap()
-            .options([("search_path", self.name.as_str())])
-    }
-
-    /// A pool on the schema.
-    pub async fn pool(&self) -> sqlx::PgPool {
-        sqlx::PgPool::connect_with(self.options()).await.unwrap()
-    }
-}
-
-impl Drop for Isolated {
-    fn drop(&mut self) {
-        if let Ok(mut conn) =
-            redis::Client::open(self.redis_url.as_str()).and_then(|c| c.get_connection())
-        {
-            let mut keys = vec![
-                format!("job-lock:{}:classmate-drain", self.name),
-                format!("job-lock-epoch:{}:classmate-drain", self.name),
-            ];
-            if let Ok(found) = redis::Commands::scan_match::<_, String>(
-                &mut conn,
-                format!("classmate:{}:*", self.name),
-            ) {
-                keys.extend(found.filter_map(Result::ok));
-            }
-            let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(keys).query(&mut conn);
-        }
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            use sqlx::{Connection, Executor};
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_url()).await {
-                    let _ = conn
-                        .execute(format!("DROP SCHEMA IF EXISTS {name} CASCADE").as_str())
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
+pub use classmate_testkit::{Isolated, RedisNamespace, eventually, redis_url};

@@ -1,10 +1,13 @@
-//! Who is calling: password hashing, signed session tokens, and the sign-up and log-in flows.
+//! Who is calling: password hashing, signed session tokens, logouts, and the sign-up, log-in
+//! and log-out flows.
 
 pub mod key;
 pub mod password;
+pub mod revocations;
 pub mod token;
 
 pub use key::SigningKey;
+pub use revocations::{Logouts, MemoryRevocations, RedisRevocations, Revocations};
 pub use token::{Claims, IssuedToken, Role, TokenError, Tokens};
 
 use crate::domain::{FieldError, NewStudent, NewStudentInput, Password, Student, StudentNumber};
@@ -22,6 +25,12 @@ pub enum AuthError {
     Invalid(Vec<FieldError>),
     #[error("wrong login or password")]
     InvalidCredentials,
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("the token was logged out")]
+    Revoked,
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed: {0}")]
@@ -89,4 +98,18 @@ pub async fn create_admin(
     };
     let hash = password::hash_blocking(password).await?;
     Ok(store.insert_admin(username, &hash).await?)
+}
+
+/// The claims of a session token this server signed, that has not expired and was not logged
+/// out.
+pub async fn authenticate(
+    tokens: &Tokens,
+    logouts: &Logouts,
+    token: &str,
+) -> Result<Claims, AuthError> {
+    let claims = tokens.verify(token)?;
+    match logouts.is_revoked(&claims.jti).await? {
+        true => Err(AuthError::Revoked),
+        false => Ok(claims),
+    }
 }

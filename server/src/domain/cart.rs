@@ -1,16 +1,16 @@
 //! What the cart (장바구니) tells a student before they enroll: clashes and credit totals.
 
-use super::course::meetings_clash;
+use super::course::{CourseId, meetings_clash};
 use super::rules::{CreditCap, ScheduledCourse, total_credits};
 
 /// One cart entry, judged against the student's enrollments and the rest of the cart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartItemAssessment {
-    pub course_id: i64,
+    pub course_id: CourseId,
     /// The student already holds this course.
     pub enrolled: bool,
     /// Ids of held courses and other cart courses whose meetings overlap this one's.
-    pub clashes_with: Vec<i64>,
+    pub clashes_with: Vec<CourseId>,
 }
 
 /// The whole cart, judged.
@@ -32,7 +32,7 @@ pub fn assess_cart(
     enrolled: &[ScheduledCourse],
     cap: CreditCap,
 ) -> CartAssessment {
-    let is_held = |id: i64| enrolled.iter().any(|e| e.course_id == id);
+    let is_held = |id: CourseId| enrolled.iter().any(|e| e.course_id == id);
     let pending: Vec<&ScheduledCourse> = cart.iter().filter(|c| !is_held(c.course_id)).collect();
     let items = cart
         .iter()
@@ -92,10 +92,15 @@ mod tests {
             scheduled(4, 2, Tue, 540), // free
         ];
         let a = assess_cart(&cart, &enrolled, CreditCap::default());
-        let by_id = |id| a.items.iter().find(|i| i.course_id == id).unwrap();
+        let by_id = |id| {
+            a.items
+                .iter()
+                .find(|i| i.course_id == CourseId(id))
+                .unwrap()
+        };
         assert!(by_id(1).enrolled && by_id(1).clashes_with.is_empty());
-        assert_eq!(by_id(2).clashes_with, vec![1, 3]);
-        assert_eq!(by_id(3).clashes_with, vec![2]);
+        assert_eq!(by_id(2).clashes_with, [CourseId(1), CourseId(3)]);
+        assert_eq!(by_id(3).clashes_with, [CourseId(2)]);
         assert!(by_id(4).clashes_with.is_empty() && !by_id(4).enrolled);
         assert_eq!((a.enrolled_credits, a.cart_credits), (3, 8));
         assert!(!a.exceeds_cap);

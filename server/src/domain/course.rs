@@ -7,6 +7,17 @@ use utoipa::ToSchema;
 
 use super::{FieldError, parse_text};
 
+/// A course's id in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CourseId(pub i64);
+
+impl fmt::Display for CourseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A teaching day. Korean universities hold classes Monday to Saturday.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
@@ -214,7 +225,7 @@ pub struct CourseSpec {
 /// A course as stored: its spec, its id and how many seats are taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Course {
-    pub id: i64,
+    pub id: CourseId,
     pub spec: CourseSpec,
     pub enrolled: u32,
 }

@@ -1,4 +1,5 @@
-//! Pure enrollment rules: courses, students and the decision whether a student may take a course.
+//! Pure enrollment rules: courses, students, the decision whether a student may take a course,
+//! and the queue's tickets with the one table of what each outcome says.
 //!
 //! Nothing in here does I/O. Both stores and the HTTP layer parse their input into these types,
 //! so an invalid course code or an empty meeting list cannot exist past the edge.
@@ -7,14 +8,16 @@ pub mod cart;
 pub mod course;
 pub mod rules;
 pub mod student;
+pub mod ticket;
 
 pub use cart::{CartAssessment, CartItemAssessment, assess_cart};
 pub use course::{
-    Course, CourseCode, CourseSpec, CourseSpecInput, Credits, Meeting, MeetingInput, Restrictions,
-    RestrictionsInput, Weekday, YearSet,
+    Course, CourseCode, CourseId, CourseSpec, CourseSpecInput, Credits, Meeting, MeetingInput,
+    Restrictions, RestrictionsInput, Weekday, YearSet,
 };
-pub use rules::{CreditCap, Rejection, ScheduledCourse, check_enrollment};
-pub use student::{NewStudent, NewStudentInput, Password, Student, StudentNumber, Year};
+pub use rules::{CreditCap, Rejection, ScheduledCourse, check_enrollment, total_credits};
+pub use student::{NewStudent, NewStudentInput, Password, Student, StudentId, StudentNumber, Year};
+pub use ticket::{InvalidState, RejectionCode, Settled, Ticket, TicketId, TicketState};
 
 /// One field of an input that failed to parse, with a Korean reason a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]

@@ -5,8 +5,9 @@
 //! serialised per student, so what it reads cannot change under it. Seats and uniqueness are
 //! also enforced by the database, because a process can be wrong and a constraint cannot be raced.
 
-use super::course::{Course, CourseCode, Credits, Meeting, meetings_clash};
+use super::course::{Course, CourseCode, CourseId, Credits, Meeting, meetings_clash};
 use super::student::Student;
+use super::ticket::RejectionCode;
 
 /// The most credits a student may hold in one term (18 by default; the original system used 20).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,7 @@ impl Default for CreditCap {
 /// A course a student already holds (or has in the cart), as far as the rules care.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduledCourse {
-    pub course_id: i64,
+    pub course_id: CourseId,
     pub code: CourseCode,
     pub title: String,
     pub credits: Credits,
@@ -67,7 +68,7 @@ pub enum Rejection {
     DepartmentRestricted { department: String },
     /// A meeting overlaps a meeting of a course the student holds.
     TimeClash {
-        course_id: i64,
+        course_id: CourseId,
         code: String,
         title: String,
     },
@@ -78,17 +79,17 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    /// The stable, English code clients and the queue record.
-    pub fn code(&self) -> &'static str {
+    /// The stable code clients and the queue record.
+    pub fn code(&self) -> RejectionCode {
         match self {
-            Rejection::CourseNotFound => "COURSE_NOT_FOUND",
-            Rejection::CourseClosed => "COURSE_CLOSED",
-            Rejection::AlreadyEnrolled => "ALREADY_ENROLLED",
-            Rejection::YearRestricted { .. } => "YEAR_RESTRICTED",
-            Rejection::DepartmentRestricted { .. } => "DEPARTMENT_RESTRICTED",
-            Rejection::TimeClash { .. } => "TIME_CLASH",
-            Rejection::CreditLimitExceeded { .. } => "CREDIT_LIMIT_EXCEEDED",
-            Rejection::CourseFull { .. } => "COURSE_FULL",
+            Rejection::CourseNotFound => RejectionCode::CourseNotFound,
+            Rejection::CourseClosed => RejectionCode::CourseClosed,
+            Rejection::AlreadyEnrolled => RejectionCode::AlreadyEnrolled,
+            Rejection::YearRestricted { .. } => RejectionCode::YearRestricted,
+            Rejection::DepartmentRestricted { .. } => RejectionCode::DepartmentRestricted,
+            Rejection::TimeClash { .. } => RejectionCode::TimeClash,
+            Rejection::CreditLimitExceeded { .. } => RejectionCode::CreditLimitExceeded,
+            Rejection::CourseFull { .. } => RejectionCode::CourseFull,
         }
     }
 }
@@ -159,11 +160,11 @@ pub fn check_enrollment<'c>(
 pub(crate) mod tests {
     use super::*;
     use crate::domain::course::{CourseSpec, Restrictions, Weekday, YearSet};
-    use crate::domain::student::{StudentNumber, Year};
+    use crate::domain::student::{StudentId, StudentNumber, Year};
 
     pub(crate) fn student(department: &str, year: i64) -> Student {
         Student {
-            id: 1,
+            id: StudentId(1),
             number: StudentNumber::parse("2023000001").unwrap(),
             name: "홍길동".into(),
             department: department.into(),
@@ -174,7 +175,7 @@ pub(crate) mod tests {
     /// A course with `id`, `credits` and meetings given as (day, start, end).
     pub(crate) fn course(id: i64, credits: i64, meetings: &[(Weekday, u16, u16)]) -> Course {
         Course {
-            id,
+            id: CourseId(id),
             spec: CourseSpec {
                 code: CourseCode::parse(&format!("CSE{:04}-01", id)).unwrap(),
                 title: format!("과목 {id}"),
@@ -409,7 +410,7 @@ pub(crate) mod tests {
             let cap = CreditCap::new(c.cap).unwrap();
             let got = check_enrollment(&c.student, c.target.as_ref(), &held(&c.schedule), cap)
                 .map(|_| ())
-                .map_err(|r| r.code());
+                .map_err(|r| r.code().as_str());
             assert_eq!(got, c.expect, "{}", c.name);
         }
     }
@@ -428,7 +429,7 @@ pub(crate) mod tests {
         assert_eq!(
             clash,
             Rejection::TimeClash {
-                course_id: 3,
+                course_id: CourseId(3),
                 code: "CSE0003-01".into(),
                 title: "과목 3".into()
             }

@@ -7,6 +7,17 @@ use utoipa::ToSchema;
 
 use super::{FieldError, parse_text};
 
+/// A student's id in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StudentId(pub i64);
+
+impl fmt::Display for StudentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A student number: 6 to 12 ASCII digits, e.g. `2023123456`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StudentNumber(String);
@@ -89,7 +100,7 @@ impl fmt::Debug for Password {
 /// A registered student.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Student {
-    pub id: i64,
+    pub id: StudentId,
     pub number: StudentNumber,
     pub name: String,
     pub department: String,

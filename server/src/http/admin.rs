@@ -8,11 +8,11 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::courses::CourseView;
-use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors, rfc3339_ms};
+use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors};
 use super::extract::{CurrentAdmin, Json, Path};
-use crate::domain::{CourseSpec, CourseSpecInput, FieldError};
+use crate::clock::{rfc3339_ms, unix_ms};
+use crate::domain::{CourseId, CourseSpec, CourseSpecInput, FieldError};
 use crate::queue::hub::LiveStatus;
-use crate::queue::unix_ms;
 use crate::store::{EnrollmentMode, QueueSettings, SettingsChange};
 
 /// Adds a course to the catalog.
@@ -36,8 +36,8 @@ pub async fn create_course(
     Json(input): Json<CourseSpecInput>,
 ) -> Result<(StatusCode, Json<CourseView>), AppError> {
     let spec = CourseSpec::parse(&input).map_err(AppError::Validation)?;
-    let course = state.store.insert_course(&spec).await?;
-    tracing::info!(admin_id = admin.id, course_id = course.id, code = %course.spec.code, "course created");
+    let course = state.registration.create_course(&spec).await?;
+    tracing::info!(admin_id = admin.id, course_id = %course.id, code = %course.spec.code, "course created");
     Ok((StatusCode::CREATED, Json(CourseView::from(&course))))
 }
 
@@ -65,12 +65,10 @@ pub async fn update_course(
     Json(input): Json<CourseSpecInput>,
 ) -> Result<Json<CourseView>, AppError> {
     let spec = CourseSpec::parse(&input).map_err(AppError::Validation)?;
-    let course = state.store.update_course(id, &spec).await?;
-    if course.enrolled < course.spec.capacity
-        && let Err(e) = state.queue.seat_freed(id, None).await
-    {
-        tracing::warn!(course_id = id, error = %e, "could not clear the sold-out flag");
-    }
+    let course = state
+        .registration
+        .update_course(CourseId(id), &spec)
+        .await?;
     tracing::info!(admin_id = admin.id, course_id = id, "course updated");
     Ok(Json(CourseView::from(&course)))
 }
@@ -200,7 +198,11 @@ pub async fn change_queue(
         admission_rate: input.admission_rate,
         mode: input.mode,
     };
-    let settings = state.settings.change(state.store.as_ref(), &change).await?;
+    let settings = state
+        .registration
+        .settings
+        .change(state.store.as_ref(), &change)
+        .await?;
     tracing::info!(
         admin_id = admin.id,
         ?change,

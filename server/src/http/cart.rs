@@ -11,7 +11,8 @@ use super::AppState;
 use super::courses::CourseView;
 use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors};
 use super::extract::{CurrentStudent, Json, Path};
-use crate::registration::{self, CartView};
+use crate::domain::CourseId;
+use crate::registration::CartView;
 
 /// A course, by id, in a request body.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -57,7 +58,7 @@ impl From<CartView> for CartResponse {
                 course: CourseView::from(&entry.course),
                 added_at: entry.added_at,
                 enrolled: judged.enrolled,
-                clashes_with: judged.clashes_with,
+                clashes_with: judged.clashes_with.iter().map(|id| id.0).collect(),
             })
             .collect();
         CartResponse {
@@ -86,7 +87,7 @@ pub async fn get_cart(
     State(state): State<AppState>,
     student: CurrentStudent,
 ) -> Result<Json<CartResponse>, AppError> {
-    let view = registration::cart(state.store.as_ref(), &state.rules, student.id).await?;
+    let view = state.registration.cart(student.id).await?;
     Ok(Json(view.into()))
 }
 
@@ -111,9 +112,11 @@ pub async fn add_to_cart(
     student: CurrentStudent,
     Json(body): Json<CourseRef>,
 ) -> Result<(StatusCode, Json<CartResponse>), AppError> {
-    let store = state.store.as_ref();
-    registration::add_to_cart(store, &state.rules, student.id, body.course_id).await?;
-    let view = registration::cart(store, &state.rules, student.id).await?;
+    let registration = &state.registration;
+    registration
+        .add_to_cart(student.id, CourseId(body.course_id))
+        .await?;
+    let view = registration.cart(student.id).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
@@ -137,6 +140,9 @@ pub async fn remove_from_cart(
     student: CurrentStudent,
     Path(course_id): Path<i64>,
 ) -> Result<StatusCode, AppError> {
-    registration::remove_from_cart(state.store.as_ref(), student.id, course_id).await?;
+    state
+        .registration
+        .remove_from_cart(student.id, CourseId(course_id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

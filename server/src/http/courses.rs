@@ -8,7 +8,7 @@ use super::AppState;
 use super::error::{AppError, ErrorBody, ServerErrors};
 use super::extract::{Json, Path, Query};
 use crate::domain::course::clock;
-use crate::domain::{Course, Credits, Meeting, Rejection, Weekday};
+use crate::domain::{Course, CourseId, Credits, Meeting, Rejection, Weekday};
 use crate::store::{CourseFilter, PageRequest};
 
 /// The largest page the catalog serves.
@@ -76,7 +76,7 @@ impl From<&Course> for CourseView {
     fn from(course: &Course) -> Self {
         let spec = &course.spec;
         CourseView {
-            id: course.id,
+            id: course.id.0,
             code: spec.code.to_string(),
             title: spec.title.clone(),
             department: spec.department.clone(),
@@ -227,7 +227,7 @@ pub async fn get_course(
 ) -> Result<Json<CourseView>, AppError> {
     let course = state
         .store
-        .course(id)
+        .course(CourseId(id))
         .await?
         .ok_or(Rejection::CourseNotFound)?;
     Ok(Json(CourseView::from(&course)))

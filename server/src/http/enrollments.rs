@@ -14,10 +14,20 @@ use super::courses::CourseView;
 use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors};
 use super::extract::{CurrentStudent, Json, Path};
 use super::tickets::TicketView;
-use crate::domain::Rejection;
-use crate::queue::{Admission, now_ms};
-use crate::registration::{self, tickets};
-use crate::store::EnrollmentMode;
+use crate::clock::now_ms;
+use crate::domain::{CourseId, RejectionCode};
+use crate::registration::{Enrolled, EnrollmentAnswer};
+
+/// The error codes `POST /api/v1/enrollments` gives a well-formed request from a student who may
+/// not have the seat (every rule's code, and `ALREADY_QUEUED`): answers, not failures, to a load
+/// generator.
+pub fn refusal_codes() -> Vec<&'static str> {
+    RejectionCode::RULES
+        .iter()
+        .map(|code| code.as_str())
+        .chain(["ALREADY_QUEUED"])
+        .collect()
+}
 
 /// A course the student holds.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -63,51 +73,28 @@ pub async fn enroll(
     student: CurrentStudent,
     Json(body): Json<CourseRef>,
 ) -> Result<Response, AppError> {
-    let settings = state.settings.get();
-    let now = now_ms();
-    tickets::check_open(&settings, now)?;
-    if settings.mode == EnrollmentMode::Direct {
-        let enrolled = registration::enroll(
-            state.store.as_ref(),
-            &state.rules,
-            student.id,
-            body.course_id,
-        )
+    let answer = state
+        .registration
+        .request_enrollment(student.id, CourseId(body.course_id), now_ms())
         .await?;
-        let view = EnrollmentView {
+    Ok(match answer {
+        EnrollmentAnswer::Enrolled(enrolled) => {
+            (StatusCode::CREATED, Json(EnrollmentView::from(&enrolled))).into_response()
+        }
+        EnrollmentAnswer::Queued(ticket) => {
+            let view = TicketView::new(&ticket, &state.hub.latest().status);
+            (StatusCode::ACCEPTED, Json(view)).into_response()
+        }
+    })
+}
+
+impl From<&Enrolled> for EnrollmentView {
+    fn from(enrolled: &Enrolled) -> Self {
+        EnrollmentView {
             id: enrolled.record.id,
             course: CourseView::from(&enrolled.course),
             enrolled_at: enrolled.record.enrolled_at,
-        };
-        return Ok((StatusCode::CREATED, Json(view)).into_response());
-    }
-    // Unknown ids are refused before anything is queued; known ids are remembered, so the rush
-    // on one course reads the database once per process.
-    if !state.courses.contains(body.course_id) {
-        match state.store.course(body.course_id).await? {
-            Some(_) => state.courses.remember(body.course_id),
-            None => return Err(Rejection::CourseNotFound.into()),
         }
-    }
-    match tickets::admit(
-        state.queue.as_ref(),
-        &settings,
-        student.id,
-        body.course_id,
-        now,
-    )
-    .await?
-    {
-        Admission::Queued(ticket) => {
-            let view = TicketView::new(&ticket, &state.hub.latest().status);
-            Ok((StatusCode::ACCEPTED, Json(view)).into_response())
-        }
-        Admission::AlreadyQueued(ticket) => Err(AppError::AlreadyQueued {
-            ticket_id: ticket.id.to_string(),
-        }),
-        Admission::AlreadyEnrolled => Err(Rejection::AlreadyEnrolled.into()),
-        Admission::SoldOut => Err(AppError::SoldOut),
-        Admission::RateLimited => Err(AppError::RateLimited),
     }
 }
 
@@ -127,13 +114,10 @@ pub async fn list_enrollments(
     State(state): State<AppState>,
     student: CurrentStudent,
 ) -> Result<Json<EnrollmentList>, AppError> {
-    let enrollments = state.store.enrollments(student.id).await?;
-    let total_credits = enrollments
-        .iter()
-        .map(|e| u16::from(e.course.spec.credits.get()))
-        .sum();
+    let held = state.registration.holdings(student.id).await?;
     Ok(Json(EnrollmentList {
-        items: enrollments
+        items: held
+            .enrollments
             .iter()
             .map(|e| EnrollmentView {
                 id: e.id,
@@ -141,8 +125,8 @@ pub async fn list_enrollments(
                 enrolled_at: e.enrolled_at,
             })
             .collect(),
-        total_credits,
-        credit_cap: state.rules.credit_cap.get(),
+        total_credits: held.total_credits,
+        credit_cap: held.credit_cap,
     }))
 }
 
@@ -166,12 +150,9 @@ pub async fn cancel(
     student: CurrentStudent,
     Path(course_id): Path<i64>,
 ) -> Result<StatusCode, AppError> {
-    registration::cancel(
-        state.store.as_ref(),
-        state.queue.as_ref(),
-        student.id,
-        course_id,
-    )
-    .await?;
+    state
+        .registration
+        .cancel(student.id, CourseId(course_id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,10 +14,10 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoResponses, ToSchema};
 
 use crate::auth::{AuthError, TokenError};
-use crate::domain::{FieldError, Rejection};
+use crate::clock::rfc3339_ms;
+use crate::domain::{FieldError, Rejection, RejectionCode};
 use crate::queue::QueueError;
 use crate::registration::RegistrationError;
-use crate::registration::tickets::TicketError;
 use crate::store::{StoreError, Taken};
 use crate::telemetry::error_chain;
 
@@ -288,8 +288,8 @@ impl AppError {
             ),
             AppError::SoldOut => (
                 S::CONFLICT,
-                "COURSE_FULL",
-                rejection_message("COURSE_FULL"),
+                RejectionCode::CourseFull.as_str(),
+                RejectionCode::CourseFull.message(),
                 json!({ "fast_path": true }),
             ),
             AppError::RateLimited => (
@@ -349,21 +349,6 @@ impl AppError {
     }
 }
 
-/// The Korean message of a rule's code, for errors and for rejected tickets.
-pub fn rejection_message(code: &str) -> &'static str {
-    match code {
-        "COURSE_NOT_FOUND" => "존재하지 않는 강좌입니다",
-        "COURSE_CLOSED" => "수강신청을 받지 않는 강좌입니다",
-        "ALREADY_ENROLLED" => "이미 신청한 강좌입니다",
-        "YEAR_RESTRICTED" => "수강 가능한 학년이 아닙니다",
-        "DEPARTMENT_RESTRICTED" => "개설 학과 학생만 신청할 수 있는 강좌입니다",
-        "TIME_CLASH" => "이미 신청한 강좌와 수업 시간이 겹칩니다",
-        "CREDIT_LIMIT_EXCEEDED" => "최대 신청 가능 학점을 초과합니다",
-        "COURSE_FULL" => "정원이 마감되었습니다",
-        _ => "신청이 거절되었습니다",
-    }
-}
-
 fn rejection_parts(rejection: &Rejection) -> (StatusCode, &'static str, &'static str, Value) {
     use StatusCode as S;
     let (status, details) = match rejection {
@@ -382,7 +367,7 @@ fn rejection_parts(rejection: &Rejection) -> (StatusCode, &'static str, &'static
             title,
         } => (
             S::CONFLICT,
-            json!({ "clashes_with": { "course_id": course_id, "code": code, "title": title } }),
+            json!({ "clashes_with": { "course_id": course_id.0, "code": code, "title": title } }),
         ),
         Rejection::CreditLimitExceeded {
             enrolled,
@@ -395,18 +380,7 @@ fn rejection_parts(rejection: &Rejection) -> (StatusCode, &'static str, &'static
         Rejection::CourseFull { capacity } => (S::CONFLICT, json!({ "capacity": capacity })),
     };
     let code = rejection.code();
-    (status, code, rejection_message(code), details)
-}
-
-/// Unix ms as RFC 3339 with milliseconds.
-pub fn rfc3339_ms(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+    (status, code.as_str(), code.message(), details)
 }
 
 impl IntoResponse for AppError {
@@ -473,7 +447,20 @@ impl From<RegistrationError> for AppError {
             RegistrationError::CartFull { limit } => AppError::CartFull { limit },
             RegistrationError::NotInCart => AppError::NotInCart,
             RegistrationError::NotEnrolled => AppError::NotEnrolled,
+            RegistrationError::NotOpen {
+                opens_at_ms,
+                now_ms,
+            } => AppError::NotOpen {
+                opens_at_ms,
+                now_ms,
+            },
+            RegistrationError::AlreadyQueued(ticket) => AppError::AlreadyQueued {
+                ticket_id: ticket.to_string(),
+            },
+            RegistrationError::SoldOut => AppError::SoldOut,
+            RegistrationError::RateLimited => AppError::RateLimited,
             RegistrationError::Store(e) => e.into(),
+            RegistrationError::Queue(e) => e.into(),
         }
     }
 }
@@ -488,27 +475,14 @@ impl From<QueueError> for AppError {
     }
 }
 
-impl From<TicketError> for AppError {
-    fn from(error: TicketError) -> Self {
-        match error {
-            TicketError::NotOpen {
-                opens_at_ms,
-                now_ms,
-            } => AppError::NotOpen {
-                opens_at_ms,
-                now_ms,
-            },
-            TicketError::Queue(e) => e.into(),
-            TicketError::Registration(e) => e.into(),
-        }
-    }
-}
-
 impl From<AuthError> for AppError {
     fn from(error: AuthError) -> Self {
         match error {
             AuthError::Invalid(fields) => AppError::Validation(fields),
             AuthError::InvalidCredentials => AppError::InvalidCredentials,
+            AuthError::Token(e) => e.into(),
+            AuthError::Revoked => AppError::TokenRevoked,
+            AuthError::Unavailable(why) => AppError::Unavailable(why),
             AuthError::Store(e) => e.into(),
             AuthError::Hashing(why) => AppError::Internal(why),
         }

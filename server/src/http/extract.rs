@@ -12,7 +12,8 @@ use serde_json::error::Category;
 
 use super::AppState;
 use super::error::AppError;
-use crate::auth::{Claims, Role};
+use crate::auth::{self, Claims, Role};
+use crate::domain::StudentId;
 
 /// The cookie the web UI keeps its session token in.
 pub const SESSION_COOKIE: &str = "classmate_session";
@@ -116,23 +117,14 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = presented_token(parts)?.ok_or(AppError::Unauthenticated)?;
-        let claims = state.tokens.verify(token)?;
-        // The queue's backend answers without a database read; while it is being rebuilt, or
-        // cannot be reached, the database (which holds every revocation) answers instead.
-        let revoked = match state.queue.is_revoked(&claims.jti).await {
-            Ok(revoked) => revoked,
-            Err(_) => state.store.is_token_revoked(&claims.jti).await?,
-        };
-        if revoked {
-            return Err(AppError::TokenRevoked);
-        }
+        let claims = auth::authenticate(&state.tokens, &state.logouts, token).await?;
         Ok(Caller(claims))
     }
 }
 
 /// A logged-in student.
 pub struct CurrentStudent {
-    pub id: i64,
+    pub id: StudentId,
 }
 
 impl FromRequestParts<AppState> for CurrentStudent {
@@ -141,7 +133,9 @@ impl FromRequestParts<AppState> for CurrentStudent {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let Caller(claims) = Caller::from_request_parts(parts, state).await?;
         match claims.role {
-            Role::Student => Ok(CurrentStudent { id: claims.sub }),
+            Role::Student => Ok(CurrentStudent {
+                id: StudentId(claims.sub),
+            }),
             Role::Admin => Err(AppError::Forbidden),
         }
     }

@@ -1,7 +1,8 @@
 //! The HTTP API under `/api/v1`, the probes, and the OpenAPI document that describes them.
 //!
-//! One file per resource. Handlers stay thin: they extract, call `registration`, `auth` or the
-//! store, and map the result; every failure leaves through [`AppError`].
+//! One file per resource. Handlers stay thin: they parse, call one use case of `registration`
+//! or `auth` (or one read of the store), and map the result; every failure leaves through
+//! [`AppError`].
 
 pub mod admin;
 pub mod auth;
@@ -25,9 +26,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::metrics::InFlightRequestsLayer;
+pub use tower_http::metrics::in_flight_requests::InFlightRequestsCounter;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -37,44 +40,27 @@ use utoipa_axum::routes;
 
 pub use error::AppError;
 
-use crate::auth::Tokens;
+use crate::auth::{Logouts, Tokens};
 use crate::queue::Queue;
 use crate::queue::hub::Hub;
-use crate::registration::{LiveSettings, Rules};
+use crate::registration::Registration;
 use crate::store::Store;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    /// The use cases.
+    pub registration: Registration,
+    /// For plain reads (the catalog, profiles) and readiness.
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
     pub hub: Arc<Hub>,
-    pub settings: LiveSettings,
-    pub courses: Arc<KnownCourses>,
     pub tokens: Arc<Tokens>,
-    pub rules: Rules,
+    pub logouts: Arc<Logouts>,
     /// Whether session cookies are marked `Secure`.
     pub cookie_secure: bool,
-}
-
-/// Course ids this process has seen in the database. Courses are never deleted, so a course
-/// once seen needs no second read.
-#[derive(Default)]
-pub struct KnownCourses(std::sync::RwLock<std::collections::HashSet<i64>>);
-
-impl KnownCourses {
-    /// Whether the course is known to exist.
-    pub fn contains(&self, id: i64) -> bool {
-        self.0
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&id)
-    }
-
-    /// Remembers that the course exists.
-    pub fn remember(&self, id: i64) {
-        self.0.write().unwrap_or_else(|e| e.into_inner()).insert(id);
-    }
+    /// Requests being handled right now.
+    pub in_flight: InFlightRequestsCounter,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -154,6 +140,7 @@ pub fn openapi() -> OpenApiDoc {
 
 /// The whole HTTP application.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let state_in_flight = state.in_flight.clone();
     let (routes, document) = api().split_for_parts();
     // Serialised once: the document only changes with the code.
     let document = bytes::Bytes::from(document.to_json().expect("the OpenAPI document serializes"));
@@ -180,11 +167,15 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 .unwrap_or("-");
             tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
         })
-        .on_request(())
+        // Each request's start at debug level (`CLASSMATE_LOG=info,tower_http=debug`), its end
+        // with status and latency at info.
+        .on_request(DefaultOnRequest::new().level(Level::DEBUG))
         .on_response(DefaultOnResponse::new().level(Level::INFO));
 
+    let in_flight = InFlightRequestsLayer::new(state_in_flight);
     routes.layer(
         ServiceBuilder::new()
+            .layer(in_flight)
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))

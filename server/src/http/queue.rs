@@ -9,6 +9,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::AppState;
 use super::error::{AppError, AuthErrors, ServerErrors};
 use super::extract::{Caller, CurrentStudent, Json};
+use crate::domain::StudentId;
 use crate::queue::hub::LiveStatus;
 
 /// The queue at a glance, at most one hub tick (250 ms) old.
@@ -51,7 +52,7 @@ pub async fn live(
     Ok(upgrade.on_upgrade(move |socket| follow(socket, state, student.id)))
 }
 
-async fn follow(mut socket: WebSocket, state: AppState, student_id: i64) {
+async fn follow(mut socket: WebSocket, state: AppState, student_id: StudentId) {
     let mut frames = state.hub.frames();
     let mut results = state.hub.results_for(student_id);
     let first = frames.borrow_and_update().json.clone();

@@ -5,12 +5,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::error::{AppError, AuthErrors, ErrorBody, ServerErrors, rejection_message};
+use super::error::{AppError, AuthErrors, ErrorBody, ServerErrors};
 use super::extract::{CurrentStudent, Json, Path};
+use crate::clock::now_ms;
+use crate::domain::{Ticket, TicketId, TicketState};
+use crate::queue::Leave;
 use crate::queue::hub::LiveStatus;
-use crate::queue::{Leave, Ticket, TicketId, TicketState, now_ms};
-use crate::registration::tickets::Lookup;
-use crate::registration::{STUDENT_NOT_FOUND, tickets};
+use crate::registration::Lookup;
 
 /// A place in the queue and what became of it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -27,7 +28,7 @@ pub struct TicketView {
     #[schema(example = "queued")]
     pub state: &'static str,
     /// Why it was rejected (`COURSE_FULL`, `TIME_CLASH`…).
-    pub code: Option<String>,
+    pub code: Option<&'static str>,
     /// For people, in Korean.
     pub message: &'static str,
     /// Tickets ahead while queued.
@@ -50,29 +51,18 @@ impl TicketView {
         };
         let position =
             (!ticket.state.is_terminal()).then(|| ticket.id.seq.saturating_sub(serving + 1));
-        let message = match ticket.state {
-            TicketState::Queued | TicketState::Deciding => "대기 중입니다",
-            TicketState::Enrolled => "수강신청되었습니다",
-            TicketState::Rejected if ticket.code.as_deref() == Some(STUDENT_NOT_FOUND) => {
-                "학생 정보를 찾을 수 없습니다"
-            }
-            TicketState::Rejected => rejection_message(ticket.code.as_deref().unwrap_or("")),
-            TicketState::Cancelled => "대기열에서 나갔습니다",
-            TicketState::Expired => "대기 시간이 초과되었습니다. 다시 신청해 주세요",
-            TicketState::Lost => LOST_MESSAGE,
-        };
         TicketView {
             id: ticket.id.to_string(),
             generation: ticket.id.generation,
             seq: ticket.id.seq,
-            course_id: Some(ticket.course_id),
+            course_id: Some(ticket.course_id.0),
             // Being decided is still waiting, as far as the student is concerned.
             state: match ticket.state {
                 TicketState::Deciding => TicketState::Queued.as_str(),
                 other => other.as_str(),
             },
-            code: ticket.code.clone(),
-            message,
+            code: ticket.state.code().map(|code| code.as_str()),
+            message: ticket.state.message(),
             position,
             estimated_wait_seconds: position.and_then(|p| live.wait_for(p + 1)),
             admitted_at_ms: ticket.admitted_at_ms,
@@ -91,7 +81,7 @@ impl TicketView {
             course_id: None,
             state: TicketState::Lost.as_str(),
             code: None,
-            message: LOST_MESSAGE,
+            message: TicketState::Lost.message(),
             position: None,
             estimated_wait_seconds: None,
             admitted_at_ms: 0,
@@ -99,8 +89,6 @@ impl TicketView {
         }
     }
 }
-
-const LOST_MESSAGE: &str = "서버 장애로 대기표가 처리되지 못했습니다. 다시 신청해 주세요";
 
 /// The caller's tickets.
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,15 +122,7 @@ pub async fn get_ticket(
 ) -> Result<Json<TicketView>, AppError> {
     let id = ticket_id(&raw)?;
     let live = state.hub.latest();
-    let lookup = tickets::ticket(
-        state.store.as_ref(),
-        state.queue.as_ref(),
-        state.queue.generation().await?,
-        student.id,
-        id,
-    )
-    .await?;
-    match lookup {
+    match state.registration.ticket(student.id, id).await? {
         Lookup::Found(ticket) => Ok(Json(TicketView::new(&ticket, &live.status))),
         Lookup::Lost(id) => Ok(Json(TicketView::lost(id))),
         Lookup::NotFound => Err(AppError::TicketNotFound),
@@ -166,13 +146,7 @@ pub async fn list_tickets(
     student: CurrentStudent,
 ) -> Result<Json<TicketList>, AppError> {
     let live = state.hub.latest();
-    let all = tickets::tickets(
-        state.store.as_ref(),
-        state.queue.as_ref(),
-        state.queue.generation().await?,
-        student.id,
-    )
-    .await?;
+    let all = state.registration.tickets(student.id).await?;
     Ok(Json(TicketList {
         items: all
             .iter()
@@ -202,7 +176,7 @@ pub async fn leave_queue(
     Path(raw): Path<String>,
 ) -> Result<Json<TicketView>, AppError> {
     let id = ticket_id(&raw)?;
-    match tickets::leave(state.queue.as_ref(), student.id, id, now_ms()).await? {
+    match state.registration.leave(student.id, id, now_ms()).await? {
         Leave::Left(ticket) => Ok(Json(TicketView::new(&ticket, &state.hub.latest().status))),
         Leave::Deciding(_) => Err(AppError::TicketDeciding),
         Leave::AlreadyTerminal(ticket) => Err(AppError::TicketAlreadyDecided {

@@ -9,7 +9,7 @@ use redis::aio::ConnectionManager;
 use serde::Serialize;
 
 use super::{LockError, LockValue};
-use crate::queue::scan_keys;
+use crate::redis_conn::scan_keys;
 
 static RELEASE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/release.lua")));
@@ -212,12 +212,11 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lock_taken_over_after_the_read_is_not_released() {
-        let url = std::env::var("CLASSMATE_TEST_REDIS_URL")
-            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-        let conn = crate::queue::connect_redis(&url)
+        let namespace = classmate_testkit::RedisNamespace::new("i");
+        let conn = crate::redis_conn::connect(&namespace.url)
             .await
-            .unwrap_or_else(|e| panic!("this test needs Redis at {url}: {e}"));
-        let env = format!("t_{}", uuid::Uuid::new_v4().simple());
+            .unwrap_or_else(|e| panic!("this test needs Redis at {}: {e}", namespace.url));
+        let env = namespace.name.clone();
         let inspector = LockInspector::new(conn.clone(), "job-lock");
         let key = format!("job-lock:{env}:job");
         let set = |value: &'static str| {

@@ -9,8 +9,10 @@ use std::sync::Arc;
 // `::redis`, the crate: `use super::*` also brings in the sibling module `queue::redis`.
 use ::redis::aio::ConnectionManager;
 use async_trait::async_trait;
+use classmate_testkit::RedisNamespace;
 
 use super::*;
+use crate::domain::{CourseId, RejectionCode, Settled, StudentId, Ticket, TicketId, TicketState};
 use crate::lock::{DRAIN_LOCK, MemoryLock, epoch_key};
 
 /// A backend under test: its queue, and a way to move the drain lock's epoch as an acquisition
@@ -47,7 +49,6 @@ macro_rules! contract_tests {
                 a_freed_seat_reopens_the_course_and_the_pair,
                 status_counts_the_queue,
                 restore_wipes_the_previous_state,
-                revocations_are_remembered_until_the_token_expires,
                 a_seat_freed_during_a_batch_drops_its_sold_out_flags,
             );
         }
@@ -91,7 +92,7 @@ async fn start(h: &dyn Harness, generation: u64, seq_floor: u64) -> Arc<dyn Queu
 
 async fn queued(queue: &dyn Queue, student: i64, course: i64, now_ms: i64) -> Ticket {
     match queue
-        .admit(student, course, at(now_ms))
+        .admit(StudentId(student), CourseId(course), at(now_ms))
         .await
         .expect("admit")
     {
@@ -100,15 +101,18 @@ async fn queued(queue: &dyn Queue, student: i64, course: i64, now_ms: i64) -> Ti
     }
 }
 
-fn outcome(ticket: &Ticket, state: TicketState, code: Option<&str>, decided_at_ms: i64) -> Settled {
+fn outcome(ticket: &Ticket, state: TicketState, decided_at_ms: i64) -> Settled {
     Settled {
         id: ticket.id,
         student_id: ticket.student_id,
         course_id: ticket.course_id,
         state,
-        code: code.map(str::to_owned),
         decided_at_ms,
     }
+}
+
+fn courses(ids: &[i64]) -> Vec<CourseId> {
+    ids.iter().copied().map(CourseId).collect()
 }
 
 fn id(generation: u64, seq: u64) -> TicketId {
@@ -135,11 +139,11 @@ async fn admitting_before_restore_is_recovering(h: &dyn Harness) {
     assert_eq!(queue.generation().await.unwrap(), None);
     assert_eq!(queue.status().await.unwrap().generation, None);
     assert!(matches!(
-        queue.admit(1, 10, at(NOW)).await,
+        queue.admit(StudentId(1), CourseId(10), at(NOW)).await,
         Err(QueueError::Recovering)
     ));
     assert!(matches!(
-        queue.leave(1, id(1, 1), NOW).await,
+        queue.leave(StudentId(1), id(1, 1), NOW).await,
         Err(QueueError::Recovering)
     ));
     assert!(matches!(
@@ -149,11 +153,14 @@ async fn admitting_before_restore_is_recovering(h: &dyn Harness) {
     let settle = queue.settle(1, &[], &CourseFlags::default()).await;
     assert!(matches!(settle, Err(QueueError::Recovering)));
     assert!(matches!(
-        queue.reset_sold_out(1, &[10], None).await,
+        queue.reset_sold_out(1, &courses(&[10]), None).await,
         Err(QueueError::Recovering)
     ));
     // Without state there is nothing to clear; it must not fail either.
-    queue.seat_freed(10, Some(1)).await.unwrap();
+    queue
+        .seat_freed(CourseId(10), Some(StudentId(1)))
+        .await
+        .unwrap();
 }
 
 async fn restore_starts_the_sequence_after_the_floor(h: &dyn Harness) {
@@ -165,10 +172,9 @@ async fn restore_starts_the_sequence_after_the_floor(h: &dyn Harness) {
         first,
         Ticket {
             id: id(7, 101),
-            student_id: 1,
-            course_id: 10,
+            student_id: StudentId(1),
+            course_id: CourseId(10),
             state: TicketState::Queued,
-            code: None,
             admitted_at_ms: NOW,
             decided_at_ms: None,
         }
@@ -178,20 +184,27 @@ async fn restore_starts_the_sequence_after_the_floor(h: &dyn Harness) {
 
     assert_eq!(queue.ticket(id(7, 101)).await.unwrap(), Some(first));
     assert_eq!(queue.ticket(id(7, 999)).await.unwrap(), None);
-    let mine = queue.tickets_of(1).await.unwrap();
+    let mine = queue.tickets_of(StudentId(1)).await.unwrap();
     assert_eq!(ids(&mine), [id(7, 101), id(7, 103)]);
-    assert!(queue.tickets_of(3).await.unwrap().is_empty());
+    assert!(queue.tickets_of(StudentId(3)).await.unwrap().is_empty());
 }
 
 async fn a_duplicate_admission_returns_the_same_ticket(h: &dyn Harness) {
     let queue = start(h, 1, 0).await;
     let ticket = queued(&*queue, 1, 10, NOW).await;
-    let again = queue.admit(1, 10, at(NOW + 1)).await.unwrap();
+    let again = queue
+        .admit(StudentId(1), CourseId(10), at(NOW + 1))
+        .await
+        .unwrap();
     assert_eq!(again, Admission::AlreadyQueued(ticket.clone()));
 
     // Being decided is still waiting, as far as the student is concerned.
     queue.claim(1, 10).await.unwrap();
-    match queue.admit(1, 10, at(NOW + 2)).await.unwrap() {
+    match queue
+        .admit(StudentId(1), CourseId(10), at(NOW + 2))
+        .await
+        .unwrap()
+    {
         Admission::AlreadyQueued(t) => {
             assert_eq!(t.id, ticket.id);
             assert_eq!(t.state, TicketState::Deciding);
@@ -206,7 +219,12 @@ async fn concurrent_admissions_of_one_pair_get_one_ticket(h: &dyn Harness) {
     let attempts: Vec<_> = (0..50)
         .map(|_| {
             let queue = Arc::clone(&queue);
-            tokio::spawn(async move { queue.admit(1, 10, at(NOW)).await.unwrap() })
+            tokio::spawn(async move {
+                queue
+                    .admit(StudentId(1), CourseId(10), at(NOW))
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut new = Vec::new();
@@ -236,28 +254,36 @@ async fn restored_enrollments_and_sold_out_courses_answer_without_a_ticket(h: &d
     h.set_epoch(1).await;
     let queue = h.queue();
     // More than one restore chunk, so a large rebuild is tested too.
-    let enrolled: Vec<(i64, i64)> = (1..=12_000).map(|s| (s, 10 + s % 3)).collect();
+    let enrolled: Vec<(StudentId, CourseId)> = (1..=12_000)
+        .map(|s| (StudentId(s), CourseId(10 + s % 3)))
+        .collect();
     let restore = Restore {
         generation: 2,
         seq_floor: 0,
         enrolled,
-        sold_out: vec![30],
-        revoked: vec![("logged-out".to_owned(), super::now_ms() + 60_000)],
+        sold_out: courses(&[30]),
     };
     queue.restore(1, &restore).await.unwrap();
-    assert!(queue.is_revoked("logged-out").await.unwrap());
-    assert!(!queue.is_revoked("still-valid").await.unwrap());
 
     assert_eq!(
-        queue.admit(1, 11, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(1), CourseId(11), at(NOW))
+            .await
+            .unwrap(),
         Admission::AlreadyEnrolled
     );
     assert_eq!(
-        queue.admit(12_000, 10, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(12_000), CourseId(10), at(NOW))
+            .await
+            .unwrap(),
         Admission::AlreadyEnrolled
     );
     assert_eq!(
-        queue.admit(7, 30, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(7), CourseId(30), at(NOW))
+            .await
+            .unwrap(),
         Admission::SoldOut
     );
     queued(&*queue, 1, 10, NOW).await;
@@ -269,28 +295,42 @@ async fn sold_out_flags_answer_without_a_ticket(h: &dyn Harness) {
     let ticket = queued(&*queue, 1, 10, NOW).await;
     queue.claim(1, 10).await.unwrap();
     let flags = CourseFlags {
-        sold_out: vec![10],
+        sold_out: courses(&[10]),
         ..CourseFlags::default()
     };
-    let settled = [outcome(&ticket, TicketState::Enrolled, None, NOW + 10)];
+    let settled = [outcome(&ticket, TicketState::Enrolled, NOW + 10)];
     queue.settle(1, &settled, &flags).await.unwrap();
     assert_eq!(
-        queue.admit(2, 10, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(2), CourseId(10), at(NOW))
+            .await
+            .unwrap(),
         Admission::SoldOut
     );
 
     // Reconciling replaces the flags entirely.
-    assert!(queue.reset_sold_out(1, &[20, 21], None).await.unwrap());
+    assert!(
+        queue
+            .reset_sold_out(1, &courses(&[20, 21]), None)
+            .await
+            .unwrap()
+    );
     queued(&*queue, 2, 10, NOW).await;
     assert_eq!(
-        queue.admit(2, 20, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(2), CourseId(20), at(NOW))
+            .await
+            .unwrap(),
         Admission::SoldOut
     );
     assert_eq!(
-        queue.admit(2, 21, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(2), CourseId(21), at(NOW))
+            .await
+            .unwrap(),
         Admission::SoldOut
     );
-    assert!(queue.reset_sold_out(1, &[], None).await.unwrap());
+    assert!(queue.reset_sold_out(1, &courses(&[]), None).await.unwrap());
     queued(&*queue, 2, 20, NOW).await;
     assert_eq!(queue.status().await.unwrap().last_seq, 3);
 }
@@ -303,20 +343,29 @@ async fn the_rate_limit_caps_admissions_per_second(h: &dyn Harness) {
     };
     for student in 1..=3 {
         let admission = queue
-            .admit(student, 10, limited(NOW + student))
+            .admit(StudentId(student), CourseId(10), limited(NOW + student))
             .await
             .unwrap();
         assert!(matches!(admission, Admission::Queued(_)), "{admission:?}");
     }
     assert_eq!(
-        queue.admit(4, 10, limited(NOW + 999)).await.unwrap(),
+        queue
+            .admit(StudentId(4), CourseId(10), limited(NOW + 999))
+            .await
+            .unwrap(),
         Admission::RateLimited
     );
     // A duplicate is answered with its ticket, limit or not.
-    let again = queue.admit(1, 10, limited(NOW + 999)).await.unwrap();
+    let again = queue
+        .admit(StudentId(1), CourseId(10), limited(NOW + 999))
+        .await
+        .unwrap();
     assert!(matches!(again, Admission::AlreadyQueued(_)), "{again:?}");
     // The next second has its own allowance.
-    let next = queue.admit(4, 10, limited(NOW + 1_000)).await.unwrap();
+    let next = queue
+        .admit(StudentId(4), CourseId(10), limited(NOW + 1_000))
+        .await
+        .unwrap();
     assert!(matches!(next, Admission::Queued(_)), "{next:?}");
     // 0 means no limit.
     for student in 10..20 {
@@ -327,7 +376,7 @@ async fn the_rate_limit_caps_admissions_per_second(h: &dyn Harness) {
 async fn leaving_cancels_a_queued_ticket_and_frees_the_pair(h: &dyn Harness) {
     let queue = start(h, 1, 0).await;
     let ticket = queued(&*queue, 1, 10, NOW).await;
-    match queue.leave(1, ticket.id, NOW + 5).await.unwrap() {
+    match queue.leave(StudentId(1), ticket.id, NOW + 5).await.unwrap() {
         Leave::Left(left) => {
             assert_eq!(left.id, ticket.id);
             assert_eq!(left.state, TicketState::Cancelled);
@@ -339,13 +388,13 @@ async fn leaving_cancels_a_queued_ticket_and_frees_the_pair(h: &dyn Harness) {
 
     let second = queued(&*queue, 1, 10, NOW + 6).await;
     assert_eq!(second.id, id(1, 2));
-    match queue.leave(1, ticket.id, NOW + 7).await.unwrap() {
+    match queue.leave(StudentId(1), ticket.id, NOW + 7).await.unwrap() {
         Leave::AlreadyTerminal(t) => assert_eq!(t.state, TicketState::Cancelled),
         other => panic!("expected already terminal, got {other:?}"),
     }
     // Leaving the old ticket again does not free the pair the new one holds.
     assert!(matches!(
-        queue.admit(1, 10, at(NOW + 8)).await.unwrap(),
+        queue.admit(StudentId(1), CourseId(10), at(NOW + 8)).await.unwrap(),
         Admission::AlreadyQueued(t) if t.id == second.id
     ));
 }
@@ -354,26 +403,26 @@ async fn leaving_refuses_deciding_tickets_and_other_students(h: &dyn Harness) {
     let queue = start(h, 1, 0).await;
     let ticket = queued(&*queue, 1, 10, NOW).await;
     assert_eq!(
-        queue.leave(2, ticket.id, NOW).await.unwrap(),
+        queue.leave(StudentId(2), ticket.id, NOW).await.unwrap(),
         Leave::NotFound
     );
     assert_eq!(
-        queue.leave(1, id(1, 999), NOW).await.unwrap(),
+        queue.leave(StudentId(1), id(1, 999), NOW).await.unwrap(),
         Leave::NotFound
     );
     assert_eq!(state_of(&*queue, ticket.id).await, TicketState::Queued);
 
     queue.claim(1, 10).await.unwrap();
-    match queue.leave(1, ticket.id, NOW).await.unwrap() {
+    match queue.leave(StudentId(1), ticket.id, NOW).await.unwrap() {
         Leave::Deciding(t) => assert_eq!(t.state, TicketState::Deciding),
         other => panic!("expected deciding, got {other:?}"),
     }
-    let settled = [outcome(&ticket, TicketState::Enrolled, None, NOW + 10)];
+    let settled = [outcome(&ticket, TicketState::Enrolled, NOW + 10)];
     queue
         .settle(1, &settled, &CourseFlags::default())
         .await
         .unwrap();
-    match queue.leave(1, ticket.id, NOW).await.unwrap() {
+    match queue.leave(StudentId(1), ticket.id, NOW).await.unwrap() {
         Leave::AlreadyTerminal(t) => assert_eq!(t.state, TicketState::Enrolled),
         other => panic!("expected already terminal, got {other:?}"),
     }
@@ -385,7 +434,10 @@ async fn claim_hands_out_tickets_in_sequence_order(h: &dyn Harness) {
     for student in 1..=5 {
         tickets.push(queued(&*queue, student, 10, NOW + student).await);
     }
-    queue.leave(3, tickets[2].id, NOW + 10).await.unwrap();
+    queue
+        .leave(StudentId(3), tickets[2].id, NOW + 10)
+        .await
+        .unwrap();
 
     let first = queue.claim(1, 2).await.unwrap();
     assert_eq!(ids(&first), ids(&tickets[..2]));
@@ -400,11 +452,10 @@ async fn claim_hands_out_tickets_in_sequence_order(h: &dyn Harness) {
     assert_eq!(states, [Deciding, Deciding, Cancelled, Deciding, Deciding]);
 
     let settled = [
-        outcome(&all[0], TicketState::Enrolled, None, NOW + 20),
+        outcome(&all[0], TicketState::Enrolled, NOW + 20),
         outcome(
             &all[1],
-            TicketState::Rejected,
-            Some("COURSE_FULL"),
+            TicketState::Rejected(RejectionCode::CourseFull),
             NOW + 20,
         ),
     ];
@@ -426,21 +477,24 @@ async fn a_stale_epoch_is_fenced(h: &dyn Harness) {
         |result: Result<_, QueueError>| matches!(result, Err(QueueError::Fenced { mine: 1 }));
     assert!(fenced(queue.claim(1, 10).await.map(|_| ())));
     assert_eq!(state_of(&*queue, ticket.id).await, TicketState::Queued);
-    let settled = [outcome(&ticket, TicketState::Enrolled, None, NOW)];
+    let settled = [outcome(&ticket, TicketState::Enrolled, NOW)];
     assert!(fenced(
         queue
             .settle(
                 1,
                 &settled,
                 &CourseFlags {
-                    sold_out: vec![10],
+                    sold_out: courses(&[10]),
                     ..CourseFlags::default()
                 }
             )
             .await
     ));
     assert!(fenced(
-        queue.reset_sold_out(1, &[10], None).await.map(|_| ())
+        queue
+            .reset_sold_out(1, &courses(&[10]), None)
+            .await
+            .map(|_| ())
     ));
     let restore = Restore {
         generation: 9,
@@ -466,11 +520,15 @@ async fn settling_records_outcomes_and_moves_serving(h: &dyn Harness) {
     assert_eq!(queue.claim(1, 2).await.unwrap().len(), 2);
 
     let settled = [
-        outcome(&a, TicketState::Enrolled, None, NOW + 100),
-        outcome(&b, TicketState::Rejected, Some("TIME_CLASH"), NOW + 101),
+        outcome(&a, TicketState::Enrolled, NOW + 100),
+        outcome(
+            &b,
+            TicketState::Rejected(RejectionCode::TimeClash),
+            NOW + 101,
+        ),
     ];
     let flags = CourseFlags {
-        sold_out: vec![10],
+        sold_out: courses(&[10]),
         ..CourseFlags::default()
     };
     queue.settle(1, &settled, &flags).await.unwrap();
@@ -481,16 +539,24 @@ async fn settling_records_outcomes_and_moves_serving(h: &dyn Harness) {
         (TicketState::Enrolled, Some(NOW + 100))
     );
     let rejected = queue.ticket(b.id).await.unwrap().unwrap();
-    assert_eq!(rejected.state, TicketState::Rejected);
-    assert_eq!(rejected.code.as_deref(), Some("TIME_CLASH"));
+    assert_eq!(
+        rejected.state,
+        TicketState::Rejected(RejectionCode::TimeClash)
+    );
 
     // An enrolled pair stays a duplicate (ahead of the sold-out answer); a rejected one is free.
     assert_eq!(
-        queue.admit(1, 10, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(1), CourseId(10), at(NOW))
+            .await
+            .unwrap(),
         Admission::AlreadyEnrolled
     );
     assert_eq!(
-        queue.admit(4, 10, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(4), CourseId(10), at(NOW))
+            .await
+            .unwrap(),
         Admission::SoldOut
     );
     let retry = queued(&*queue, 2, 20, NOW + 3).await;
@@ -518,8 +584,12 @@ async fn results_page_with_a_cursor(h: &dyn Harness) {
         .iter()
         .enumerate()
         .map(|(i, t)| match i % 2 {
-            0 => outcome(t, TicketState::Enrolled, None, NOW + 50),
-            _ => outcome(t, TicketState::Rejected, Some("COURSE_FULL"), NOW + 50),
+            0 => outcome(t, TicketState::Enrolled, NOW + 50),
+            _ => outcome(
+                t,
+                TicketState::Rejected(RejectionCode::CourseFull),
+                NOW + 50,
+            ),
         })
         .collect();
     queue
@@ -555,13 +625,17 @@ async fn settling_twice_publishes_and_counts_once(h: &dyn Harness) {
     let queue = start(h, 1, 0).await;
     let a = queued(&*queue, 1, 10, NOW).await;
     let b = queued(&*queue, 2, 10, NOW).await;
-    queue.leave(2, b.id, NOW + 1).await.unwrap();
+    queue.leave(StudentId(2), b.id, NOW + 1).await.unwrap();
     let claimed = queue.claim(1, 10).await.unwrap();
     assert_eq!(claimed[1].state, TicketState::Cancelled);
 
     let settled = [
-        outcome(&a, TicketState::Rejected, Some("CREDIT_CAP"), NOW + 10),
-        outcome(&b, TicketState::Cancelled, None, NOW + 10),
+        outcome(
+            &a,
+            TicketState::Rejected(RejectionCode::CreditLimitExceeded),
+            NOW + 10,
+        ),
+        outcome(&b, TicketState::Cancelled, NOW + 10),
     ];
     queue
         .settle(1, &settled, &CourseFlags::default())
@@ -579,7 +653,7 @@ async fn settling_twice_publishes_and_counts_once(h: &dyn Harness) {
     let status = queue.status().await.unwrap();
     assert_eq!((status.decided_total, status.serving_seq), (2, 2));
     assert!(matches!(
-        queue.admit(1, 10, at(NOW + 21)).await.unwrap(),
+        queue.admit(StudentId(1), CourseId(10), at(NOW + 21)).await.unwrap(),
         Admission::AlreadyQueued(t) if t.id == again.id
     ));
     assert_eq!(state_of(&*queue, again.id).await, TicketState::Queued);
@@ -590,28 +664,40 @@ async fn a_freed_seat_reopens_the_course_and_the_pair(h: &dyn Harness) {
     let ticket = queued(&*queue, 1, 10, NOW).await;
     let waiting = queued(&*queue, 2, 20, NOW).await;
     queue.claim(1, 1).await.unwrap();
-    let settled = [outcome(&ticket, TicketState::Enrolled, None, NOW + 10)];
+    let settled = [outcome(&ticket, TicketState::Enrolled, NOW + 10)];
     let flags = CourseFlags {
-        sold_out: vec![10],
+        sold_out: courses(&[10]),
         ..CourseFlags::default()
     };
     queue.settle(1, &settled, &flags).await.unwrap();
     assert_eq!(
-        queue.admit(3, 10, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(3), CourseId(10), at(NOW))
+            .await
+            .unwrap(),
         Admission::SoldOut
     );
 
-    queue.seat_freed(10, Some(1)).await.unwrap();
+    queue
+        .seat_freed(CourseId(10), Some(StudentId(1)))
+        .await
+        .unwrap();
     queued(&*queue, 3, 10, NOW).await;
     queued(&*queue, 1, 10, NOW).await;
 
     // A student still waiting keeps the ticket.
-    queue.seat_freed(20, Some(2)).await.unwrap();
+    queue
+        .seat_freed(CourseId(20), Some(StudentId(2)))
+        .await
+        .unwrap();
     assert_eq!(
-        queue.admit(2, 20, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(2), CourseId(20), at(NOW))
+            .await
+            .unwrap(),
         Admission::AlreadyQueued(waiting)
     );
-    queue.seat_freed(20, None).await.unwrap();
+    queue.seat_freed(CourseId(20), None).await.unwrap();
 }
 
 async fn status_counts_the_queue(h: &dyn Harness) {
@@ -632,7 +718,7 @@ async fn status_counts_the_queue(h: &dyn Harness) {
     queued(&*queue, 3, 10, NOW + 2).await;
     assert_eq!(queue.status().await.unwrap().depth, 3);
     queue.claim(1, 1).await.unwrap();
-    let settled = [outcome(&first, TicketState::Enrolled, None, NOW + 10)];
+    let settled = [outcome(&first, TicketState::Enrolled, NOW + 10)];
     queue
         .settle(1, &settled, &CourseFlags::default())
         .await
@@ -654,23 +740,22 @@ async fn restore_wipes_the_previous_state(h: &dyn Harness) {
     let queue = start(h, 1, 0).await;
     queued(&*queue, 1, 10, NOW).await;
     let enrolled = queued(&*queue, 2, 20, NOW).await;
-    queue.leave(1, id(1, 1), NOW).await.unwrap();
+    queue.leave(StudentId(1), id(1, 1), NOW).await.unwrap();
     queue.claim(1, 10).await.unwrap();
     let settled = [
         outcome(
             &queue.ticket(id(1, 1)).await.unwrap().unwrap(),
             TicketState::Cancelled,
-            None,
             NOW,
         ),
-        outcome(&enrolled, TicketState::Enrolled, None, NOW),
+        outcome(&enrolled, TicketState::Enrolled, NOW),
     ];
     queue
         .settle(
             1,
             &settled,
             &CourseFlags {
-                sold_out: vec![20],
+                sold_out: courses(&[20]),
                 ..CourseFlags::default()
             },
         )
@@ -683,9 +768,8 @@ async fn restore_wipes_the_previous_state(h: &dyn Harness) {
     let restore = Restore {
         generation: 2,
         seq_floor: 40,
-        enrolled: vec![(5, 50)],
-        sold_out: vec![60],
-        revoked: Vec::new(),
+        enrolled: vec![(StudentId(5), CourseId(50))],
+        sold_out: courses(&[60]),
     };
     queue.restore(2, &restore).await.unwrap();
 
@@ -705,17 +789,23 @@ async fn restore_wipes_the_previous_state(h: &dyn Harness) {
     assert_eq!(queued(&*queue, 2, 20, NOW).await.id, id(2, 41));
     assert_eq!(queued(&*queue, 3, 30, NOW).await.id, id(2, 42));
     assert_eq!(
-        queue.admit(5, 50, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(5), CourseId(50), at(NOW))
+            .await
+            .unwrap(),
         Admission::AlreadyEnrolled
     );
     assert_eq!(
-        queue.admit(6, 60, at(NOW)).await.unwrap(),
+        queue
+            .admit(StudentId(6), CourseId(60), at(NOW))
+            .await
+            .unwrap(),
         Admission::SoldOut
     );
 
     // A hub still holding a cursor from before the restore sees the new generation's outcomes.
     let claimed = queue.claim(2, 1).await.unwrap();
-    let fresh = [outcome(&claimed[0], TicketState::Enrolled, None, NOW + 5)];
+    let fresh = [outcome(&claimed[0], TicketState::Enrolled, NOW + 5)];
     queue
         .settle(2, &fresh, &CourseFlags::default())
         .await
@@ -724,33 +814,24 @@ async fn restore_wipes_the_previous_state(h: &dyn Harness) {
     assert_eq!(published, fresh);
 }
 
-/// The Redis backend on `CLASSMATE_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`), in an
-/// environment of its own whose keys are deleted when the test ends, pass or fail.
-struct RedisHarness {
-    url: String,
-    env: String,
+/// The Redis backend on the tests' Redis, in a namespace of its own whose keys are deleted when
+/// the test ends, pass or fail.
+pub(crate) struct RedisHarness {
+    namespace: RedisNamespace,
     queue: Arc<RedisQueue>,
     conn: ConnectionManager,
 }
 
 impl RedisHarness {
-    async fn start() -> RedisHarness {
-        let url = std::env::var("CLASSMATE_TEST_REDIS_URL")
-            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-        let env = format!("t_{}", uuid::Uuid::new_v4().simple());
+    pub(crate) async fn start() -> RedisHarness {
+        let namespace = RedisNamespace::new("q");
         let needed = "the queue contract tests need Redis (set CLASSMATE_TEST_REDIS_URL)";
-        let queue = RedisQueue::connect(&url, &env)
+        let conn = crate::redis_conn::connect(&namespace.url)
             .await
-            .unwrap_or_else(|e| panic!("{needed}: {url}: {e}"));
-        let client =
-            ::redis::Client::open(url.as_str()).unwrap_or_else(|e| panic!("{needed}: {url}: {e}"));
-        let conn = ConnectionManager::new(client)
-            .await
-            .unwrap_or_else(|e| panic!("{needed}: {url}: {e}"));
+            .unwrap_or_else(|e| panic!("{needed}: {}: {e}", namespace.url));
         RedisHarness {
-            url,
-            env,
-            queue: Arc::new(queue),
+            queue: Arc::new(RedisQueue::new(conn.clone(), &namespace.name)),
+            namespace,
             conn,
         }
     }
@@ -764,7 +845,7 @@ impl Harness for RedisHarness {
 
     async fn set_epoch(&self, epoch: u64) {
         let _: () = ::redis::cmd("SET")
-            .arg(epoch_key(&self.env, DRAIN_LOCK))
+            .arg(epoch_key(&self.namespace.name, DRAIN_LOCK))
             .arg(epoch)
             .query_async(&mut self.conn.clone())
             .await
@@ -772,49 +853,14 @@ impl Harness for RedisHarness {
     }
 }
 
-impl Drop for RedisHarness {
-    fn drop(&mut self) {
-        // Blocking is fine here, and unlike an async cleanup it also runs when a test panics.
-        let clean = || -> ::redis::RedisResult<()> {
-            let mut conn = ::redis::Client::open(self.url.as_str())?.get_connection()?;
-            let mut keys = vec![epoch_key(&self.env, DRAIN_LOCK)];
-            let mut cursor = 0u64;
-            loop {
-                let (next, batch): (u64, Vec<String>) = ::redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(format!("classmate:{}:*", self.env))
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query(&mut conn)?;
-                keys.extend(batch);
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
-            }
-            for chunk in keys.chunks(1000) {
-                ::redis::cmd("DEL").arg(chunk).query::<()>(&mut conn)?;
-            }
-            Ok(())
-        };
-        if let Err(e) = clean() {
-            eprintln!(
-                "could not delete the keys of test environment {}: {e}",
-                self.env
-            );
-        }
-    }
-}
-
 /// The in-process queue, fenced by its own in-process lock.
-struct MemoryHarness {
+pub(crate) struct MemoryHarness {
     lock: Arc<MemoryLock>,
     queue: Arc<MemoryQueue>,
 }
 
 impl MemoryHarness {
-    async fn start() -> MemoryHarness {
+    pub(crate) async fn start() -> MemoryHarness {
         let lock = Arc::new(MemoryLock::new());
         MemoryHarness {
             queue: Arc::new(MemoryQueue::new(lock.clone())),
@@ -834,35 +880,13 @@ impl Harness for MemoryHarness {
     }
 }
 
-async fn revocations_are_remembered_until_the_token_expires(h: &dyn Harness) {
-    let queue = h.queue();
-    // Before the state exists, only the database can answer.
-    assert!(matches!(
-        queue.is_revoked("a").await,
-        Err(QueueError::Recovering)
-    ));
-    // Revoking works even then; a rebuild does not forget it.
-    let now = super::now_ms();
-    queue.revoke("a", now + 60_000).await.unwrap();
-    let queue = start(h, 1, 0).await;
-    assert!(queue.is_revoked("a").await.unwrap());
-    queue.revoke("b", now + 300).await.unwrap();
-    assert!(queue.is_revoked("b").await.unwrap());
-    assert!(!queue.is_revoked("c").await.unwrap());
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert!(
-        !queue.is_revoked("b").await.unwrap(),
-        "forgotten once the token has expired"
-    );
-}
-
 async fn a_seat_freed_during_a_batch_drops_its_sold_out_flags(h: &dyn Harness) {
     let queue = start(h, 1, 0).await;
     // A cancellation frees a seat of course 10 while a batch that saw it full is in flight.
     let mark = queue.freed_mark().await.unwrap();
-    queue.seat_freed(10, None).await.unwrap();
+    queue.seat_freed(CourseId(10), None).await.unwrap();
     let stale = CourseFlags {
-        sold_out: vec![10],
+        sold_out: courses(&[10]),
         freed_mark: Some(mark),
     };
     queue.settle(1, &[], &stale).await.unwrap();
@@ -872,33 +896,33 @@ async fn a_seat_freed_during_a_batch_drops_its_sold_out_flags(h: &dyn Harness) {
     );
     // With no seat freed since its mark, a batch flags what it saw full.
     let fresh = CourseFlags {
-        sold_out: vec![10, 11],
+        sold_out: courses(&[10, 11]),
         freed_mark: Some(queue.freed_mark().await.unwrap()),
     };
     queue.settle(1, &[], &fresh).await.unwrap();
-    assert_eq!(queue.sold_out().await.unwrap(), [10, 11]);
+    assert_eq!(queue.sold_out().await.unwrap(), courses(&[10, 11]));
 
     // Reconciling from the database is held to the same mark: a seat freed after the mark
     // was read (and after the database was) keeps the list from replacing the flags.
     let mark = queue.freed_mark().await.unwrap();
-    queue.seat_freed(11, None).await.unwrap();
+    queue.seat_freed(CourseId(11), None).await.unwrap();
     assert!(
         !queue
-            .reset_sold_out(1, &[10, 11, 12], Some(mark))
+            .reset_sold_out(1, &courses(&[10, 11, 12]), Some(mark))
             .await
             .unwrap()
     );
     assert_eq!(
         queue.sold_out().await.unwrap(),
-        [10],
+        courses(&[10]),
         "course 11 stays unflagged"
     );
     let mark = queue.freed_mark().await.unwrap();
     assert!(
         queue
-            .reset_sold_out(1, &[10, 12], Some(mark))
+            .reset_sold_out(1, &courses(&[10, 12]), Some(mark))
             .await
             .unwrap()
     );
-    assert_eq!(queue.sold_out().await.unwrap(), [10, 12]);
+    assert_eq!(queue.sold_out().await.unwrap(), courses(&[10, 12]));
 }

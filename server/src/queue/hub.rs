@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
-use super::{Queue, QueueStatus, Settled, now_ms};
+use super::{Queue, QueueStatus};
+use crate::clock::now_ms;
+use crate::domain::{Settled, StudentId};
 
 /// How often the status frame is rebuilt.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -47,7 +49,7 @@ pub struct Frame {
 /// One process's fan-out of queue status and ticket results.
 pub struct Hub {
     frame: watch::Sender<Arc<Frame>>,
-    students: Mutex<HashMap<i64, broadcast::Sender<Arc<str>>>>,
+    students: Mutex<HashMap<StudentId, broadcast::Sender<Arc<str>>>>,
 }
 
 impl Default for Hub {
@@ -71,14 +73,14 @@ struct StatusMessage<'a> {
 }
 
 #[derive(Serialize)]
-struct TicketMessage<'a> {
+struct TicketMessage {
     r#type: &'static str,
     id: String,
     generation: u64,
     seq: u64,
     course_id: i64,
     state: &'static str,
-    code: Option<&'a str>,
+    code: Option<&'static str>,
     decided_at_ms: i64,
 }
 
@@ -99,7 +101,7 @@ impl Hub {
     }
 
     /// The student's ticket results from now on.
-    pub fn results_for(&self, student_id: i64) -> broadcast::Receiver<Arc<str>> {
+    pub fn results_for(&self, student_id: StudentId) -> broadcast::Receiver<Arc<str>> {
         let mut students = self.students.lock().unwrap_or_else(|e| e.into_inner());
         students
             .entry(student_id)
@@ -108,7 +110,7 @@ impl Hub {
     }
 
     /// Forgets the student's channel once no socket listens.
-    pub fn release(&self, student_id: i64) {
+    pub fn release(&self, student_id: StudentId) {
         let mut students = self.students.lock().unwrap_or_else(|e| e.into_inner());
         if students
             .get(&student_id)
@@ -214,9 +216,9 @@ fn result_json(settled: &Settled) -> String {
         id: settled.id.to_string(),
         generation: settled.id.generation,
         seq: settled.id.seq,
-        course_id: settled.course_id,
+        course_id: settled.course_id.0,
         state: settled.state.as_str(),
-        code: settled.code.as_deref(),
+        code: settled.state.code().map(|code| code.as_str()),
         decided_at_ms: settled.decided_at_ms,
     })
     .unwrap_or_else(|_| "{}".into())

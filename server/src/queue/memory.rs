@@ -6,10 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::{
-    Admission, AdmitLimits, CourseFlags, Leave, Queue, QueueError, QueueStatus, Restore, Settled,
-    Ticket, TicketId, TicketState,
-};
+use super::{Admission, AdmitLimits, CourseFlags, Leave, Queue, QueueError, QueueStatus, Restore};
+use crate::domain::{CourseId, Settled, StudentId, Ticket, TicketId, TicketState};
 use crate::lock::{DRAIN_LOCK, MemoryLock};
 
 /// How long a terminal ticket stays readable from the queue (the database keeps it for good).
@@ -33,9 +31,9 @@ struct State {
     /// Unsettled tickets by sequence number: the log the drain walks.
     log: BTreeMap<u64, TicketId>,
     tickets: HashMap<TicketId, Ticket>,
-    holdings: HashMap<(i64, i64), Holding>,
-    sold_out: HashSet<i64>,
-    by_student: HashMap<i64, BTreeSet<TicketId>>,
+    holdings: HashMap<(StudentId, CourseId), Holding>,
+    sold_out: HashSet<CourseId>,
+    by_student: HashMap<StudentId, BTreeSet<TicketId>>,
     /// (Unix second, admissions in it) for the rate limit.
     rate: (i64, u32),
     results: VecDeque<(u64, Settled)>,
@@ -46,8 +44,6 @@ struct State {
     decided: u64,
     /// Seats freed so far; see [`Queue::freed_mark`].
     freed: u64,
-    /// Logged-out session tokens and when they expire anyway, Unix ms.
-    revoked: HashMap<String, i64>,
 }
 
 /// The in-process queue.
@@ -126,8 +122,8 @@ impl Queue for MemoryQueue {
 
     async fn admit(
         &self,
-        student_id: i64,
-        course_id: i64,
+        student_id: StudentId,
+        course_id: CourseId,
         limits: AdmitLimits,
     ) -> Result<Admission, QueueError> {
         let mut state = self.state();
@@ -164,7 +160,6 @@ impl Queue for MemoryQueue {
             student_id,
             course_id,
             state: TicketState::Queued,
-            code: None,
             admitted_at_ms: limits.now_ms,
             decided_at_ms: None,
         };
@@ -177,7 +172,12 @@ impl Queue for MemoryQueue {
         Ok(Admission::Queued(ticket))
     }
 
-    async fn leave(&self, student_id: i64, id: TicketId, now_ms: i64) -> Result<Leave, QueueError> {
+    async fn leave(
+        &self,
+        student_id: StudentId,
+        id: TicketId,
+        now_ms: i64,
+    ) -> Result<Leave, QueueError> {
         let mut state = self.state();
         if state.generation.is_none() {
             return Err(QueueError::Recovering);
@@ -206,7 +206,7 @@ impl Queue for MemoryQueue {
         Ok(self.state().tickets.get(&id).cloned())
     }
 
-    async fn tickets_of(&self, student_id: i64) -> Result<Vec<Ticket>, QueueError> {
+    async fn tickets_of(&self, student_id: StudentId) -> Result<Vec<Ticket>, QueueError> {
         let state = self.state();
         Ok(state
             .by_student
@@ -248,14 +248,16 @@ impl Queue for MemoryQueue {
                 continue;
             };
             // Settling is idempotent: a replayed batch changes nothing and publishes nothing. A
-            // ticket its student left is already cancelled; its first settling publishes it.
+            // ticket its student left is already cancelled and keeps its own record; its first
+            // settling only publishes it (as settle.lua does).
             let left_unsettled = ticket.state == TicketState::Cancelled && first_time;
             if ticket.state.is_terminal() && !left_unsettled {
                 continue;
             }
-            ticket.state = outcome.state;
-            ticket.code = outcome.code.clone();
-            ticket.decided_at_ms = Some(outcome.decided_at_ms);
+            if !left_unsettled {
+                ticket.state = outcome.state;
+                ticket.decided_at_ms = Some(outcome.decided_at_ms);
+            }
             let ticket = ticket.clone();
             state
                 .decided_order
@@ -286,7 +288,11 @@ impl Queue for MemoryQueue {
         Ok(())
     }
 
-    async fn seat_freed(&self, course_id: i64, student_id: Option<i64>) -> Result<(), QueueError> {
+    async fn seat_freed(
+        &self,
+        course_id: CourseId,
+        student_id: Option<StudentId>,
+    ) -> Result<(), QueueError> {
         let mut state = self.state();
         state.freed += 1;
         state.sold_out.remove(&course_id);
@@ -301,33 +307,12 @@ impl Queue for MemoryQueue {
         Ok(())
     }
 
-    async fn revoke(&self, jti: &str, until_ms: i64) -> Result<(), QueueError> {
-        let mut state = self.state();
-        if state.revoked.len() >= 10_000 {
-            let now = super::now_ms();
-            state.revoked.retain(|_, until| *until > now);
-        }
-        state.revoked.insert(jti.to_owned(), until_ms);
-        Ok(())
-    }
-
-    async fn is_revoked(&self, jti: &str) -> Result<bool, QueueError> {
-        let state = self.state();
-        if state.generation.is_none() {
-            return Err(QueueError::Recovering);
-        }
-        Ok(state
-            .revoked
-            .get(jti)
-            .is_some_and(|until| *until > super::now_ms()))
-    }
-
     async fn freed_mark(&self) -> Result<u64, QueueError> {
         Ok(self.state().freed)
     }
 
-    async fn sold_out(&self) -> Result<Vec<i64>, QueueError> {
-        let mut ids: Vec<i64> = self.state().sold_out.iter().copied().collect();
+    async fn sold_out(&self) -> Result<Vec<CourseId>, QueueError> {
+        let mut ids: Vec<CourseId> = self.state().sold_out.iter().copied().collect();
         ids.sort_unstable();
         Ok(ids)
     }
@@ -335,7 +320,7 @@ impl Queue for MemoryQueue {
     async fn reset_sold_out(
         &self,
         epoch: u64,
-        sold_out: &[i64],
+        sold_out: &[CourseId],
         freed_mark: Option<u64>,
     ) -> Result<bool, QueueError> {
         let mut state = self.fenced(epoch)?;
@@ -399,8 +384,6 @@ impl Queue for MemoryQueue {
             ticket.state = TicketState::Lost;
         }
         let by_student = std::mem::take(&mut state.by_student);
-        let mut revoked = std::mem::take(&mut state.revoked);
-        revoked.extend(restore.revoked.iter().cloned());
         *state = State {
             generation: Some(restore.generation),
             seq: restore.seq_floor,
@@ -415,7 +398,6 @@ impl Queue for MemoryQueue {
             // of them.
             tickets,
             by_student,
-            revoked,
             ..State::default()
         };
         Ok(())
@@ -441,15 +423,18 @@ mod tests {
                 id,
                 Ticket {
                     id,
-                    student_id: seq as i64,
-                    course_id: 1,
+                    student_id: StudentId(seq as i64),
+                    course_id: CourseId(1),
                     state: TicketState::Enrolled,
-                    code: None,
                     admitted_at_ms: decided_at,
                     decided_at_ms: Some(decided_at),
                 },
             );
-            state.by_student.entry(seq as i64).or_default().insert(id);
+            state
+                .by_student
+                .entry(StudentId(seq as i64))
+                .or_default()
+                .insert(id);
             state.decided_order.push_back((decided_at, id));
         }
         state.forget_terminal(now);
@@ -463,7 +448,7 @@ mod tests {
             generation: 1,
             seq: 20
         }));
-        assert!(state.by_student[&19].is_empty());
+        assert!(state.by_student[&StudentId(19)].is_empty());
         assert_eq!(state.decided_order.len(), 99_990);
     }
 }

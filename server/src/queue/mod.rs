@@ -2,10 +2,11 @@
 //!
 //! A [`Queue`] holds tickets. [`Queue::admit`] gives a student a ticket with the next sequence
 //! number, atomically with the duplicate check, the sold-out fast path and the rate limit. The
-//! drain worker ([`drain`]) then [`claim`](Queue::claim)s tickets strictly in sequence order,
-//! decides them against the database, and [`settle`](Queue::settle)s the outcomes. Two
-//! implementations share this contract and the same test suite: [`RedisQueue`] (Lua scripts, shared
-//! by every server process) and [`MemoryQueue`] (one process, the embedded default).
+//! drain worker (`registration::drain`) then [`claim`](Queue::claim)s tickets strictly in
+//! sequence order, decides them against the database, and [`settle`](Queue::settle)s the
+//! outcomes. Two implementations share this contract and the same test suite: [`RedisQueue`]
+//! (Lua scripts, shared by every server process) and [`MemoryQueue`] (one process, the embedded
+//! default); a differential property test plays the same random steps on both.
 //!
 //! Fencing: `claim`, `settle` and `restore` take the drain's lease epoch and do nothing when the
 //! epoch stored beside the lock (see [`crate::lock`]) is another one, so a drainer that lost its
@@ -19,123 +20,20 @@
 
 #[cfg(test)]
 mod contract;
-pub mod drain;
 pub mod hub;
 mod memory;
 #[cfg(test)]
 mod properties;
 mod redis;
 
-use std::fmt;
-use std::str::FromStr;
-
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use crate::domain::{CourseId, InvalidState, Settled, StudentId, Ticket, TicketId};
+use crate::redis_conn::ConnectError;
 
 pub use memory::MemoryQueue;
-pub use redis::{RedisQueue, connect_redis, scan_keys};
-
-/// Where a ticket is in its life. `Queued` → one of the terminal states; nothing else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketState {
-    /// Waiting for the drain.
-    Queued,
-    /// Claimed by the drain, whose decision is on its way. Shown to students as `queued`; the
-    /// student can no longer leave.
-    Deciding,
-    Enrolled,
-    /// Turned down by a rule; the ticket's `code` says which.
-    Rejected,
-    /// The student left the queue.
-    Cancelled,
-    /// Waited longer than the queue's ticket lifetime.
-    Expired,
-    /// Queued in a generation whose state was lost before the drain decided it.
-    Lost,
-}
-
-impl TicketState {
-    /// The stable name stored in Redis and the database and shown in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketState::Queued => "queued",
-            TicketState::Deciding => "deciding",
-            TicketState::Enrolled => "enrolled",
-            TicketState::Rejected => "rejected",
-            TicketState::Cancelled => "cancelled",
-            TicketState::Expired => "expired",
-            TicketState::Lost => "lost",
-        }
-    }
-
-    /// Whether the ticket will not change any more.
-    pub fn is_terminal(self) -> bool {
-        !matches!(self, TicketState::Queued | TicketState::Deciding)
-    }
-}
-
-impl FromStr for TicketState {
-    type Err = QueueError;
-
-    fn from_str(raw: &str) -> Result<Self, QueueError> {
-        Ok(match raw {
-            "queued" => TicketState::Queued,
-            "deciding" => TicketState::Deciding,
-            "enrolled" => TicketState::Enrolled,
-            "rejected" => TicketState::Rejected,
-            "cancelled" => TicketState::Cancelled,
-            "expired" => TicketState::Expired,
-            "lost" => TicketState::Lost,
-            other => return Err(QueueError::Corrupt(format!("ticket state {other:?}"))),
-        })
-    }
-}
-
-/// A ticket's id: its generation and sequence number, written `"{generation}-{seq}"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TicketId {
-    pub generation: u64,
-    pub seq: u64,
-}
-
-impl fmt::Display for TicketId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.generation, self.seq)
-    }
-}
-
-impl FromStr for TicketId {
-    type Err = ();
-
-    fn from_str(raw: &str) -> Result<Self, ()> {
-        let (generation, seq) = raw.split_once('-').ok_or(())?;
-        let digits =
-            |s: &str| !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(generation) || !digits(seq) {
-            return Err(());
-        }
-        Ok(TicketId {
-            generation: generation.parse().map_err(|_| ())?,
-            seq: seq.parse().map_err(|_| ())?,
-        })
-    }
-}
-
-/// A student's place in the queue for one course, and what became of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ticket {
-    pub id: TicketId,
-    pub student_id: i64,
-    pub course_id: i64,
-    pub state: TicketState,
-    /// The rule that rejected it (`COURSE_FULL`, `TIME_CLASH`…), for `Rejected` only.
-    pub code: Option<String>,
-    /// Unix milliseconds.
-    pub admitted_at_ms: i64,
-    /// Unix milliseconds, once terminal.
-    pub decided_at_ms: Option<i64>,
-}
+pub use redis::RedisQueue;
 
 /// What admission answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,36 +63,11 @@ pub enum Leave {
     NotFound,
 }
 
-/// How the drain settled one ticket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settled {
-    pub id: TicketId,
-    pub student_id: i64,
-    pub course_id: i64,
-    /// Terminal: `Enrolled`, `Rejected`, `Cancelled` or `Expired`.
-    pub state: TicketState,
-    pub code: Option<String>,
-    pub decided_at_ms: i64,
-}
-
-impl From<&Ticket> for Settled {
-    fn from(ticket: &Ticket) -> Settled {
-        Settled {
-            id: ticket.id,
-            student_id: ticket.student_id,
-            course_id: ticket.course_id,
-            state: ticket.state,
-            code: ticket.code.clone(),
-            decided_at_ms: ticket.decided_at_ms.unwrap_or(ticket.admitted_at_ms),
-        }
-    }
-}
-
 /// What a drain step tells the queue besides the tickets' outcomes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CourseFlags {
     /// Courses now full: admission's fast path answers `SoldOut` for them.
-    pub sold_out: Vec<i64>,
+    pub sold_out: Vec<CourseId>,
     /// [`Queue::freed_mark`] as read before the batch. If a seat was freed since, the batch's
     /// view of which courses are full may be stale, so its flags are dropped (the next batch
     /// or the periodic rebuild sets them). `None` sets them regardless.
@@ -209,11 +82,9 @@ pub struct Restore {
     /// Sequence numbers of the new generation start after this.
     pub seq_floor: u64,
     /// Every (student, course) enrollment, so admission's duplicate check knows them.
-    pub enrolled: Vec<(i64, i64)>,
+    pub enrolled: Vec<(StudentId, CourseId)>,
     /// Every full course.
-    pub sold_out: Vec<i64>,
-    /// Session tokens logged out and not yet expired: (jti, expiry in Unix ms).
-    pub revoked: Vec<(String, i64)>,
+    pub sold_out: Vec<CourseId>,
 }
 
 /// The queue at a glance.
@@ -249,6 +120,18 @@ pub enum QueueError {
     Corrupt(String),
 }
 
+impl From<ConnectError> for QueueError {
+    fn from(error: ConnectError) -> Self {
+        QueueError::Unavailable(error.0)
+    }
+}
+
+impl From<InvalidState> for QueueError {
+    fn from(error: InvalidState) -> Self {
+        QueueError::Corrupt(error.to_string())
+    }
+}
+
 /// Admission's inputs besides the student and course.
 #[derive(Debug, Clone, Copy)]
 pub struct AdmitLimits {
@@ -274,20 +157,25 @@ pub trait Queue: Send + Sync {
     /// `Recovering` while there is no generation.
     async fn admit(
         &self,
-        student_id: i64,
-        course_id: i64,
+        student: StudentId,
+        course: CourseId,
         limits: AdmitLimits,
     ) -> Result<Admission, QueueError>;
 
     /// Takes a queued ticket of this student out of the queue (state `Cancelled`, the duplicate
     /// check forgets it). A ticket being decided or already terminal stays as it is.
-    async fn leave(&self, student_id: i64, id: TicketId, now_ms: i64) -> Result<Leave, QueueError>;
+    async fn leave(
+        &self,
+        student: StudentId,
+        id: TicketId,
+        now_ms: i64,
+    ) -> Result<Leave, QueueError>;
 
     /// The ticket, while the queue still holds it (terminal tickets are kept for a while).
     async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, QueueError>;
 
     /// The student's tickets the queue still holds, in sequence order.
-    async fn tickets_of(&self, student_id: i64) -> Result<Vec<Ticket>, QueueError>;
+    async fn tickets_of(&self, student: StudentId) -> Result<Vec<Ticket>, QueueError>;
 
     /// For the drain holding lease `epoch`: up to `max` tickets after the last settled one, in
     /// sequence order. Queued tickets become `Deciding`; tickets already `Deciding` (a drainer
@@ -309,22 +197,18 @@ pub trait Queue: Send + Sync {
     /// A seat came free (a cancellation, a larger capacity): the course is no longer sold out
     /// and, when `student_id` is given, that student may queue for it again. Also moves the
     /// freed mark on.
-    async fn seat_freed(&self, course_id: i64, student_id: Option<i64>) -> Result<(), QueueError>;
-
-    /// Remembers that session token `jti` was logged out, until `until_ms` (when it expires
-    /// anyway). The database records it first; this makes the check on every request cheap.
-    async fn revoke(&self, jti: &str, until_ms: i64) -> Result<(), QueueError>;
-
-    /// Whether session token `jti` was logged out. `Recovering` while the queue's state is
-    /// being rebuilt: then only the database knows.
-    async fn is_revoked(&self, jti: &str) -> Result<bool, QueueError>;
+    async fn seat_freed(
+        &self,
+        course: CourseId,
+        student: Option<StudentId>,
+    ) -> Result<(), QueueError>;
 
     /// A counter that every freed seat moves on. The drain reads it before a batch, so a
     /// cancellation racing the batch cannot leave a course flagged sold out with a free seat.
     async fn freed_mark(&self) -> Result<u64, QueueError>;
 
     /// The courses flagged sold out, in id order.
-    async fn sold_out(&self) -> Result<Vec<i64>, QueueError>;
+    async fn sold_out(&self) -> Result<Vec<CourseId>, QueueError>;
 
     /// Replaces every sold-out flag with `sold_out` (the drain reconciles from the database),
     /// unless a seat was freed since `freed_mark` ([`Queue::freed_mark`] read before the
@@ -333,7 +217,7 @@ pub trait Queue: Send + Sync {
     async fn reset_sold_out(
         &self,
         epoch: u64,
-        sold_out: &[i64],
+        sold_out: &[CourseId],
         freed_mark: Option<u64>,
     ) -> Result<bool, QueueError>;
 
@@ -355,57 +239,4 @@ pub trait Queue: Send + Sync {
     /// For the drain holding lease `epoch`: rebuilds the duplicate check and the sold-out flags
     /// from `restore` and starts its generation. Admission answers `Recovering` until this ends.
     async fn restore(&self, epoch: u64, restore: &Restore) -> Result<(), QueueError>;
-}
-
-/// Unix milliseconds now.
-pub fn now_ms() -> i64 {
-    unix_ms(time::OffsetDateTime::now_utc())
-}
-
-/// `at` in Unix milliseconds, the unit of every time the queue keeps.
-pub fn unix_ms(at: time::OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ticket_ids_round_trip_and_refuse_junk() {
-        let id = TicketId {
-            generation: 3,
-            seq: 10452,
-        };
-        assert_eq!(id.to_string(), "3-10452");
-        assert_eq!("3-10452".parse::<TicketId>(), Ok(id));
-        for junk in [
-            "",
-            "3",
-            "-1",
-            "3-",
-            "a-1",
-            "1-2-3",
-            "1-+2",
-            "99999999999999999999-1",
-        ] {
-            assert!(junk.parse::<TicketId>().is_err(), "{junk:?} parsed");
-        }
-    }
-
-    #[test]
-    fn only_queued_and_deciding_are_open() {
-        for state in [
-            TicketState::Enrolled,
-            TicketState::Rejected,
-            TicketState::Cancelled,
-            TicketState::Expired,
-            TicketState::Lost,
-        ] {
-            assert!(state.is_terminal());
-            assert_eq!(state.as_str().parse::<TicketState>().unwrap(), state);
-        }
-        assert!(!TicketState::Queued.is_terminal());
-        assert!(!TicketState::Deciding.is_terminal());
-    }
 }

@@ -11,67 +11,18 @@
 //! `s:<student>` (the student's ticket ids), `rate:<second>`, `results` and `results-n` (a stream
 //! of settled outcomes with IDs `<position>-1`).
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{ErrorKind, RedisError, Script, Value};
 
-use super::{
-    Admission, AdmitLimits, CourseFlags, Leave, Queue, QueueError, QueueStatus, Restore, Settled,
-    Ticket, TicketId, TicketState,
-};
+use super::{Admission, AdmitLimits, CourseFlags, Leave, Queue, QueueError, QueueStatus, Restore};
+use crate::domain::{CourseId, Settled, StudentId, Ticket, TicketId, TicketState};
 use crate::lock::{DRAIN_LOCK, epoch_key};
+use crate::redis_conn::{self, one_line, scan_keys};
 
 /// How many enrolled pairs or sold-out courses one restore script call writes: small enough that
 /// no single call blocks Redis for long, large enough that 500,000 pairs take 100 calls.
 const RESTORE_CHUNK: usize = 5_000;
-
-/// Opens the Redis connection the queue and the drain lock share. It reconnects by itself; a
-/// first connection that fails is reported within seconds.
-pub async fn connect_redis(url: &str) -> Result<ConnectionManager, QueueError> {
-    let client = redis::Client::open(url)
-        .map_err(|e| QueueError::Unavailable(format!("invalid Redis URL: {}", one_line(&e))))?;
-    // The default 500 ms response timeout is shorter than a restore chunk or a large settle
-    // can take on a Redis busy with admissions; a slow answer is not a dead server. Fewer
-    // retries than the default (about 10 s) so a server started without Redis says so soon.
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(Duration::from_secs(5)))
-        .set_number_of_retries(4)
-        .set_max_delay(Duration::from_secs(1));
-    ConnectionManager::new_with_config(client, config)
-        .await
-        .map_err(|e| QueueError::Unavailable(format!("cannot connect to Redis: {}", one_line(&e))))
-}
-
-/// Every key matching `pattern`, by SCAN: never KEYS, which stops a production Redis for as
-/// long as it takes.
-pub async fn scan_keys(
-    conn: &mut ConnectionManager,
-    pattern: &str,
-) -> Result<Vec<String>, RedisError> {
-    let mut keys = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(conn)
-            .await?;
-        keys.extend(page);
-        if next == 0 {
-            // SCAN may return a key twice.
-            keys.sort_unstable();
-            keys.dedup();
-            return Ok(keys);
-        }
-        cursor = next;
-    }
-}
 
 /// The queue's scripts, each compiled once with the shared prelude in front.
 struct Scripts {
@@ -88,7 +39,6 @@ struct Scripts {
     results_after: Script,
     ticket: Script,
     tickets_of: Script,
-    revocation: Script,
 }
 
 impl Scripts {
@@ -107,7 +57,6 @@ impl Scripts {
             restore_finish: with_prelude(include_str!("scripts/restore_finish.lua")),
             status: with_prelude(include_str!("scripts/status.lua")),
             results_after: with_prelude(include_str!("scripts/results_after.lua")),
-            revocation: with_prelude(include_str!("scripts/revocation.lua")),
             ticket: with_prelude(include_str!("scripts/ticket.lua")),
             tickets_of: with_prelude(include_str!("scripts/tickets_of.lua")),
         }
@@ -127,7 +76,7 @@ pub struct RedisQueue {
 impl RedisQueue {
     /// Connects to Redis at `url` and keeps the queue of environment `env` there.
     pub async fn connect(url: &str, env: &str) -> Result<RedisQueue, QueueError> {
-        Ok(RedisQueue::new(connect_redis(url).await?, env))
+        Ok(RedisQueue::new(redis_conn::connect(url).await?, env))
     }
 
     /// Deletes every key of this queue (not the drain lock): the next drain holder rebuilds it
@@ -212,8 +161,8 @@ impl Queue for RedisQueue {
 
     async fn admit(
         &self,
-        student_id: i64,
-        course_id: i64,
+        student_id: StudentId,
+        course_id: CourseId,
         limits: AdmitLimits,
     ) -> Result<Admission, QueueError> {
         let args = [
@@ -234,7 +183,12 @@ impl Queue for RedisQueue {
         })
     }
 
-    async fn leave(&self, student_id: i64, id: TicketId, now_ms: i64) -> Result<Leave, QueueError> {
+    async fn leave(
+        &self,
+        student_id: StudentId,
+        id: TicketId,
+        now_ms: i64,
+    ) -> Result<Leave, QueueError> {
         let args = [student_id.to_string(), id.to_string(), now_ms.to_string()];
         let reply = self.run(&self.scripts.leave, &args).await?;
         Ok(match reply.status.as_str() {
@@ -256,7 +210,7 @@ impl Queue for RedisQueue {
             .transpose()
     }
 
-    async fn tickets_of(&self, student_id: i64) -> Result<Vec<Ticket>, QueueError> {
+    async fn tickets_of(&self, student_id: StudentId) -> Result<Vec<Ticket>, QueueError> {
         let value = self
             .eval(&self.scripts.tickets_of, &[student_id.to_string()])
             .await?;
@@ -302,41 +256,28 @@ impl Queue for RedisQueue {
                 outcome.student_id.to_string(),
                 outcome.course_id.to_string(),
                 outcome.state.as_str().to_owned(),
-                outcome.code.clone().unwrap_or_default(),
+                outcome
+                    .state
+                    .code()
+                    .map_or("", |code| code.as_str())
+                    .to_owned(),
                 outcome.decided_at_ms.to_string(),
             ]);
         }
-        args.extend(flags.sold_out.iter().map(i64::to_string));
+        args.extend(flags.sold_out.iter().map(CourseId::to_string));
         self.run_fenced(&self.scripts.settle, epoch, args).await?;
         Ok(())
     }
 
-    async fn seat_freed(&self, course_id: i64, student_id: Option<i64>) -> Result<(), QueueError> {
+    async fn seat_freed(
+        &self,
+        course_id: CourseId,
+        student_id: Option<StudentId>,
+    ) -> Result<(), QueueError> {
         let student = student_id.map(|s| s.to_string()).unwrap_or_default();
         self.run(&self.scripts.seat_freed, &[course_id.to_string(), student])
             .await?;
         Ok(())
-    }
-
-    async fn revoke(&self, jti: &str, until_ms: i64) -> Result<(), QueueError> {
-        let args = ["revoke".to_owned(), jti.to_owned(), until_ms.to_string()];
-        self.run(&self.scripts.revocation, &args).await?;
-        Ok(())
-    }
-
-    async fn is_revoked(&self, jti: &str) -> Result<bool, QueueError> {
-        let args = ["check".to_owned(), jti.to_owned()];
-        match self
-            .run(&self.scripts.revocation, &args)
-            .await?
-            .status
-            .as_str()
-        {
-            "REVOKED" => Ok(true),
-            "VALID" => Ok(false),
-            "RECOVERING" => Err(QueueError::Recovering),
-            other => Err(corrupt(&format!("revocation answered {other}"))),
-        }
     }
 
     async fn freed_mark(&self) -> Result<u64, QueueError> {
@@ -348,24 +289,24 @@ impl Queue for RedisQueue {
         Ok(mark.unwrap_or(0))
     }
 
-    async fn sold_out(&self) -> Result<Vec<i64>, QueueError> {
+    async fn sold_out(&self) -> Result<Vec<CourseId>, QueueError> {
         let mut ids: Vec<i64> = redis::cmd("SMEMBERS")
             .arg(format!("{}soldout", self.prefix))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(backend_error)?;
         ids.sort_unstable();
-        Ok(ids)
+        Ok(ids.into_iter().map(CourseId).collect())
     }
 
     async fn reset_sold_out(
         &self,
         epoch: u64,
-        sold_out: &[i64],
+        sold_out: &[CourseId],
         freed_mark: Option<u64>,
     ) -> Result<bool, QueueError> {
         let mut args = vec![freed_mark.map(|m| m.to_string()).unwrap_or_default()];
-        args.extend(sold_out.iter().map(i64::to_string));
+        args.extend(sold_out.iter().map(CourseId::to_string));
         let reply = self
             .run_fenced(&self.scripts.reset_sold_out, epoch, args)
             .await?;
@@ -394,13 +335,11 @@ impl Queue for RedisQueue {
             let f = items(entry)?;
             let [position, id, student, course, state, code, decided] = fixed::<7>(f, "result")?;
             next = number(&position, "result position")?;
-            let code = text(&code)?;
             outcomes.push(Settled {
                 id: ticket_id(&id)?,
-                student_id: number(&student, "result student")?,
-                course_id: number(&course, "result course")?,
-                state: text(&state)?.parse()?,
-                code: (!code.is_empty()).then_some(code),
+                student_id: StudentId(number(&student, "result student")?),
+                course_id: CourseId(number(&course, "result course")?),
+                state: TicketState::parse(&text(&state)?, Some(&text(&code)?))?,
                 decided_at_ms: number(&decided, "result decided")?,
             });
         }
@@ -444,20 +383,10 @@ impl Queue for RedisQueue {
             self.run_fenced(&self.scripts.restore_fill, epoch, args)
                 .await?;
         }
-        for chunk in restore.revoked.chunks(RESTORE_CHUNK / 2) {
-            let mut args = Vec::with_capacity(2 * chunk.len() + 1);
-            args.push("revoked".to_owned());
-            for (jti, until_ms) in chunk {
-                args.push(jti.clone());
-                args.push(until_ms.to_string());
-            }
-            self.run_fenced(&self.scripts.restore_fill, epoch, args)
-                .await?;
-        }
         for chunk in restore.sold_out.chunks(RESTORE_CHUNK) {
             let mut args = Vec::with_capacity(chunk.len() + 1);
             args.push("sold_out".to_owned());
-            args.extend(chunk.iter().map(i64::to_string));
+            args.extend(chunk.iter().map(CourseId::to_string));
             self.run_fenced(&self.scripts.restore_fill, epoch, args)
                 .await?;
         }
@@ -505,13 +434,11 @@ impl Reply {
 fn parse_ticket(value: Value) -> Result<Ticket, QueueError> {
     let [id, student, course, state, code, admitted, decided] =
         fixed::<7>(items(value)?, "ticket")?;
-    let code = text(&code)?;
     Ok(Ticket {
         id: ticket_id(&id)?,
-        student_id: number(&student, "ticket student")?,
-        course_id: number(&course, "ticket course")?,
-        state: text(&state)?.parse::<TicketState>()?,
-        code: (!code.is_empty()).then_some(code),
+        student_id: StudentId(number(&student, "ticket student")?),
+        course_id: CourseId(number(&course, "ticket course")?),
+        state: TicketState::parse(&text(&state)?, Some(&text(&code)?))?,
         admitted_at_ms: number(&admitted, "ticket admission time")?,
         decided_at_ms: optional_number(&decided, "ticket decision time")?,
     })
@@ -589,38 +516,5 @@ fn backend_error(error: RedisError) -> QueueError {
     match error.kind() {
         ErrorKind::Parse | ErrorKind::UnexpectedReturnType => QueueError::Corrupt(one_line(&error)),
         _ => QueueError::Unavailable(one_line(&error)),
-    }
-}
-
-/// Redis errors can carry a multi-line detail (a Lua traceback); logs and health checks want one.
-fn one_line(error: &RedisError) -> String {
-    error
-        .to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn an_unreachable_server_is_unavailable() {
-        // Port 1 is reserved (tcpmux) and never runs Redis.
-        match RedisQueue::connect("redis://127.0.0.1:1", "t").await {
-            Err(QueueError::Unavailable(reason)) => {
-                assert!(reason.starts_with("cannot connect to Redis"), "{reason}");
-                assert!(!reason.contains('\n'));
-            }
-            Err(other) => panic!("expected Unavailable, got {other:?}"),
-            Ok(_) => panic!("connected to port 1"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_bad_url_is_unavailable() {
-        let result = RedisQueue::connect("postgres://nowhere", "t").await;
-        assert!(matches!(result, Err(QueueError::Unavailable(_))));
     }
 }

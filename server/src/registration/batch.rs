@@ -1,14 +1,51 @@
 //! The drain's decision over one batch: every ticket, in sequence order, through the same
 //! domain rules as the direct path.
 
-use crate::domain::{ScheduledCourse, check_enrollment};
-use crate::queue::{Settled, Ticket, TicketState};
-use crate::store::DrainSnapshot;
+use std::collections::HashMap;
+
+use crate::domain::{
+    Course, CourseId, RejectionCode, ScheduledCourse, Settled, Student, StudentId, Ticket,
+    TicketId, TicketState, check_enrollment,
+};
+use crate::store::DrainReads;
 
 use super::Rules;
 
-/// The code of a ticket whose student no longer exists.
-pub const STUDENT_NOT_FOUND: &str = "STUDENT_NOT_FOUND";
+/// What a batch decides on: the database's reads inside the batch's transaction, indexed, and
+/// updated as each ticket is decided so the next one sees the seats and schedules it left.
+#[derive(Debug, Default)]
+pub struct DrainSnapshot {
+    /// Tickets of the batch the database already decided (a replay after a crash).
+    pub decided: HashMap<TicketId, Settled>,
+    /// The batch's students, locked.
+    pub students: HashMap<StudentId, Student>,
+    /// The courses each of those students holds.
+    pub schedules: HashMap<StudentId, Vec<Course>>,
+    /// The batch's courses, locked, with their seat counters.
+    pub courses: HashMap<CourseId, Course>,
+}
+
+impl From<DrainReads> for DrainSnapshot {
+    fn from(reads: DrainReads) -> Self {
+        let mut snapshot = DrainSnapshot {
+            decided: reads
+                .decided
+                .iter()
+                .map(|ticket| (ticket.id, Settled::from(ticket)))
+                .collect(),
+            ..DrainSnapshot::default()
+        };
+        for student in reads.students {
+            snapshot.schedules.insert(student.id, Vec::new());
+            snapshot.students.insert(student.id, student);
+        }
+        for (student, course) in reads.schedules {
+            snapshot.schedules.entry(student).or_default().push(course);
+        }
+        snapshot.courses = reads.courses.into_iter().map(|c| (c.id, c)).collect();
+        snapshot
+    }
+}
 
 /// One ticket's outcome, and whether the database already had it (a replay after a crash).
 #[derive(Debug, Clone)]
@@ -37,7 +74,7 @@ pub fn decide_batch(
                     replayed: true,
                 };
             }
-            let (state, code) = decide_one(rules, ticket, snapshot, now_ms, ticket_ttl_ms);
+            let state = decide_one(rules, ticket, snapshot, now_ms, ticket_ttl_ms);
             BatchDecision {
                 ticket: ticket.clone(),
                 settled: Settled {
@@ -45,7 +82,6 @@ pub fn decide_batch(
                     student_id: ticket.student_id,
                     course_id: ticket.course_id,
                     state,
-                    code,
                     decided_at_ms: match state {
                         TicketState::Cancelled => ticket.decided_at_ms.unwrap_or(now_ms),
                         _ => now_ms,
@@ -63,15 +99,15 @@ fn decide_one(
     snapshot: &mut DrainSnapshot,
     now_ms: i64,
     ticket_ttl_ms: i64,
-) -> (TicketState, Option<String>) {
+) -> TicketState {
     if ticket.state == TicketState::Cancelled {
-        return (TicketState::Cancelled, None);
+        return TicketState::Cancelled;
     }
     if now_ms - ticket.admitted_at_ms > ticket_ttl_ms {
-        return (TicketState::Expired, None);
+        return TicketState::Expired;
     }
     let Some(student) = snapshot.students.get(&ticket.student_id) else {
-        return (TicketState::Rejected, Some(STUDENT_NOT_FOUND.to_owned()));
+        return TicketState::Rejected(RejectionCode::StudentNotFound);
     };
     let schedule = snapshot.schedules.entry(student.id).or_default();
     let scheduled: Vec<ScheduledCourse> = schedule.iter().map(ScheduledCourse::from).collect();
@@ -81,9 +117,9 @@ fn decide_one(
             let course = course.expect("check_enrollment accepted an existing course");
             course.enrolled += 1;
             schedule.push(course.clone());
-            (TicketState::Enrolled, None)
+            TicketState::Enrolled
         }
-        Err(rejection) => (TicketState::Rejected, Some(rejection.code().to_owned())),
+        Err(rejection) => TicketState::Rejected(rejection.code()),
     }
 }
 
@@ -92,15 +128,13 @@ mod tests {
     use super::*;
     use crate::domain::Weekday;
     use crate::domain::rules::tests::{course, student};
-    use crate::queue::TicketId;
 
     fn ticket(seq: u64, student_id: i64, course_id: i64) -> Ticket {
         Ticket {
             id: TicketId { generation: 1, seq },
-            student_id,
-            course_id,
+            student_id: StudentId(student_id),
+            course_id: CourseId(course_id),
             state: TicketState::Deciding,
-            code: None,
             admitted_at_ms: 1_000,
             decided_at_ms: None,
         }
@@ -110,14 +144,14 @@ mod tests {
         let mut snapshot = DrainSnapshot::default();
         let mut full = course(7, 3, &[(Weekday::Mon, 600, 675)]);
         full.spec.capacity = capacity;
-        snapshot.courses.insert(7, full);
+        snapshot.courses.insert(full.id, full);
         let mut other = course(8, 3, &[(Weekday::Mon, 630, 700)]);
         other.spec.capacity = 100;
-        snapshot.courses.insert(8, other);
+        snapshot.courses.insert(other.id, other);
         for &id in students {
             let mut s = student("컴퓨터공학과", 2);
-            s.id = id;
-            snapshot.students.insert(id, s);
+            s.id = StudentId(id);
+            snapshot.students.insert(s.id, s);
         }
         snapshot
     }
@@ -126,10 +160,11 @@ mod tests {
         decisions
             .iter()
             .map(|d| {
+                let state = d.settled.state;
                 (
                     d.settled.id.seq,
-                    d.settled.state.as_str(),
-                    d.settled.code.as_deref(),
+                    state.as_str(),
+                    state.code().map(|c| c.as_str()),
                 )
             })
             .collect()
@@ -148,7 +183,7 @@ mod tests {
                 (3, "rejected", Some("COURSE_FULL"))
             ]
         );
-        assert_eq!(snapshot.courses[&7].enrolled, 2);
+        assert_eq!(snapshot.courses[&CourseId(7)].enrolled, 2);
     }
 
     #[test]
@@ -193,13 +228,13 @@ mod tests {
                 (1, "enrolled", None),
                 (2, "cancelled", None),
                 (3, "expired", None),
-                (4, "rejected", Some(STUDENT_NOT_FOUND)),
+                (4, "rejected", Some("STUDENT_NOT_FOUND")),
                 (5, "rejected", Some("COURSE_NOT_FOUND"))
             ]
         );
         assert!(decisions[0].replayed && !decisions[1].replayed);
         assert_eq!(decisions[1].settled.decided_at_ms, 1_500);
         // A replay took no seat a second time.
-        assert_eq!(snapshot.courses[&7].enrolled, 0);
+        assert_eq!(snapshot.courses[&CourseId(7)].enrolled, 0);
     }
 }

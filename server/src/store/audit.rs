@@ -2,7 +2,13 @@
 //! `classmate bench` runs it after every enrolling scenario; the multi-process tests after each
 //! of theirs.
 
+use async_trait::async_trait;
 use serde::Serialize;
+use sqlx::{Database, Executor, IntoArguments};
+
+use super::StoreError;
+use super::dialect::Dialect;
+use super::relational::SqlStore;
 
 /// One broken guarantee, with how often and a few examples.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -15,7 +21,7 @@ pub struct Finding {
 }
 
 /// Each check: a name and a query returning one text column per violation.
-pub(super) const CHECKS: [(&str, &str); 6] = [
+const CHECKS: [(&str, &str); 6] = [
     (
         "course_over_capacity",
         "SELECT CAST(id AS TEXT) FROM courses WHERE enrolled > capacity",
@@ -55,4 +61,39 @@ pub(super) const CHECKS: [(&str, &str); 6] = [
 pub struct AuditScope {
     /// Include `fifo_inversion`; leave it out when the run cancelled enrollments.
     pub fifo: bool,
+}
+
+/// The database's side of the audit; the queue's side is in [`crate::audit`].
+#[async_trait]
+pub trait Audit: Send + Sync {
+    /// Every broken guarantee the database shows: capacity, seat counters, duplicates, tickets
+    /// and (in scope) FIFO order. Empty when all is well.
+    async fn audit(&self, scope: AuditScope) -> Result<Vec<Finding>, StoreError>;
+}
+
+#[async_trait]
+impl<DB: Dialect> Audit for SqlStore<DB>
+where
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    async fn audit(&self, scope: AuditScope) -> Result<Vec<Finding>, StoreError> {
+        let mut findings = Vec::new();
+        for (check, query) in CHECKS {
+            if check == "fifo_inversion" && !scope.fifo {
+                continue;
+            }
+            let examples: Vec<String> = sqlx::query_scalar(query).fetch_all(&self.reader).await?;
+            if !examples.is_empty() {
+                findings.push(Finding {
+                    check,
+                    count: examples.len() as i64,
+                    examples: examples.into_iter().take(10).collect(),
+                });
+            }
+        }
+        Ok(findings)
+    }
 }

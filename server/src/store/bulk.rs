@@ -9,10 +9,11 @@ use sqlx::{Database, Executor, IntoArguments, Transaction};
 use time::OffsetDateTime;
 
 use super::StoreError;
-use super::relational::Dialect;
+use super::dialect::Dialect;
+use super::relational::SqlStore;
 use super::rows::CourseColumns;
 use super::sql::{self, placeholders};
-use crate::domain::{CourseSpec, StudentNumber, Year};
+use crate::domain::{CourseId, CourseSpec, StudentId, StudentNumber, Year};
 
 /// Rows per insert statement: 14 course columns × 500 stays under SQLite's 32,766 parameters.
 const CHUNK: usize = 500;
@@ -41,38 +42,75 @@ impl DataCounts {
     }
 }
 
+/// Seeding a database: what it holds, and loading rows in bulk.
+#[async_trait]
+pub trait Seeding: Send + Sync {
+    /// How many courses, students and enrollments there are.
+    async fn data_counts(&self) -> Result<DataCounts, StoreError>;
+
+    /// Opens one transaction that loads rows in bulk; with `reset`, it first empties every
+    /// table a seed fills (administrators stay).
+    async fn begin_bulk(&self, reset: bool) -> Result<Box<dyn BulkLoad>, StoreError>;
+}
+
 /// An open bulk load; dropping it without `commit` rolls everything back.
 #[async_trait]
 pub trait BulkLoad: Send {
     /// Inserts courses; returns their ids in the same order.
-    async fn courses(&mut self, specs: &[CourseSpec]) -> Result<Vec<i64>, StoreError>;
+    async fn courses(&mut self, specs: &[CourseSpec]) -> Result<Vec<CourseId>, StoreError>;
 
     /// Inserts students who all log in with `password_hash`; returns their ids in order.
     async fn students(
         &mut self,
         students: &[StudentRecord],
         password_hash: &str,
-    ) -> Result<Vec<i64>, StoreError>;
+    ) -> Result<Vec<StudentId>, StoreError>;
 
     /// Makes the load durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
-pub(super) struct SqlBulk<DB: Database> {
-    pub(super) tx: Transaction<'static, DB>,
+struct SqlBulk<DB: Database> {
+    tx: Transaction<'static, DB>,
 }
 
-/// Empties everything a seed writes (administrators stay) inside `tx`.
-pub(super) async fn reset<DB>(tx: &mut Transaction<'static, DB>) -> Result<(), StoreError>
+#[async_trait]
+impl<DB: Dialect> Seeding for SqlStore<DB>
 where
-    DB: Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i16: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64, String, String): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, String): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, i64, i64): sqlx::FromRow<'r, DB::Row>,
 {
-    for statement in DB::RESET {
-        sqlx::query::<DB>(statement).execute(&mut **tx).await?;
+    async fn data_counts(&self) -> Result<DataCounts, StoreError> {
+        let (courses, students, enrollments): (i64, i64, i64) = sqlx::query_as(sql::DATA_COUNTS)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(DataCounts {
+            courses: courses.unsigned_abs(),
+            students: students.unsigned_abs(),
+            enrollments: enrollments.unsigned_abs(),
+        })
     }
-    Ok(())
+
+    async fn begin_bulk(&self, reset: bool) -> Result<Box<dyn BulkLoad>, StoreError> {
+        let mut tx = self.writer.begin_with(DB::BEGIN).await?;
+        if reset {
+            // In the load's own transaction: a load that fails leaves the old data in place.
+            for statement in DB::RESET {
+                sqlx::query::<DB>(statement).execute(&mut *tx).await?;
+            }
+        }
+        Ok(Box::new(SqlBulk { tx }))
+    }
 }
 
 #[async_trait]
@@ -91,7 +129,7 @@ where
     for<'r> (i64, String, String): sqlx::FromRow<'r, DB::Row>,
     for<'r> (i64, String): sqlx::FromRow<'r, DB::Row>,
 {
-    async fn courses(&mut self, specs: &[CourseSpec]) -> Result<Vec<i64>, StoreError> {
+    async fn courses(&mut self, specs: &[CourseSpec]) -> Result<Vec<CourseId>, StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut ids = Vec::with_capacity(specs.len());
         for chunk in specs.chunks(CHUNK) {
@@ -129,7 +167,7 @@ where
                     .ok_or_else(|| {
                         StoreError::Corrupt(format!("{}-{} not inserted", c.subject, c.section))
                     })?;
-                ids.push(*id);
+                ids.push(CourseId(*id));
             }
         }
         Ok(ids)
@@ -139,7 +177,7 @@ where
         &mut self,
         students: &[StudentRecord],
         password_hash: &str,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<StudentId>, StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut ids = Vec::with_capacity(students.len());
         for chunk in students.chunks(CHUNK * 2) {
@@ -168,7 +206,7 @@ where
                 let id = by_number.get(s.number.as_str()).ok_or_else(|| {
                     StoreError::Corrupt(format!("student {} not inserted", s.number.as_str()))
                 })?;
-                ids.push(*id);
+                ids.push(StudentId(*id));
             }
         }
         Ok(ids)

@@ -10,24 +10,23 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use sqlx::{Database, Executor, FromRow, IntoArguments, Transaction};
 
-use super::relational::Dialect;
-use super::rows::{CourseRow, DecisionRow, StudentCourseRow, StudentRow};
+use super::dialect::Dialect;
+use super::rows::{CourseRow, DecisionRow, StudentCourseRow, StudentRow, convert_all};
 use super::sql::placeholders;
 use super::{StoreError, sql};
-use crate::domain::{Course, Student};
-use crate::queue::{Settled, Ticket, TicketId, TicketState};
+use crate::domain::{Course, CourseId, Settled, Student, StudentId, Ticket, TicketState};
 
-/// What a drain batch decides on, read inside its transaction.
+/// What a drain batch decides on, as the database holds it inside the batch's transaction.
 #[derive(Debug, Default)]
-pub struct DrainSnapshot {
+pub struct DrainReads {
     /// Tickets of the batch the database already decided (a replay after a crash).
-    pub decided: HashMap<TicketId, Settled>,
+    pub decided: Vec<Ticket>,
     /// The batch's students, locked.
-    pub students: HashMap<i64, Student>,
-    /// The courses each of those students holds.
-    pub schedules: HashMap<i64, Vec<Course>>,
+    pub students: Vec<Student>,
+    /// The courses those students hold: (student, course).
+    pub schedules: Vec<(StudentId, Course)>,
     /// The batch's courses, locked, with their seat counters.
-    pub courses: HashMap<i64, Course>,
+    pub courses: Vec<Course>,
 }
 
 /// The open transaction of one drain batch.
@@ -65,7 +64,7 @@ pub(super) async fn begin<DB>(
     mut tx: Transaction<'static, DB>,
     epoch: u64,
     tickets: &[Ticket],
-) -> Result<(SqlDrainTx<DB>, DrainSnapshot), StoreError>
+) -> Result<(SqlDrainTx<DB>, DrainReads), StoreError>
 where
     DB: Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -80,9 +79,8 @@ where
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     pass_fence(&mut tx, epoch).await?;
-    let mut snapshot = DrainSnapshot::default();
     if tickets.is_empty() {
-        return Ok((SqlDrainTx { tx }, snapshot));
+        return Ok((SqlDrainTx { tx }, DrainReads::default()));
     }
 
     let statement = format!(
@@ -94,43 +92,31 @@ where
     for ticket in tickets {
         query = query.bind(ticket.id.to_string());
     }
-    let rows = query.fetch_all(&mut *tx).await?;
-    for row in rows {
-        let ticket = Ticket::try_from(row)?;
-        snapshot.decided.insert(ticket.id, Settled::from(&ticket));
-    }
+    let decided = convert_all(query.fetch_all(&mut *tx).await?)?;
 
-    let student_ids = unique(tickets.iter().map(|t| t.student_id));
+    let student_ids = unique(tickets.iter().map(|t| t.student_id.0));
     // Students in id order, so two lockers never wait on each other in a cycle.
     let tail = format!(" ORDER BY id{}", DB::LOCK_ROWS);
     let rows: Vec<StudentRow> =
         rows_for_ids(&mut tx, sql::DRAIN_STUDENTS, &student_ids, &tail).await?;
-    for row in rows {
-        let student = Student::try_from(row)?;
-        snapshot.schedules.insert(student.id, Vec::new());
-        snapshot.students.insert(student.id, student);
-    }
+    let students = convert_all(rows)?;
 
     let rows: Vec<StudentCourseRow> =
         rows_for_ids(&mut tx, sql::DRAIN_SCHEDULES, &student_ids, "").await?;
-    for row in rows {
-        let (student_id, course) = row.try_into()?;
-        snapshot
-            .schedules
-            .entry(student_id)
-            .or_default()
-            .push(course);
-    }
+    let schedules = convert_all(rows)?;
 
-    let course_ids = unique(tickets.iter().map(|t| t.course_id));
+    let course_ids = unique(tickets.iter().map(|t| t.course_id.0));
     let tail = format!(" ORDER BY c.id{}", DB::LOCK_ROWS);
     let rows: Vec<CourseRow> =
         rows_for_ids(&mut tx, sql::DRAIN_COURSES, &course_ids, &tail).await?;
-    for row in rows {
-        let course = Course::try_from(row)?;
-        snapshot.courses.insert(course.id, course);
-    }
-    Ok((SqlDrainTx { tx }, snapshot))
+    let courses = convert_all(rows)?;
+    let reads = DrainReads {
+        decided,
+        students,
+        schedules,
+        courses,
+    };
+    Ok((SqlDrainTx { tx }, reads))
 }
 
 /// The rows of `head (ids…) tail`, read inside `tx`.
@@ -213,8 +199,8 @@ where
             let mut query = sqlx::query::<DB>(&statement);
             for (ticket, _) in chunk {
                 query = query
-                    .bind(ticket.student_id)
-                    .bind(ticket.course_id)
+                    .bind(ticket.student_id.0)
+                    .bind(ticket.course_id.0)
                     .bind(now)
                     .bind(ticket.id.to_string());
             }
@@ -225,7 +211,7 @@ where
 
         let mut seats: HashMap<i64, i64> = HashMap::new();
         for (ticket, _) in &enrolled {
-            *seats.entry(ticket.course_id).or_default() += 1;
+            *seats.entry(ticket.course_id.0).or_default() += 1;
         }
         let mut courses: Vec<(i64, i64)> = seats.into_iter().collect();
         courses.sort_unstable();
@@ -245,7 +231,7 @@ where
             let done: Vec<i64> = query.fetch_all(&mut *self.tx).await?;
             if let Some((course_id, _)) = chunk.iter().find(|(id, _)| !done.contains(id)) {
                 return Err(StoreError::SeatsChanged {
-                    course_id: *course_id,
+                    course_id: CourseId(*course_id),
                 });
             }
         }
@@ -263,10 +249,10 @@ where
                     .bind(ticket.id.to_string())
                     .bind(i64::try_from(ticket.id.generation).unwrap_or(i64::MAX))
                     .bind(i64::try_from(ticket.id.seq).unwrap_or(i64::MAX))
-                    .bind(ticket.student_id)
-                    .bind(ticket.course_id)
+                    .bind(ticket.student_id.0)
+                    .bind(ticket.course_id.0)
                     .bind(settled.state.as_str().to_owned())
-                    .bind(settled.code.clone())
+                    .bind(settled.state.code().map(|code| code.as_str().to_owned()))
                     .bind(ticket.admitted_at_ms)
                     .bind(settled.decided_at_ms)
                     .bind(epoch);

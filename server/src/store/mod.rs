@@ -1,6 +1,7 @@
-//! Where students, courses, carts and enrollments live: the `Store` trait, implemented once by
-//! [`SqlStore`] for both databases (PostgreSQL for production, SQLite for the embedded default),
-//! each with its own migrations and a small [`Dialect`].
+//! Where students, courses, carts and enrollments live: the [`Store`] trait the requests and the
+//! drain use, and beside it [`Audit`] and [`Seeding`] for the operators' tools, all implemented
+//! once by [`SqlStore`] for both databases (PostgreSQL for production, SQLite for the embedded
+//! default), each with its own migrations and a small [`Dialect`].
 //!
 //! The stores hold no rules. `registration` reads through a [`StudentTx`] (the direct path) or a
 //! [`DrainTx`] (one batch of the queue's drain, behind the epoch fence), asks the domain, and
@@ -11,6 +12,7 @@
 
 mod audit;
 mod bulk;
+mod dialect;
 mod drain;
 mod postgres;
 mod relational;
@@ -23,15 +25,18 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{Course, CourseSpec, Credits, NewStudent, Student, StudentNumber, Weekday};
-use crate::queue::{Restore, Ticket, TicketId};
+use crate::domain::{
+    Course, CourseId, CourseSpec, Credits, NewStudent, Student, StudentId, StudentNumber, Ticket,
+    TicketId, Weekday,
+};
 
-pub use audit::{AuditScope, Finding};
-pub use bulk::{BulkLoad, DataCounts, StudentRecord};
-pub use drain::{DrainSnapshot, DrainTx};
+pub use audit::{Audit, AuditScope, Finding};
+pub use bulk::{BulkLoad, DataCounts, Seeding, StudentRecord};
+pub use dialect::Dialect;
+pub use drain::{DrainReads, DrainTx};
 
 pub use postgres::PgStore;
-pub use relational::{Dialect, SqlStore};
+pub use relational::SqlStore;
 pub use sqlite::SqliteStore;
 
 /// Which database a store runs on.
@@ -54,8 +59,14 @@ impl Backend {
     }
 }
 
+/// Everything a database offers: the request path, the audit and bulk loading. The server
+/// takes it as a [`Store`]; `classmate seed` and `bench` use the rest.
+pub trait Database: Store + Audit + Seeding {}
+
+impl<T: Store + Audit + Seeding> Database for T {}
+
 /// Opens the database `url` names, creating the schema if it is new.
-pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Database>, StoreError> {
     match Backend::of_url(url) {
         Some(Backend::Postgres) => Ok(Arc::new(PgStore::connect(url, max_connections).await?)),
         Some(Backend::Sqlite) => Ok(Arc::new(SqliteStore::connect(url, max_connections).await?)),
@@ -95,7 +106,7 @@ pub enum StoreError {
     Fenced { epoch: u64 },
     /// A drain batch's seat update found fewer seats than its snapshot promised.
     #[error("course {course_id} changed under the drain batch")]
-    SeatsChanged { course_id: i64 },
+    SeatsChanged { course_id: CourseId },
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -231,7 +242,18 @@ pub struct SettingsChange {
     pub mode: Option<EnrollmentMode>,
 }
 
-/// The persistence every backend provides.
+/// What the queue must know again when its state is lost, read as a new generation starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Generation {
+    /// The new generation's number.
+    pub number: u64,
+    /// Every (student, course) enrollment.
+    pub enrolled: Vec<(StudentId, CourseId)>,
+    /// Every course with no free seat.
+    pub full: Vec<CourseId>,
+}
+
+/// What requests and the drain need of the database.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Which database this is.
@@ -257,7 +279,7 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<(Student, String)>, StoreError>;
 
     /// The student with this id.
-    async fn student(&self, id: i64) -> Result<Option<Student>, StoreError>;
+    async fn student(&self, id: StudentId) -> Result<Option<Student>, StoreError>;
 
     /// Stores a new administrator.
     async fn insert_admin(&self, username: &str, password_hash: &str) -> Result<Admin, StoreError>;
@@ -277,14 +299,17 @@ pub trait Store: Send + Sync {
     /// Whether the token `jti` was logged out.
     async fn is_token_revoked(&self, jti: &str) -> Result<bool, StoreError>;
 
+    /// Every logged-out token that has not expired yet: (jti, expiry in Unix ms).
+    async fn live_revocations(&self) -> Result<Vec<(String, i64)>, StoreError>;
+
     /// Adds a course to the catalog.
     async fn insert_course(&self, spec: &CourseSpec) -> Result<Course, StoreError>;
 
     /// Replaces a course's spec. Refuses a capacity below the seats already taken.
-    async fn update_course(&self, id: i64, spec: &CourseSpec) -> Result<Course, StoreError>;
+    async fn update_course(&self, id: CourseId, spec: &CourseSpec) -> Result<Course, StoreError>;
 
     /// The course with this id.
-    async fn course(&self, id: i64) -> Result<Option<Course>, StoreError>;
+    async fn course(&self, id: CourseId) -> Result<Option<Course>, StoreError>;
 
     /// A page of the catalog, ordered by code and section.
     async fn courses(
@@ -294,20 +319,24 @@ pub trait Store: Send + Sync {
     ) -> Result<Page<Course>, StoreError>;
 
     /// The student's cart, ordered by when each course was added.
-    async fn cart(&self, student_id: i64) -> Result<Vec<CartEntry>, StoreError>;
+    async fn cart(&self, student: StudentId) -> Result<Vec<CartEntry>, StoreError>;
 
     /// Takes a course out of the cart; false if it was not in it.
-    async fn remove_from_cart(&self, student_id: i64, course_id: i64) -> Result<bool, StoreError>;
+    async fn remove_from_cart(
+        &self,
+        student: StudentId,
+        course: CourseId,
+    ) -> Result<bool, StoreError>;
 
     /// The courses the student holds, ordered by code.
-    async fn enrollments(&self, student_id: i64) -> Result<Vec<Enrollment>, StoreError>;
+    async fn enrollments(&self, student: StudentId) -> Result<Vec<Enrollment>, StoreError>;
 
     /// Opens a transaction that no other `StudentTx` of the same student can interleave with
     /// (PostgreSQL locks the student's row; SQLite takes its single write lock).
     /// `None` if there is no such student.
     async fn begin_student(
         &self,
-        student_id: i64,
+        student: StudentId,
     ) -> Result<Option<Box<dyn StudentTx>>, StoreError>;
 
     /// Registration's settings and the drain's fence.
@@ -323,31 +352,20 @@ pub trait Store: Send + Sync {
         &self,
         epoch: u64,
         tickets: &[Ticket],
-    ) -> Result<(Box<dyn DrainTx>, DrainSnapshot), StoreError>;
+    ) -> Result<(Box<dyn DrainTx>, DrainReads), StoreError>;
 
     /// For the holder of lease `epoch`, after the queue's state was lost: starts the next
     /// generation and reads what the queue must know again (enrolled pairs, full courses).
-    async fn start_generation(&self, epoch: u64) -> Result<Restore, StoreError>;
+    async fn start_generation(&self, epoch: u64) -> Result<Generation, StoreError>;
 
-    /// Ids of the courses with no free seat.
-    async fn full_courses(&self) -> Result<Vec<i64>, StoreError>;
+    /// Ids of the courses with no free seat, in id order.
+    async fn full_courses(&self) -> Result<Vec<CourseId>, StoreError>;
 
     /// The decided ticket with this id, from the drain's records.
     async fn decided_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError>;
 
     /// The student's decided tickets, in (generation, sequence) order.
-    async fn decided_tickets_of(&self, student_id: i64) -> Result<Vec<Ticket>, StoreError>;
-
-    /// Every broken guarantee the database shows: capacity, seat counters, duplicates, tickets
-    /// and (in scope) FIFO order. Empty when all is well.
-    async fn audit(&self, scope: AuditScope) -> Result<Vec<Finding>, StoreError>;
-
-    /// How many courses, students and enrollments there are.
-    async fn data_counts(&self) -> Result<DataCounts, StoreError>;
-
-    /// Opens one transaction that loads rows in bulk; with `reset`, it first empties every
-    /// table a seed fills (administrators stay).
-    async fn begin_bulk(&self, reset: bool) -> Result<Box<dyn BulkLoad>, StoreError>;
+    async fn decided_tickets_of(&self, student: StudentId) -> Result<Vec<Ticket>, StoreError>;
 }
 
 /// A transaction serialised per student: what one student's cart and enrollment changes run in.
@@ -358,7 +376,7 @@ pub trait StudentTx: Send {
     fn student(&self) -> &Student;
 
     /// A course, as this transaction sees it.
-    async fn course(&mut self, course_id: i64) -> Result<Option<Course>, StoreError>;
+    async fn course(&mut self, course: CourseId) -> Result<Option<Course>, StoreError>;
 
     /// The courses the student holds.
     async fn enrolled_courses(&mut self) -> Result<Vec<Course>, StoreError>;
@@ -367,22 +385,22 @@ pub trait StudentTx: Send {
     async fn cart_len(&mut self) -> Result<u32, StoreError>;
 
     /// Puts a course in the cart; false if it was already there.
-    async fn add_to_cart(&mut self, course_id: i64) -> Result<bool, StoreError>;
+    async fn add_to_cart(&mut self, course: CourseId) -> Result<bool, StoreError>;
 
     /// Writes the enrollment row; `None` if the unique (student, course) key already has one.
     async fn insert_enrollment(
         &mut self,
-        course_id: i64,
+        course: CourseId,
     ) -> Result<Option<EnrollmentRecord>, StoreError>;
 
     /// Takes one seat if the course is open and not full, in one conditional update.
-    async fn take_seat(&mut self, course_id: i64) -> Result<bool, StoreError>;
+    async fn take_seat(&mut self, course: CourseId) -> Result<bool, StoreError>;
 
     /// Deletes the enrollment row; false if there was none.
-    async fn delete_enrollment(&mut self, course_id: i64) -> Result<bool, StoreError>;
+    async fn delete_enrollment(&mut self, course: CourseId) -> Result<bool, StoreError>;
 
     /// Gives one seat back.
-    async fn release_seat(&mut self, course_id: i64) -> Result<(), StoreError>;
+    async fn release_seat(&mut self, course: CourseId) -> Result<(), StoreError>;
 
     /// Makes every change of this transaction durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

@@ -6,7 +6,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres};
 
-use super::relational::{Dialect, SqlStore};
+use super::dialect::Dialect;
+use super::relational::SqlStore;
 use super::{Backend, StoreError};
 
 /// The store on PostgreSQL.

@@ -2,7 +2,8 @@
 //!
 //! Both run the same statements (`sql.rs`); what differs between them is a [`Dialect`]: how a
 //! write transaction begins and how a student's row is locked. SQLite keeps one writer and a pool
-//! of readers; PostgreSQL uses one pool for both.
+//! of readers; PostgreSQL uses one pool for both. The audit and bulk loading are implemented for
+//! the same type in `audit.rs` and `bulk.rs`.
 
 use async_trait::async_trait;
 use sqlx::{
@@ -11,37 +12,21 @@ use sqlx::{
 };
 use time::OffsetDateTime;
 
-use super::audit::{self, AuditScope, Finding};
-use super::bulk::{self, BulkLoad, DataCounts, SqlBulk};
-use super::drain::{self, DrainSnapshot, DrainTx};
+use super::dialect::Dialect;
+use super::drain::{self, DrainReads, DrainTx};
 use super::rows::{
     AdminCredentialsRow, AdminRow, CartRow, CourseColumns, CourseRow, CredentialsRow, DecisionRow,
     EnrollmentRow, SettingsRow, StudentCourseRow, StudentRow, convert_all,
 };
 use super::{
-    Admin, Backend, CartEntry, CourseFilter, Enrollment, EnrollmentRecord, Page, PageRequest,
-    QueueSettings, SettingsChange, Store, StoreError, StudentTx, Taken, is_unique_violation, sql,
+    Admin, Backend, CartEntry, CourseFilter, Enrollment, EnrollmentRecord, Generation, Page,
+    PageRequest, QueueSettings, SettingsChange, Store, StoreError, StudentTx, Taken,
+    is_unique_violation, sql,
 };
-use crate::domain::{Course, CourseSpec, NewStudent, Student, StudentNumber};
-use crate::queue::{Restore, Ticket, TicketId, unix_ms};
-
-/// What sets one database apart from the other for the shared store.
-pub trait Dialect: Database {
-    /// Which backend this is.
-    const BACKEND: Backend;
-    /// The statement that opens a write transaction.
-    const BEGIN: &'static str;
-    /// Reads a student by id (`$1`) and holds whatever lock serialises that student's
-    /// transactions until the transaction ends.
-    const LOCK_STUDENT: &'static str;
-    /// Whether generated statements number their parameters (`$1`) or use plain `?`.
-    const NUMBERED_PARAMS: bool;
-    /// Statements that empty every table a seed fills, keeping administrators.
-    const RESET: &'static [&'static str];
-    /// Appended to a `SELECT` to lock its rows until the transaction ends ("" where the
-    /// transaction's write lock already covers them).
-    const LOCK_ROWS: &'static str;
-}
+use crate::clock::unix_ms;
+use crate::domain::{
+    Course, CourseId, CourseSpec, NewStudent, Student, StudentId, StudentNumber, Ticket, TicketId,
+};
 
 /// A store on a sqlx database: writes through `writer`, reads through `reader` (the same pool
 /// on PostgreSQL).
@@ -59,7 +44,7 @@ impl<DB: Database> Clone for SqlStore<DB> {
     }
 }
 
-async fn course_in<'e, DB, E>(executor: E, id: i64) -> Result<Option<Course>, StoreError>
+async fn course_in<'e, DB, E>(executor: E, id: CourseId) -> Result<Option<Course>, StoreError>
 where
     DB: Database,
     E: Executor<'e, Database = DB>,
@@ -68,7 +53,7 @@ where
     for<'r> CourseRow: FromRow<'r, DB::Row>,
 {
     let row: Option<CourseRow> = sqlx::query_as(sql::COURSE_BY_ID)
-        .bind(id)
+        .bind(id.0)
         .fetch_optional(executor)
         .await?;
     row.map(Course::try_from).transpose()
@@ -142,7 +127,7 @@ where
             .await?;
         let id = id.ok_or(StoreError::Taken(Taken::StudentNumber))?;
         Ok(Student {
-            id,
+            id: StudentId(id),
             number: student.number.clone(),
             name: student.name.clone(),
             department: student.department.clone(),
@@ -161,9 +146,9 @@ where
         row.map(TryInto::try_into).transpose()
     }
 
-    async fn student(&self, id: i64) -> Result<Option<Student>, StoreError> {
+    async fn student(&self, id: StudentId) -> Result<Option<Student>, StoreError> {
         let row: Option<StudentRow> = sqlx::query_as(sql::STUDENT_BY_ID)
-            .bind(id)
+            .bind(id.0)
             .fetch_optional(&self.reader)
             .await?;
         row.map(Student::try_from).transpose()
@@ -222,6 +207,17 @@ where
             .await?)
     }
 
+    async fn live_revocations(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let revoked: Vec<(String, OffsetDateTime)> = sqlx::query_as(sql::LIVE_REVOCATIONS)
+            .bind(OffsetDateTime::now_utc())
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(revoked
+            .into_iter()
+            .map(|(jti, until)| (jti, unix_ms(until)))
+            .collect())
+    }
+
     async fn insert_course(&self, spec: &CourseSpec) -> Result<Course, StoreError> {
         let columns = CourseColumns::from(spec);
         let mut tx = self.writer.begin_with(DB::BEGIN).await?;
@@ -231,16 +227,16 @@ where
             .fetch_optional(&mut *tx)
             .await?;
         let id = id.ok_or(StoreError::Taken(Taken::CourseCode))?;
-        let course = course_in(&mut *tx, id).await?;
+        let course = course_in(&mut *tx, CourseId(id)).await?;
         tx.commit().await?;
         course.ok_or(StoreError::CourseNotFound)
     }
 
-    async fn update_course(&self, id: i64, spec: &CourseSpec) -> Result<Course, StoreError> {
+    async fn update_course(&self, id: CourseId, spec: &CourseSpec) -> Result<Course, StoreError> {
         let columns = CourseColumns::from(spec);
         let mut tx = self.writer.begin_with(DB::BEGIN).await?;
         let updated: Option<i64> = columns
-            .bind(sqlx::query_scalar(sql::UPDATE_COURSE).bind(id))
+            .bind(sqlx::query_scalar(sql::UPDATE_COURSE).bind(id.0))
             .bind(OffsetDateTime::now_utc())
             .fetch_optional(&mut *tx)
             .await
@@ -261,7 +257,7 @@ where
         Ok(course)
     }
 
-    async fn course(&self, id: i64) -> Result<Option<Course>, StoreError> {
+    async fn course(&self, id: CourseId) -> Result<Option<Course>, StoreError> {
         course_in(&self.reader, id).await
     }
 
@@ -299,26 +295,30 @@ where
         })
     }
 
-    async fn cart(&self, student_id: i64) -> Result<Vec<CartEntry>, StoreError> {
+    async fn cart(&self, student: StudentId) -> Result<Vec<CartEntry>, StoreError> {
         let rows: Vec<CartRow> = sqlx::query_as(sql::CART)
-            .bind(student_id)
+            .bind(student.0)
             .fetch_all(&self.reader)
             .await?;
         convert_all(rows)
     }
 
-    async fn remove_from_cart(&self, student_id: i64, course_id: i64) -> Result<bool, StoreError> {
+    async fn remove_from_cart(
+        &self,
+        student: StudentId,
+        course: CourseId,
+    ) -> Result<bool, StoreError> {
         let done: Option<i64> = sqlx::query_scalar(sql::REMOVE_FROM_CART)
-            .bind(student_id)
-            .bind(course_id)
+            .bind(student.0)
+            .bind(course.0)
             .fetch_optional(&self.writer)
             .await?;
         Ok(done.is_some())
     }
 
-    async fn enrollments(&self, student_id: i64) -> Result<Vec<Enrollment>, StoreError> {
+    async fn enrollments(&self, student: StudentId) -> Result<Vec<Enrollment>, StoreError> {
         let rows: Vec<EnrollmentRow> = sqlx::query_as(sql::ENROLLMENTS)
-            .bind(student_id)
+            .bind(student.0)
             .fetch_all(&self.reader)
             .await?;
         convert_all(rows)
@@ -326,11 +326,11 @@ where
 
     async fn begin_student(
         &self,
-        student_id: i64,
+        student: StudentId,
     ) -> Result<Option<Box<dyn StudentTx>>, StoreError> {
         let mut tx = self.writer.begin_with(DB::BEGIN).await?;
         let row: Option<StudentRow> = sqlx::query_as(DB::LOCK_STUDENT)
-            .bind(student_id)
+            .bind(student.0)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else { return Ok(None) };
@@ -374,13 +374,13 @@ where
         &self,
         epoch: u64,
         tickets: &[Ticket],
-    ) -> Result<(Box<dyn DrainTx>, DrainSnapshot), StoreError> {
+    ) -> Result<(Box<dyn DrainTx>, DrainReads), StoreError> {
         let tx = self.writer.begin_with(DB::BEGIN).await?;
-        let (tx, snapshot) = drain::begin(tx, epoch, tickets).await?;
-        Ok((Box::new(tx), snapshot))
+        let (tx, reads) = drain::begin(tx, epoch, tickets).await?;
+        Ok((Box::new(tx), reads))
     }
 
-    async fn start_generation(&self, epoch: u64) -> Result<Restore, StoreError> {
+    async fn start_generation(&self, epoch: u64) -> Result<Generation, StoreError> {
         let mut tx = self.writer.begin_with(DB::BEGIN).await?;
         let signed = i64::try_from(epoch).map_err(|_| StoreError::Fenced { epoch })?;
         let generation: Option<i64> = sqlx::query_scalar(sql::NEXT_GENERATION)
@@ -391,30 +391,25 @@ where
         let enrolled: Vec<(i64, i64)> = sqlx::query_as(sql::ENROLLED_PAIRS)
             .fetch_all(&mut *tx)
             .await?;
-        let sold_out: Vec<i64> = sqlx::query_scalar(sql::FULL_COURSES)
-            .fetch_all(&mut *tx)
-            .await?;
-        let revoked: Vec<(String, OffsetDateTime)> = sqlx::query_as(sql::LIVE_REVOCATIONS)
-            .bind(OffsetDateTime::now_utc())
+        let full: Vec<i64> = sqlx::query_scalar(sql::FULL_COURSES)
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Restore {
-            generation: generation.unsigned_abs(),
-            seq_floor: 0,
-            enrolled,
-            sold_out,
-            revoked: revoked
+        Ok(Generation {
+            number: generation.unsigned_abs(),
+            enrolled: enrolled
                 .into_iter()
-                .map(|(jti, until)| (jti, unix_ms(until)))
+                .map(|(student, course)| (StudentId(student), CourseId(course)))
                 .collect(),
+            full: full.into_iter().map(CourseId).collect(),
         })
     }
 
-    async fn full_courses(&self) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(sql::FULL_COURSES)
+    async fn full_courses(&self) -> Result<Vec<CourseId>, StoreError> {
+        let full: Vec<i64> = sqlx::query_scalar(sql::FULL_COURSES)
             .fetch_all(&self.reader)
-            .await?)
+            .await?;
+        Ok(full.into_iter().map(CourseId).collect())
     }
 
     async fn decided_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
@@ -425,49 +420,12 @@ where
         row.map(Ticket::try_from).transpose()
     }
 
-    async fn decided_tickets_of(&self, student_id: i64) -> Result<Vec<Ticket>, StoreError> {
+    async fn decided_tickets_of(&self, student: StudentId) -> Result<Vec<Ticket>, StoreError> {
         let rows: Vec<DecisionRow> = sqlx::query_as(sql::DECIDED_TICKETS_OF)
-            .bind(student_id)
+            .bind(student.0)
             .fetch_all(&self.reader)
             .await?;
         convert_all(rows)
-    }
-
-    async fn audit(&self, scope: AuditScope) -> Result<Vec<Finding>, StoreError> {
-        let mut findings = Vec::new();
-        for (check, query) in audit::CHECKS {
-            if check == "fifo_inversion" && !scope.fifo {
-                continue;
-            }
-            let examples: Vec<String> = sqlx::query_scalar(query).fetch_all(&self.reader).await?;
-            if !examples.is_empty() {
-                findings.push(Finding {
-                    check,
-                    count: examples.len() as i64,
-                    examples: examples.into_iter().take(10).collect(),
-                });
-            }
-        }
-        Ok(findings)
-    }
-
-    async fn data_counts(&self) -> Result<DataCounts, StoreError> {
-        let (courses, students, enrollments): (i64, i64, i64) = sqlx::query_as(sql::DATA_COUNTS)
-            .fetch_one(&self.reader)
-            .await?;
-        Ok(DataCounts {
-            courses: courses.unsigned_abs(),
-            students: students.unsigned_abs(),
-            enrollments: enrollments.unsigned_abs(),
-        })
-    }
-
-    async fn begin_bulk(&self, reset: bool) -> Result<Box<dyn BulkLoad>, StoreError> {
-        let mut tx = self.writer.begin_with(DB::BEGIN).await?;
-        if reset {
-            bulk::reset(&mut tx).await?;
-        }
-        Ok(Box::new(SqlBulk { tx }))
     }
 }
 
@@ -491,13 +449,13 @@ where
         &self.student
     }
 
-    async fn course(&mut self, course_id: i64) -> Result<Option<Course>, StoreError> {
-        course_in(&mut *self.tx, course_id).await
+    async fn course(&mut self, course: CourseId) -> Result<Option<Course>, StoreError> {
+        course_in(&mut *self.tx, course).await
     }
 
     async fn enrolled_courses(&mut self) -> Result<Vec<Course>, StoreError> {
         let rows: Vec<CourseRow> = sqlx::query_as(sql::ENROLLED_COURSES)
-            .bind(self.student.id)
+            .bind(self.student.id.0)
             .fetch_all(&mut *self.tx)
             .await?;
         convert_all(rows)
@@ -505,16 +463,16 @@ where
 
     async fn cart_len(&mut self) -> Result<u32, StoreError> {
         let len: i64 = sqlx::query_scalar(sql::CART_LEN)
-            .bind(self.student.id)
+            .bind(self.student.id.0)
             .fetch_one(&mut *self.tx)
             .await?;
         Ok(u32::try_from(len).unwrap_or(u32::MAX))
     }
 
-    async fn add_to_cart(&mut self, course_id: i64) -> Result<bool, StoreError> {
+    async fn add_to_cart(&mut self, course: CourseId) -> Result<bool, StoreError> {
         let done: Option<i64> = sqlx::query_scalar(sql::ADD_TO_CART)
-            .bind(self.student.id)
-            .bind(course_id)
+            .bind(self.student.id.0)
+            .bind(course.0)
             .bind(OffsetDateTime::now_utc())
             .fetch_optional(&mut *self.tx)
             .await?;
@@ -523,44 +481,44 @@ where
 
     async fn insert_enrollment(
         &mut self,
-        course_id: i64,
+        course: CourseId,
     ) -> Result<Option<EnrollmentRecord>, StoreError> {
         let enrolled_at = OffsetDateTime::now_utc();
         let id: Option<i64> = sqlx::query_scalar(sql::INSERT_ENROLLMENT)
-            .bind(self.student.id)
-            .bind(course_id)
+            .bind(self.student.id.0)
+            .bind(course.0)
             .bind(enrolled_at)
             .fetch_optional(&mut *self.tx)
             .await?;
         Ok(id.map(|id| EnrollmentRecord { id, enrolled_at }))
     }
 
-    async fn take_seat(&mut self, course_id: i64) -> Result<bool, StoreError> {
+    async fn take_seat(&mut self, course: CourseId) -> Result<bool, StoreError> {
         let done: Option<i64> = sqlx::query_scalar(sql::TAKE_SEAT)
-            .bind(course_id)
+            .bind(course.0)
             .fetch_optional(&mut *self.tx)
             .await?;
         Ok(done.is_some())
     }
 
-    async fn delete_enrollment(&mut self, course_id: i64) -> Result<bool, StoreError> {
+    async fn delete_enrollment(&mut self, course: CourseId) -> Result<bool, StoreError> {
         let done: Option<i64> = sqlx::query_scalar(sql::DELETE_ENROLLMENT)
-            .bind(self.student.id)
-            .bind(course_id)
+            .bind(self.student.id.0)
+            .bind(course.0)
             .fetch_optional(&mut *self.tx)
             .await?;
         Ok(done.is_some())
     }
 
-    async fn release_seat(&mut self, course_id: i64) -> Result<(), StoreError> {
+    async fn release_seat(&mut self, course: CourseId) -> Result<(), StoreError> {
         let done: Option<i64> = sqlx::query_scalar(sql::RELEASE_SEAT)
-            .bind(course_id)
+            .bind(course.0)
             .fetch_optional(&mut *self.tx)
             .await?;
         match done {
             Some(_) => Ok(()),
             None => Err(StoreError::Corrupt(format!(
-                "course {course_id}: an enrollment existed but the seat counter was 0"
+                "course {course}: an enrollment existed but the seat counter was 0"
             ))),
         }
     }

@@ -6,10 +6,9 @@ use time::OffsetDateTime;
 
 use super::{Admin, CartEntry, Enrollment, EnrollmentMode, QueueSettings, StoreError};
 use crate::domain::{
-    Course, CourseCode, CourseSpec, Credits, Meeting, Restrictions, Student, StudentNumber, Year,
-    YearSet,
+    Course, CourseCode, CourseId, CourseSpec, Credits, Meeting, Restrictions, Student, StudentId,
+    StudentNumber, Ticket, TicketId, TicketState, Year, YearSet,
 };
-use crate::queue::{Ticket, TicketId, TicketState};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct CourseRow {
@@ -46,7 +45,7 @@ impl TryFrom<CourseRow> for Course {
         let capacity = u32::try_from(row.capacity).map_err(|_| corrupt("capacity"))?;
         let enrolled = u32::try_from(row.enrolled).map_err(|_| corrupt("enrolled"))?;
         Ok(Course {
-            id: row.id,
+            id: CourseId(row.id),
             spec: CourseSpec {
                 code,
                 title: row.title,
@@ -120,7 +119,7 @@ impl TryFrom<StudentRow> for Student {
     fn try_from(row: StudentRow) -> Result<Student, StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("student {}: {what}", row.id));
         Ok(Student {
-            id: row.id,
+            id: StudentId(row.id),
             number: StudentNumber::parse(&row.student_number)
                 .ok_or_else(|| corrupt("student_number"))?,
             name: row.name,
@@ -218,11 +217,11 @@ pub(super) struct StudentCourseRow {
     student_id: i64,
 }
 
-impl TryFrom<StudentCourseRow> for (i64, Course) {
+impl TryFrom<StudentCourseRow> for (StudentId, Course) {
     type Error = StoreError;
 
-    fn try_from(row: StudentCourseRow) -> Result<(i64, Course), StoreError> {
-        Ok((row.student_id, row.course.try_into()?))
+    fn try_from(row: StudentCourseRow) -> Result<(StudentId, Course), StoreError> {
+        Ok((StudentId(row.student_id), row.course.try_into()?))
     }
 }
 
@@ -248,13 +247,10 @@ impl TryFrom<DecisionRow> for Ticket {
                 .ticket_id
                 .parse::<TicketId>()
                 .map_err(|_| corrupt("ticket_id"))?,
-            student_id: row.student_id,
-            course_id: row.course_id,
-            state: row
-                .state
-                .parse::<TicketState>()
-                .map_err(|_| corrupt("state"))?,
-            code: row.code,
+            student_id: StudentId(row.student_id),
+            course_id: CourseId(row.course_id),
+            state: TicketState::parse(&row.state, row.code.as_deref())
+                .map_err(|e| corrupt(&e.to_string()))?,
             admitted_at_ms: row.admitted_at_ms,
             decided_at_ms: Some(row.decided_at_ms),
         })

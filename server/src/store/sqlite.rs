@@ -10,7 +10,8 @@ use std::time::Duration;
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::relational::{Dialect, SqlStore};
+use super::dialect::Dialect;
+use super::relational::SqlStore;
 use super::{Backend, StoreError};
 
 /// The store on a SQLite file.

@@ -3,7 +3,7 @@
 use classmate_server::domain::Weekday::*;
 use serde_json::{Value, json};
 
-use crate::kit::{Backend, TestApp, course_input};
+use classmate_testkit::{Backend, TestApp, course_input, on_both_backends};
 
 on_both_backends!(
     admins_create_and_edit_courses,

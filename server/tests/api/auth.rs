@@ -4,8 +4,8 @@ use classmate_server::auth::Role;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::kit::{Backend, TestApp, course_input};
 use classmate_server::domain::Weekday;
+use classmate_testkit::{Backend, TestApp, course_input, on_both_backends};
 
 on_both_backends!(
     sign_up_log_in_browse_cart_enroll_cancel,
@@ -129,15 +129,15 @@ async fn log_in_refuses_wrong_passwords_and_unknown_numbers(backend: Backend) {
     let student = app.student().await;
     let attempts = [
         json!({"student_number": student.number, "password": "wrong-password"}),
-        json!({"student_number": "2099999999", "password": crate::kit::PASSWORD}),
-        json!({"student_number": "not-a-number", "password": crate::kit::PASSWORD}),
+        json!({"student_number": "2099999999", "password": classmate_testkit::PASSWORD}),
+        json!({"student_number": "not-a-number", "password": classmate_testkit::PASSWORD}),
     ];
     for attempt in attempts {
         let reply = app.post("/api/v1/auth/login", None, &attempt).await;
         reply.assert_error(401, "INVALID_CREDENTIALS");
         assert!(reply.headers.get("set-cookie").is_none());
     }
-    let ok = json!({"student_number": student.number, "password": crate::kit::PASSWORD});
+    let ok = json!({"student_number": student.number, "password": classmate_testkit::PASSWORD});
     app.post("/api/v1/auth/login", None, &ok).await.expect(200);
 }
 
@@ -148,7 +148,7 @@ async fn the_session_cookie_is_http_only_and_works(backend: Backend) {
         .post(
             "/api/v1/auth/login",
             None,
-            &json!({"student_number": student.number, "password": crate::kit::PASSWORD}),
+            &json!({"student_number": student.number, "password": classmate_testkit::PASSWORD}),
         )
         .await;
     let cookie = login.headers["set-cookie"].to_str().unwrap().to_owned();
@@ -172,13 +172,13 @@ async fn the_session_cookie_is_http_only_and_works(backend: Backend) {
         )
         .await
         .expect(200);
-    assert_eq!(me["id"], student.id);
+    assert_eq!(me["id"], student.id.0);
 }
 
 async fn log_out_revokes_the_token_and_clears_the_cookie(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let student = app.student().await;
-    let other = app.state.tokens.issue(student.id, Role::Student).token;
+    let other = app.token_of(student.id);
     let reply = app
         .post("/api/v1/auth/logout", Some(&student.token), &json!({}))
         .await;
@@ -215,7 +215,7 @@ async fn expired_forged_and_missing_tokens_are_refused(backend: Backend) {
         .state
         .tokens
         .issue_at(
-            student.id,
+            student.id.0,
             Role::Student,
             OffsetDateTime::now_utc() - time::Duration::hours(3),
         )

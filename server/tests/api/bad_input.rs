@@ -4,7 +4,7 @@ use classmate_server::domain::Weekday::*;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::kit::{Backend, TestApp, course_input};
+use classmate_testkit::{Backend, TestApp, course_input, on_both_backends};
 
 on_both_backends!(
     bad_requests_are_refused_and_write_nothing,

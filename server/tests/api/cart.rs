@@ -3,7 +3,7 @@
 use classmate_server::domain::Weekday::*;
 use serde_json::json;
 
-use crate::kit::{Backend, TestApp, course_input, non_clashing_courses};
+use classmate_testkit::{Backend, TestApp, course_input, non_clashing_courses, on_both_backends};
 
 on_both_backends!(
     the_cart_shows_clashes_and_credits,
@@ -79,13 +79,13 @@ async fn the_cart_refuses_duplicates_unknowns_and_overflow(backend: Backend) {
         v
     };
     let add = |id: i64| app.add_to_cart(&student.token, id);
-    add(courses[0].id).await.expect(201);
-    add(courses[0].id)
+    add(courses[0].id.0).await.expect(201);
+    add(courses[0].id.0)
         .await
         .assert_error(409, "ALREADY_IN_CART");
     add(987654).await.assert_error(404, "COURSE_NOT_FOUND");
-    add(courses[1].id).await.expect(201);
-    let full = add(courses[2].id).await;
+    add(courses[1].id.0).await.expect(201);
+    let full = add(courses[2].id.0).await;
     full.assert_error(409, "CART_FULL");
     assert_eq!(full.body["error"]["details"]["limit"], 2);
     app.delete("/api/v1/cart/987654", Some(&student.token))

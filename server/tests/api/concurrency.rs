@@ -3,11 +3,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use classmate_server::domain::Weekday;
+use classmate_server::domain::{CourseId, Weekday};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
-use crate::kit::{Backend, TestApp, course_input, non_clashing_courses};
+use classmate_testkit::{Backend, TestApp, course_input, non_clashing_courses, on_both_backends};
 
 on_both_backends!(
     a_thousand_students_race_for_a_hundred_seats,
@@ -40,7 +40,7 @@ where
 fn enroll_request(
     app: &TestApp,
     token: String,
-    course_id: i64,
+    course_id: CourseId,
 ) -> impl std::future::Future<Output = (u16, String)> + Send + 'static {
     let request = app
         .client

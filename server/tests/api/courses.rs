@@ -4,7 +4,7 @@ use classmate_server::domain::Weekday::*;
 use classmate_server::domain::{CourseSpecInput, Weekday};
 use serde_json::Value;
 
-use crate::kit::{Backend, Reply, TestApp, course_input};
+use classmate_testkit::{Backend, Reply, TestApp, course_input, on_both_backends};
 
 on_both_backends!(
     catalog_filters_and_pages,

@@ -3,7 +3,7 @@
 use classmate_server::domain::{RestrictionsInput, Weekday::*};
 use serde_json::json;
 
-use crate::kit::{Backend, TestApp, course_input};
+use classmate_testkit::{Backend, TestApp, course_input, on_both_backends};
 
 on_both_backends!(
     every_rule_answers_with_its_code,
@@ -64,12 +64,12 @@ async fn every_rule_answers_with_its_code(backend: Backend) {
     let before = app.row_counts().await;
     let cases = [
         (987654, 404, "COURSE_NOT_FOUND"),
-        (closed.id, 409, "COURSE_CLOSED"),
-        (held.id, 409, "ALREADY_ENROLLED"),
-        (clash.id, 409, "TIME_CLASH"),
-        (seniors.id, 403, "YEAR_RESTRICTED"),
-        (business_only.id, 403, "DEPARTMENT_RESTRICTED"),
-        (full.id, 409, "COURSE_FULL"),
+        (closed.id.0, 409, "COURSE_CLOSED"),
+        (held.id.0, 409, "ALREADY_ENROLLED"),
+        (clash.id.0, 409, "TIME_CLASH"),
+        (seniors.id.0, 403, "YEAR_RESTRICTED"),
+        (business_only.id.0, 403, "DEPARTMENT_RESTRICTED"),
+        (full.id.0, 409, "COURSE_FULL"),
     ];
     for (course_id, status, code) in cases {
         app.enroll(&student.token, course_id)

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::kit::{Backend, TestApp, course_input};
 use classmate_server::domain::Weekday;
+use classmate_testkit::{Backend, TestApp, course_input, on_both_backends};
 
 on_both_backends!(
     probes_answer,
@@ -85,11 +85,12 @@ async fn shutdown_lets_in_flight_requests_finish(backend: Backend) {
             .await
             .map(|r| r.status().as_u16())
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.in_flight(1).await;
     assert!(!in_flight.is_finished(), "the request waits for the lock");
 
+    // Shutting down while it waits: the server must not stop until the request is answered,
+    // which it can be only once the lock is released.
     let server = app.begin_shutdown();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         !server.is_finished(),
         "the server waits for the request in flight"
@@ -130,14 +131,10 @@ async fn a_request_past_its_deadline_answers_timeout_and_writes_nothing(backend:
         .await
         .assert_error(503, "TIMEOUT");
     drop(lock);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        app.row_counts().await["enrollments"],
-        0,
-        "the abandoned transaction rolled back"
-    );
 
-    // The connection it held is usable again.
+    // The connection it held is usable again, and the abandoned enrollment never committed:
+    // had it, this one would be ALREADY_ENROLLED.
     app.enroll(&student.token, course.id).await.expect(201);
+    assert_eq!(app.row_counts().await["enrollments"], 1);
     app.assert_audit_clean(true).await;
 }

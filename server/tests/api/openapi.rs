@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::kit::{Backend, TestApp};
+use classmate_testkit::{Backend, TestApp, on_both_backends};
 
 on_both_backends!(the_document_covers_every_endpoint);
 

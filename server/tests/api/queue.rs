@@ -1,32 +1,26 @@
 //! The fair waiting queue through HTTP: admission, the drain, tickets, leaving, the operator's
-//! settings and the live WebSocket, on PostgreSQL + Redis and on the embedded default.
+//! settings, on PostgreSQL + Redis and on the embedded default. The load-sized queue tests (and
+//! the thousand WebSockets) are in `tests/load`.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt, stream};
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-use crate::kit::{Backend, TestApp, course_input};
-use classmate_server::audit::audit;
-use classmate_server::domain::{Course, Weekday};
-use classmate_server::queue::{Settled, Ticket, TicketId, TicketState};
+use classmate_server::clock::now_ms;
+use classmate_server::domain::{Course, CourseId, Settled, Ticket, TicketId, TicketState, Weekday};
 use classmate_server::store::{AuditScope, EnrollmentMode};
+use classmate_testkit::{Backend, TestApp, course_input, eventually, on_both_backends};
+use futures_util::{StreamExt, stream};
+use serde_json::{Value, json};
 
 on_both_backends!(
     an_admitted_ticket_is_decided_by_the_drain,
     the_queue_enforces_every_rule,
-    ten_thousand_students_for_one_hundred_seats,
     one_pair_admitted_fifty_times_makes_one_ticket,
     a_student_can_leave_the_queue_until_the_drain_takes_the_ticket,
     enrollment_waits_for_the_opening_time,
     the_admission_rate_limit_answers_429,
     a_cancellation_reopens_a_sold_out_course,
     operators_see_and_steer_the_queue,
-    a_thousand_websockets_hear_each_drain_step,
-    a_paused_backlog_drains_in_arrival_order,
     a_ticket_waiting_past_its_lifetime_expires,
     bad_input_to_the_queue_writes_nothing,
     the_audit_finds_what_was_broken,
@@ -44,7 +38,11 @@ async fn a_course(app: &TestApp) -> Course {
     .await
 }
 
-async fn admit(app: &TestApp, token: &str, course_id: i64) -> crate::kit::Reply {
+async fn admit(
+    app: &TestApp,
+    token: &str,
+    course_id: impl serde::Serialize,
+) -> classmate_testkit::Reply {
     app.enroll(token, course_id).await
 }
 
@@ -55,7 +53,7 @@ async fn an_admitted_ticket_is_decided_by_the_drain(backend: Backend) {
 
     let ticket = admit(&app, &student.token, course.id).await.expect(202);
     assert_eq!(ticket["state"], "queued");
-    assert_eq!(ticket["course_id"], course.id);
+    assert_eq!(ticket["course_id"], course.id.0);
     let id = ticket["id"].as_str().unwrap().to_owned();
     assert_eq!(
         id,
@@ -73,7 +71,7 @@ async fn an_admitted_ticket_is_decided_by_the_drain(backend: Backend) {
         .get("/api/v1/enrollments", Some(&student.token))
         .await
         .expect(200);
-    assert_eq!(enrolled["items"][0]["course"]["id"], course.id);
+    assert_eq!(enrolled["items"][0]["course"]["id"], course.id.0);
     // The enrollment row carries its ticket, and the decision is on record.
     let carried = app
         .integers(&format!(
@@ -181,117 +179,13 @@ async fn the_queue_enforces_every_rule(backend: Backend) {
     app.assert_audit_clean(true).await;
 }
 
-/// The issue's headline: 10,000 students at once for 100 seats.
-async fn ten_thousand_students_for_one_hundred_seats(backend: Backend) {
-    const STUDENTS: usize = 10_000;
-    const SEATS: i64 = 100;
-    let app = TestApp::spawn_queued(backend).await;
-    let course = app
-        .course(course_input(
-            "HOT1000-01",
-            3,
-            SEATS,
-            &[(Weekday::Tue, 600, 675)],
-        ))
-        .await;
-    let students = app.many_students(STUDENTS).await;
-
-    let started = Instant::now();
-    let replies: Vec<(usize, crate::kit::Reply)> = stream::iter(students.iter().enumerate())
-        .map(|(i, student)| {
-            let app = &app;
-            async move { (i, admit(app, &student.token, course.id).await) }
-        })
-        .buffer_unordered(256)
-        .collect()
-        .await;
-    let admitted_in = started.elapsed();
-
-    let mut tickets: BTreeMap<u64, (usize, String)> = BTreeMap::new();
-    let mut fast_path = 0;
-    for (i, reply) in &replies {
-        match reply.status.as_u16() {
-            202 => {
-                let seq = reply.body["seq"].as_u64().unwrap();
-                let id = reply.body["id"].as_str().unwrap().to_owned();
-                assert!(tickets.insert(seq, (*i, id)).is_none(), "seq {seq} twice");
-            }
-            409 => {
-                reply.assert_error(409, "COURSE_FULL");
-                assert_eq!(reply.body["error"]["details"]["fast_path"], true);
-                fast_path += 1;
-            }
-            other => panic!("admission answered {other}: {}", reply.body),
-        }
-    }
-    assert_eq!(tickets.len() + fast_path, STUDENTS);
-
-    app.drained(Duration::from_secs(120)).await;
-    let decided_in = started.elapsed();
-
-    // Every ticket is terminal and on record; the seats went to the lowest sequence numbers.
-    let decisions = app.decisions().await;
-    assert_eq!(decisions.len(), tickets.len(), "every ticket decided once");
-    let by_id: BTreeMap<&str, (&str, Option<&str>)> = decisions
-        .iter()
-        .map(|(id, state, code)| (id.as_str(), (state.as_str(), code.as_deref())))
-        .collect();
-    let mut enrolled_seqs = Vec::new();
-    let mut full = 0;
-    for (seq, (_, id)) in &tickets {
-        match by_id[id.as_str()] {
-            ("enrolled", None) => enrolled_seqs.push(*seq),
-            ("rejected", Some("COURSE_FULL")) => full += 1,
-            other => panic!("ticket {id}: {other:?}"),
-        }
-    }
-    let lowest: Vec<u64> = tickets.keys().copied().take(SEATS as usize).collect();
-    assert_eq!(enrolled_seqs, lowest, "the 100 lowest sequence numbers won");
-    assert_eq!(full + fast_path, STUDENTS - SEATS as usize);
-    assert_eq!(
-        app.integers(&format!(
-            "SELECT CAST(enrolled AS BIGINT) FROM courses WHERE id = {}",
-            course.id
-        ))
-        .await,
-        [SEATS]
-    );
-    assert_eq!(
-        app.integers("SELECT count(*) FROM enrollments").await,
-        [SEATS]
-    );
-    let findings = audit(
-        app.store(),
-        app.state.queue.as_ref(),
-        AuditScope { fifo: true },
-    )
-    .await
-    .unwrap();
-    assert!(findings.is_empty(), "{findings:?}");
-
-    // Spot-check that students read the same outcome the database holds.
-    for (seq, (i, id)) in tickets.iter().take(3).chain(tickets.iter().rev().take(3)) {
-        let ticket = app.settled_ticket(&students[*i].token, id).await;
-        assert_eq!(ticket["seq"], *seq);
-        assert_eq!(ticket["state"], by_id[id.as_str()].0);
-    }
-    println!(
-        "{backend:?}: {STUDENTS} admissions in {:.2} s ({:.0}/s), {} queued, {fast_path} \
-         answered COURSE_FULL by the fast path, the last decided {:.2} s after the first admission",
-        admitted_in.as_secs_f64(),
-        STUDENTS as f64 / admitted_in.as_secs_f64(),
-        tickets.len(),
-        decided_in.as_secs_f64(),
-    );
-}
-
 async fn one_pair_admitted_fifty_times_makes_one_ticket(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
     let course = a_course(&app).await;
     let student = app.student().await;
     app.settings(json!({ "paused": true })).await;
 
-    let replies: Vec<crate::kit::Reply> = stream::iter(0..50)
+    let replies: Vec<classmate_testkit::Reply> = stream::iter(0..50)
         .map(|_| admit(&app, &student.token, course.id))
         .buffer_unordered(50)
         .collect()
@@ -411,9 +305,9 @@ async fn enrollment_waits_for_the_opening_time(backend: Backend) {
 
 async fn the_admission_rate_limit_answers_429(backend: Backend) {
     let app = TestApp::spawn_queued(backend).await;
-    let courses: Vec<i64> = {
+    let courses: Vec<CourseId> = {
         let mut ids = Vec::new();
-        for input in crate::kit::non_clashing_courses("RAT", 12) {
+        for input in classmate_testkit::non_clashing_courses("RAT", 12) {
             ids.push(app.course(input).await.id);
         }
         ids
@@ -517,11 +411,7 @@ async fn operators_see_and_steer_the_queue(backend: Backend) {
         admit(&app, &student.token, course.id).await.expect(202);
     }
     // The hub reads the queue every 250 ms.
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let overview = app
-        .get("/api/v1/admin/queue", Some(&token))
-        .await
-        .expect(200);
+    let overview = overview_when(&app, &token, |o| o["queue"]["last_seq"] == 5).await;
     assert_eq!(overview["settings"]["paused"], true, "{overview}");
     assert_eq!(overview["queue"]["depth"], 5, "{overview}");
     assert_eq!(overview["queue"]["last_seq"], 5, "{overview}");
@@ -544,11 +434,7 @@ async fn operators_see_and_steer_the_queue(backend: Backend) {
 
     app.settings(json!({ "paused": false })).await;
     app.drained(Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let overview = app
-        .get("/api/v1/admin/queue", Some(&token))
-        .await
-        .expect(200);
+    let overview = overview_when(&app, &token, |o| o["queue"]["serving_seq"] == 5).await;
     assert_eq!(overview["queue"]["depth"], 0, "{overview}");
     assert_eq!(overview["queue"]["serving_seq"], 5, "{overview}");
     assert_eq!(overview["queue"]["decided_total"], 5, "{overview}");
@@ -566,149 +452,20 @@ async fn operators_see_and_steer_the_queue(backend: Backend) {
     app.enroll(&students[0].token, other.id).await.expect(201);
 }
 
-/// 1,000 sockets; each must hear "now serving" pass a ticket within a second of the drain
-/// step that decided it.
-async fn a_thousand_websockets_hear_each_drain_step(backend: Backend) {
-    const SOCKETS: usize = 1_000;
-    let app = TestApp::spawn_queued(backend).await;
-    let course = a_course(&app).await;
-    let students = app.many_students(SOCKETS).await;
-    let ws_url = app.url("/api/v1/queue/ws").replacen("http", "ws", 1);
-
-    // A socket without a token is refused before the upgrade.
-    let refused = tokio_tungstenite::connect_async(ws_url.as_str()).await;
-    assert!(refused.is_err());
-
-    let mut sockets = Vec::with_capacity(SOCKETS);
-    for student in &students {
-        let mut request = ws_url.as_str().into_client_request().unwrap();
-        request.headers_mut().insert(
-            "authorization",
-            format!("Bearer {}", student.token).parse().unwrap(),
-        );
-        let (socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("a WebSocket");
-        sockets.push(socket);
-    }
-    app.settings(json!({ "paused": true })).await;
-    let ticket = admit(&app, &students[0].token, course.id).await.expect(202);
-    let seq = ticket["seq"].as_u64().unwrap();
-
-    let waiters: Vec<_> = sockets
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut socket)| {
-            tokio::spawn(async move {
-                let mut own_result = i != 0;
-                let mut served_at = None;
-                while served_at.is_none() || !own_result {
-                    let Some(Ok(Message::Text(text))) = socket.next().await else {
-                        panic!("socket {i} closed");
-                    };
-                    let frame: Value = serde_json::from_str(&text).unwrap();
-                    match frame["type"].as_str() {
-                        Some("status") if frame["serving_seq"].as_u64() >= Some(seq) => {
-                            served_at.get_or_insert_with(Instant::now);
-                        }
-                        Some("ticket") => {
-                            assert_eq!(i, 0, "only the ticket's student hears of it");
-                            assert_eq!(frame["state"], "enrolled");
-                            own_result = true;
-                        }
-                        _ => {}
-                    }
-                }
-                let _ = socket.send(Message::Close(None)).await;
-                served_at.unwrap()
-            })
-        })
-        .collect();
-
-    let resumed = Instant::now();
-    app.settings(json!({ "paused": false })).await;
-    let mut latest = resumed;
-    for waiter in waiters {
-        let heard = tokio::time::timeout(Duration::from_secs(10), waiter)
-            .await
-            .expect("every socket hears the step")
-            .unwrap();
-        latest = latest.max(heard);
-    }
-    // The drain's step itself takes milliseconds after resuming; allow it 250 ms on top of the
-    // one second the issue gives the fan-out.
-    let slowest = latest.duration_since(resumed);
-    println!("{backend:?}: {SOCKETS} sockets heard the drain step within {slowest:?} of resuming");
-    assert!(slowest < Duration::from_millis(1250), "{slowest:?}");
-    let unique: BTreeSet<i64> = students.iter().map(|s| s.id).collect();
-    assert_eq!(unique.len(), SOCKETS);
-}
-
-/// A backlog built while draining is paused, then drained: the drain's own rate, and FIFO per
-/// course across many batches.
-async fn a_paused_backlog_drains_in_arrival_order(backend: Backend) {
-    const STUDENTS: usize = 4_000;
-    let app = TestApp::spawn_queued(backend).await;
-    let mut courses = Vec::new();
-    for i in 0..20 {
-        let day = [
-            Weekday::Mon,
-            Weekday::Tue,
-            Weekday::Wed,
-            Weekday::Thu,
-            Weekday::Fri,
-        ][i % 5];
-        let start = 540 + (i / 5) as i64 * 90;
-        let input = course_input(
-            &format!("BKL{:04}-01", 1000 + i),
-            3,
-            50,
-            &[(day, start, start + 75)],
-        );
-        courses.push(app.course(input).await.id);
-    }
-    let students = app.many_students(STUDENTS).await;
-    app.settings(json!({ "paused": true })).await;
-    let started = Instant::now();
-    let replies: Vec<crate::kit::Reply> = stream::iter(students.iter().enumerate())
-        .map(|(i, student)| admit(&app, &student.token, courses[i % courses.len()]))
-        .buffer_unordered(256)
-        .collect()
-        .await;
-    let admitted_in = started.elapsed();
-    assert!(replies.iter().all(|r| r.status == 202));
-
-    let resumed = Instant::now();
-    app.settings(json!({ "paused": false })).await;
-    app.drained(Duration::from_secs(120)).await;
-    let drained_in = resumed.elapsed();
-
-    assert_eq!(app.decisions().await.len(), STUDENTS);
-    assert_eq!(
-        app.integers("SELECT count(*) FROM enrollments").await,
-        [20 * 50]
-    );
-    let inversions = app
-        .integers(
-            "SELECT count(*) FROM ticket_decisions f WHERE f.code = 'COURSE_FULL' AND EXISTS \
-             (SELECT 1 FROM ticket_decisions e WHERE e.state = 'enrolled' \
-             AND e.course_id = f.course_id AND e.seq > f.seq)",
-        )
-        .await;
-    assert_eq!(
-        inversions,
-        [0],
-        "no later ticket won a seat an earlier one was refused"
-    );
-    app.assert_audit_clean(true).await;
-    println!(
-        "{backend:?}: {STUDENTS} admissions in {:.2} s ({:.0}/s); the backlog drained in {:.2} s \
-         ({:.0} decisions/s)",
-        admitted_in.as_secs_f64(),
-        STUDENTS as f64 / admitted_in.as_secs_f64(),
-        drained_in.as_secs_f64(),
-        STUDENTS as f64 / drained_in.as_secs_f64(),
-    );
+/// `GET /api/v1/admin/queue` once the hub's frame shows what `ready` waits for.
+async fn overview_when(app: &TestApp, token: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    eventually(
+        Duration::from_secs(5),
+        "the hub shows the queue",
+        || async {
+            let overview = app
+                .get("/api/v1/admin/queue", Some(token))
+                .await
+                .expect(200);
+            ready(&overview).then_some(overview)
+        },
+    )
+    .await
 }
 
 async fn a_ticket_waiting_past_its_lifetime_expires(backend: Backend) {
@@ -720,7 +477,14 @@ async fn a_ticket_waiting_past_its_lifetime_expires(backend: Backend) {
     let student = app.student().await;
     app.settings(json!({ "paused": true })).await;
     let ticket = admit(&app, &student.token, course.id).await.expect(202);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The drain resumes only once the ticket has outlived its lifetime.
+    let admitted_at_ms = ticket["admitted_at_ms"].as_i64().unwrap();
+    eventually(
+        Duration::from_secs(5),
+        "the ticket outlives its lifetime",
+        || async { (now_ms() > admitted_at_ms + 300).then_some(()) },
+    )
+    .await;
     app.settings(json!({ "paused": false })).await;
 
     let id = ticket["id"].as_str().unwrap();
@@ -970,7 +734,7 @@ async fn the_database_refuses_a_batch_that_would_overfill_a_course(backend: Back
         ))
         .await;
     let students = app.many_students(3).await;
-    let batch = |courses: &[i64]| -> Vec<Ticket> {
+    let batch = |courses: &[CourseId]| -> Vec<Ticket> {
         courses
             .iter()
             .zip(&students)
@@ -983,7 +747,6 @@ async fn the_database_refuses_a_batch_that_would_overfill_a_course(backend: Back
                 student_id: student.id,
                 course_id: *course_id,
                 state: TicketState::Enrolled,
-                code: None,
                 admitted_at_ms: 1,
                 decided_at_ms: Some(2),
             })

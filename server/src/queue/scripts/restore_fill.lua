@@ -1,7 +1,6 @@
--- One chunk of a restore: enrolled pairs into the duplicate check, sold-out courses, or revoked
--- session tokens.
--- ARGV: [1] prefix, [2] epoch key, [3] the caller's epoch, [4] `enrolled`, `sold_out` or
--- `revoked`, [5...] `<student>:<course>` fields, course ids, or (jti, expiry ms) pairs.
+-- One chunk of a restore: enrolled pairs into the duplicate check, or sold-out courses.
+-- ARGV: [1] prefix, [2] epoch key, [3] the caller's epoch, [4] `enrolled` or `sold_out`,
+-- [5...] `<student>:<course>` fields or course ids.
 -- Replies {FENCED} or {OK}.
 -- Each chunk checks the epoch, so a drainer that lost its lease mid-restore stops writing.
 if not holds_epoch(ARGV[2], ARGV[3]) then
@@ -19,10 +18,6 @@ if ARGV[4] == 'enrolled' then
       fields[#fields + 1] = 'enrolled'
     end
     redis.call('HSET', P .. 'dedupe', unpack(fields))
-  end
-elseif ARGV[4] == 'revoked' then
-  for i = 5, #ARGV - 1, 2 do
-    redis.call('SET', P .. 'revoked:' .. ARGV[i], '1', 'PXAT', ARGV[i + 1])
   end
 else
   in_slices('SADD', P .. 'soldout', 5, #ARGV)

@@ -1,9 +1,10 @@
 //! The drain worker: one per server process, but only the holder of the drain lock works.
 //!
 //! Each step claims up to a batch of tickets in sequence order, decides them in one database
-//! transaction behind the epoch fence ([`crate::store::DrainTx`]), then settles them in the
-//! queue. A crash between the commit and the settle is harmless: the next holder claims the same
-//! tickets, finds their decisions in the database, and settles those instead of deciding again.
+//! transaction behind the epoch fence ([`crate::store::DrainTx`]) with [`decide_batch`], then
+//! settles them in the queue. A crash between the commit and the settle is harmless: the next
+//! holder claims the same tickets, finds their decisions in the database, and settles those
+//! instead of deciding again.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -12,9 +13,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::{CourseFlags, Queue, QueueError, Settled, now_ms};
+use super::batch::{DrainSnapshot, decide_batch};
+use super::{LiveSettings, Rules};
+use crate::clock::now_ms;
+use crate::domain::{CourseId, Settled};
 use crate::lock::{DRAIN_LOCK, Lease, LockError, SchedulerLock};
-use crate::registration::{LiveSettings, Rules, decide_batch};
+use crate::queue::{CourseFlags, Queue, QueueError, Restore};
 use crate::store::{Store, StoreError};
 
 /// How the drain works; the defaults let another process take over within 3 s of a holder's death.
@@ -218,7 +222,8 @@ impl Drainer {
         if tickets.is_empty() {
             return Ok(0);
         }
-        let (mut tx, mut snapshot) = self.store.begin_drain(epoch, &tickets).await?;
+        let (mut tx, reads) = self.store.begin_drain(epoch, &tickets).await?;
+        let mut snapshot = DrainSnapshot::from(reads);
         let ttl_ms = i64::try_from(self.config.ticket_ttl.as_millis()).unwrap_or(i64::MAX);
         let decisions = decide_batch(&self.rules, &tickets, &mut snapshot, now_ms(), ttl_ms);
         let new: Vec<_> = decisions
@@ -229,7 +234,7 @@ impl Drainer {
         tx.record(epoch, &new).await?;
         tx.commit().await?;
 
-        let batch_courses: BTreeSet<i64> = tickets.iter().map(|t| t.course_id).collect();
+        let batch_courses: BTreeSet<CourseId> = tickets.iter().map(|t| t.course_id).collect();
         let flags = CourseFlags {
             freed_mark: Some(freed_mark),
             sold_out: batch_courses
@@ -255,7 +260,13 @@ impl Drainer {
         if self.lock.raise_epoch(lease, epoch).await? != Some(epoch) {
             return Err(DrainError::LostLease);
         }
-        let restore = self.store.start_generation(epoch).await?;
+        let generation = self.store.start_generation(epoch).await?;
+        let restore = Restore {
+            generation: generation.number,
+            seq_floor: 0,
+            enrolled: generation.enrolled,
+            sold_out: generation.full,
+        };
         self.queue.restore(epoch, &restore).await?;
         tracing::warn!(
             generation = restore.generation,

@@ -1,33 +1,37 @@
-//! The test kit: a real server on port 0 over a fresh PostgreSQL schema or SQLite file,
-//! a client, and shortcuts that create students and courses through the store.
+//! [`TestApp`]: a real server on port 0 over a fresh PostgreSQL schema (with a Redis namespace of
+//! its own) or a fresh SQLite file, a client, and shortcuts that create students and courses
+//! through the store.
 //!
 //! Students share one password hash computed once per test process, and their tokens are minted
 //! with the app's own key: hashing is slow on purpose and is tested on its own.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use classmate_server::auth::{Role, password};
 use classmate_server::config::Config;
 use classmate_server::domain::{
     Course, CourseSpec, CourseSpecInput, MeetingInput, NewStudent, Password, RestrictionsInput,
-    StudentNumber, Weekday, Year,
+    StudentId, StudentNumber, Weekday, Year,
 };
 use classmate_server::http::AppState;
-use classmate_server::lock::{DRAIN_LOCK, epoch_key, lock_key};
-use classmate_server::queue::RedisQueue;
-use classmate_server::store::{EnrollmentMode, PgStore, SettingsChange, SqliteStore, Store};
+use classmate_server::store::{
+    AuditScope, Database, EnrollmentMode, PgStore, SettingsChange, SqliteStore,
+};
 use classmate_server::{Application, StartupError};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Connection, Executor};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use crate::isolation::Isolated;
+use crate::wait::eventually;
 
 /// The password every kit-made student has.
 pub const PASSWORD: &str = "load-test-password";
@@ -50,68 +54,30 @@ const TABLES: [&str; 7] = [
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// PostgreSQL, with the queue, lock and revocations in Redis: production.
     Postgres,
+    /// SQLite with everything in process: the embedded default.
     Sqlite,
 }
 
-/// The PostgreSQL the tests use: `CLASSMATE_TEST_DATABASE_URL`, else the local `test` database.
-pub fn postgres_url() -> String {
-    std::env::var("CLASSMATE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// The Redis the PostgreSQL tests use: `CLASSMATE_TEST_REDIS_URL`, else the local one.
-pub fn redis_url() -> String {
-    std::env::var("CLASSMATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-enum Database {
-    /// A schema of its own in the test database, dropped when the app is; with Redis keys of
-    /// its own lock environment, deleted then too.
+/// Where the app's data lives, and the kit's own connection to it; cleaned up when the app is
+/// dropped.
+enum Data {
     Postgres {
         pool: PgPool,
-        schema: String,
-        redis_env: String,
+        // Declared after the pool so the pool closes before the schema is dropped.
+        _isolated: Isolated,
     },
-    /// A file in a directory of its own, deleted when the app is.
     Sqlite {
         pool: SqlitePool,
-        _dir: tempfile::TempDir,
+        dir: tempfile::TempDir,
     },
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Database::Postgres {
-            schema, redis_env, ..
-        } = self
-        {
-            let schema = schema.clone();
-            let redis_env = redis_env.clone();
-            // Drop runs outside async; a short-lived thread with its own runtime cleans up.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                runtime.block_on(async {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_url()).await {
-                        let _ = conn
-                            .execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
-                            .await;
-                    }
-                    delete_redis_env(&redis_url(), &redis_env).await;
-                });
-            })
-            .join();
-        }
-    }
 }
 
 /// A student made through the store, with a minted token.
 #[derive(Debug, Clone)]
 pub struct TestStudent {
-    pub id: i64,
+    pub id: StudentId,
     pub number: String,
     pub token: String,
 }
@@ -171,10 +137,11 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    database: Arc<dyn Database>,
     next_student: AtomicU32,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), StartupError>>>,
-    database: Database,
+    data: Data,
 }
 
 impl TestApp {
@@ -200,70 +167,47 @@ impl TestApp {
         mode: EnrollmentMode,
         configure: impl FnOnce(&mut Config),
     ) -> TestApp {
-        let (store, database, mut config): (Arc<dyn Store>, Database, Config) = match backend {
+        let (database, data, mut config): (Arc<dyn Database>, Data, Config) = match backend {
             Backend::Postgres => {
-                let url = postgres_url();
-                let schema = format!("t_{}", random_suffix());
-                let mut admin = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
-                    panic!(
-                        "PostgreSQL at {url} is unreachable ({e}). Start it or set \
-                         CLASSMATE_TEST_DATABASE_URL."
-                    )
-                });
-                admin
-                    .execute(format!("CREATE SCHEMA {schema}").as_str())
-                    .await
-                    .expect("create the test schema");
-                let options = PgConnectOptions::from_str(&url)
-                    .unwrap()
-                    .options([("search_path", schema.as_str())]);
-                let store = PgStore::connect_with(options.clone(), 16)
+                let isolated = Isolated::new("t").await;
+                let schema = &isolated.schema;
+                let store = PgStore::connect_with(schema.options(), 16)
                     .await
                     .expect("open the PostgreSQL store");
                 // The kit's own connections, apart from the app's pool, like another client's.
-                let pool = PgPool::connect_with(options)
-                    .await
-                    .expect("a kit connection");
-                let mut config = Config::with_database(url);
-                config.jwt_secret = Some(format!("test-secret-{schema}-0123456789abcdef").into());
-                config.queue.redis_url = Some(redis_url());
-                config.queue.lock_env = schema.clone();
-                let redis_env = schema.clone();
-                (
-                    Arc::new(store),
-                    Database::Postgres {
-                        pool,
-                        schema,
-                        redis_env,
-                    },
-                    config,
-                )
+                let pool = schema.pool().await;
+                let mut config = Config::with_database(schema.url());
+                config.jwt_secret =
+                    Some(format!("test-secret-{}-0123456789abcdef", isolated.name()).into());
+                config.queue.redis_url = Some(isolated.redis.url.clone());
+                config.queue.lock_env = isolated.name().to_owned();
+                let data = Data::Postgres {
+                    pool,
+                    _isolated: isolated,
+                };
+                (Arc::new(store), data, config)
             }
             Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
+                let dir = tempfile::tempdir().expect("a temporary directory");
                 let url = format!("sqlite://{}", dir.path().join("classmate.db").display());
                 let store = SqliteStore::connect(&url, 8)
                     .await
                     .expect("open the SQLite store");
                 let pool = SqlitePool::connect(&url).await.expect("a kit connection");
                 let config = Config::with_database(url);
-                (
-                    Arc::new(store),
-                    Database::Sqlite { pool, _dir: dir },
-                    config,
-                )
+                (Arc::new(store), Data::Sqlite { pool, dir }, config)
             }
         };
         config.bind = "127.0.0.1:0".parse().unwrap();
         configure(&mut config);
-        store
+        database
             .change_settings(&SettingsChange {
                 mode: Some(mode),
                 ..SettingsChange::default()
             })
             .await
             .expect("set the enrollment mode");
-        let app = Application::with_store(config, store)
+        let app = Application::with_store(config, database.clone())
             .await
             .expect("build the app");
         let address = format!("http://{}", app.local_addr());
@@ -273,22 +217,19 @@ impl TestApp {
             let _ = stop.await;
         }));
         // Ready as /readyz defines it: the drain has started the queue's generation.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while state.queue.generation().await.ok().flatten().is_none() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the queue never started"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        eventually(Duration::from_secs(10), "the queue starts", || async {
+            state.queue.generation().await.ok().flatten()
+        })
+        .await;
         TestApp {
             address,
             client: reqwest::Client::new(),
             state,
+            database,
             next_student: AtomicU32::new(0),
             shutdown: Some(shutdown),
             server: Some(server),
-            database,
+            data,
         }
     }
 
@@ -297,9 +238,9 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
-    /// The app's store.
-    pub fn store(&self) -> &dyn Store {
-        self.state.store.as_ref()
+    /// The app's database: its store, audit and bulk loading.
+    pub fn store(&self) -> &dyn Database {
+        self.database.as_ref()
     }
 
     /// A new computer-science sophomore.
@@ -326,8 +267,13 @@ impl TestApp {
         TestStudent {
             id: student.id,
             number,
-            token: self.state.tokens.issue(student.id, Role::Student).token,
+            token: self.token_of(student.id),
         }
+    }
+
+    /// A session token of `student`, minted with the app's key.
+    pub fn token_of(&self, student: StudentId) -> String {
+        self.state.tokens.issue(student.0, Role::Student).token
     }
 
     /// `count` new students written with multi-row inserts, for tests that need thousands.
@@ -363,7 +309,7 @@ impl TestApp {
                 .0;
             students.push(TestStudent {
                 id: student.id,
-                token: self.state.tokens.issue(student.id, Role::Student).token,
+                token: self.token_of(student.id),
                 number,
             });
         }
@@ -375,7 +321,7 @@ impl TestApp {
     pub async fn assert_audit_clean(&self, fifo: bool) {
         let findings = self
             .store()
-            .audit(classmate_server::store::AuditScope { fifo })
+            .audit(AuditScope { fifo })
             .await
             .expect("run the audit");
         assert!(findings.is_empty(), "audit findings: {findings:?}");
@@ -383,18 +329,18 @@ impl TestApp {
 
     /// Runs `sql` on the kit's own connection.
     pub async fn execute(&self, sql: &str) {
-        match &self.database {
-            Database::Postgres { pool, .. } => pool.execute(sql).await.map(|_| ()),
-            Database::Sqlite { pool, .. } => pool.execute(sql).await.map(|_| ()),
+        match &self.data {
+            Data::Postgres { pool, .. } => pool.execute(sql).await.map(|_| ()),
+            Data::Sqlite { pool, .. } => pool.execute(sql).await.map(|_| ()),
         }
         .unwrap_or_else(|e| panic!("{sql:.80}: {e}"));
     }
 
     /// The first column of every row `sql` returns, as integers.
     pub async fn integers(&self, sql: &str) -> Vec<i64> {
-        match &self.database {
-            Database::Postgres { pool, .. } => sqlx::query_scalar(sql).fetch_all(pool).await,
-            Database::Sqlite { pool, .. } => sqlx::query_scalar(sql).fetch_all(pool).await,
+        match &self.data {
+            Data::Postgres { pool, .. } => sqlx::query_scalar(sql).fetch_all(pool).await,
+            Data::Sqlite { pool, .. } => sqlx::query_scalar(sql).fetch_all(pool).await,
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
@@ -402,9 +348,9 @@ impl TestApp {
     /// `(ticket_id, state, code)` of every decision the drain recorded.
     pub async fn decisions(&self) -> Vec<(String, String, Option<String>)> {
         let sql = "SELECT ticket_id, state, code FROM ticket_decisions ORDER BY generation, seq";
-        match &self.database {
-            Database::Postgres { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await,
-            Database::Sqlite { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await,
+        match &self.data {
+            Data::Postgres { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await,
+            Data::Sqlite { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await,
         }
         .expect("read the decisions")
     }
@@ -419,37 +365,33 @@ impl TestApp {
 
     /// Polls `GET /api/v1/tickets/{id}` until the ticket is terminal, for at most 30 s.
     pub async fn settled_ticket(&self, token: &str, id: &str) -> Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
+        let what = format!("ticket {id} is decided");
+        eventually(Duration::from_secs(30), &what, || async {
             let ticket = self
                 .get(&format!("/api/v1/tickets/{id}"), Some(token))
                 .await
                 .expect(200);
-            if ticket["state"] != "queued" {
-                return ticket;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "ticket {id} still queued: {ticket}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+            (ticket["state"] != "queued").then_some(ticket)
+        })
+        .await
     }
 
     /// Waits until the queue has nothing left to decide, for at most `limit`.
-    pub async fn drained(&self, limit: std::time::Duration) {
-        let deadline = std::time::Instant::now() + limit;
-        loop {
+    pub async fn drained(&self, limit: Duration) {
+        eventually(limit, "the queue drains", || async {
             let status = self.state.queue.status().await.expect("queue status");
-            if status.depth == 0 {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the queue did not drain: {status:?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+            (status.depth == 0).then_some(())
+        })
+        .await
+    }
+
+    /// Waits until the server is handling at least `count` requests at once.
+    pub async fn in_flight(&self, count: usize) {
+        let what = format!("{count} requests in flight");
+        eventually(Duration::from_secs(10), &what, || async {
+            (self.state.in_flight.get() >= count).then_some(())
+        })
+        .await
     }
 
     /// `count` new students.
@@ -486,12 +428,7 @@ impl TestApp {
         let mut counts = BTreeMap::new();
         for table in TABLES {
             let sql = format!("SELECT count(*) FROM {table}");
-            let n: i64 = match &self.database {
-                Database::Postgres { pool, .. } => sqlx::query_scalar(&sql).fetch_one(pool).await,
-                Database::Sqlite { pool, .. } => sqlx::query_scalar(&sql).fetch_one(pool).await,
-            }
-            .expect("count rows");
-            counts.insert(table, n);
+            counts.insert(table, self.integers(&sql).await[0]);
         }
         counts
     }
@@ -499,14 +436,14 @@ impl TestApp {
     /// Holds the student's row lock (PostgreSQL) or the database's write lock (SQLite) from
     /// another connection until the returned sender is used or dropped, so that a request on
     /// that student blocks. Returns once the lock is held.
-    pub async fn hold_student_lock(&self, student_id: i64) -> oneshot::Sender<()> {
+    pub async fn hold_student_lock(&self, student: StudentId) -> oneshot::Sender<()> {
         let (release, released) = oneshot::channel::<()>();
         let (held, is_held) = oneshot::channel();
-        match &self.database {
-            Database::Postgres { pool, .. } => {
+        match &self.data {
+            Data::Postgres { pool, .. } => {
                 let mut tx = pool.begin().await.unwrap();
                 sqlx::query("SELECT id FROM students WHERE id = $1 FOR UPDATE")
-                    .bind(student_id)
+                    .bind(student.0)
                     .execute(&mut *tx)
                     .await
                     .unwrap();
@@ -516,8 +453,8 @@ impl TestApp {
                     tx.rollback().await.unwrap();
                 });
             }
-            Database::Sqlite { _dir, .. } => {
-                let url = format!("sqlite://{}", _dir.path().join("classmate.db").display());
+            Data::Sqlite { dir, .. } => {
+                let url = format!("sqlite://{}", dir.path().join("classmate.db").display());
                 let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
                 conn.execute("BEGIN IMMEDIATE").await.unwrap();
                 tokio::spawn(async move {
@@ -566,26 +503,30 @@ impl TestApp {
         }
     }
 
+    /// `GET path`.
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(self.client.get(self.url(path)), token).await
     }
 
+    /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
         self.send(self.client.post(self.url(path)).json(body), token)
             .await
     }
 
+    /// `PUT path` with a JSON body.
     pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
         self.send(self.client.put(self.url(path)).json(body), token)
             .await
     }
 
+    /// `DELETE path`.
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(self.client.delete(self.url(path)), token).await
     }
 
-    /// `POST /api/v1/cart` for `course_id`.
-    pub async fn add_to_cart(&self, token: &str, course_id: i64) -> Reply {
+    /// `POST /api/v1/cart` for `course_id` (a `CourseId`, or any id a test makes up).
+    pub async fn add_to_cart(&self, token: &str, course_id: impl serde::Serialize) -> Reply {
         self.post(
             "/api/v1/cart",
             Some(token),
@@ -594,8 +535,8 @@ impl TestApp {
         .await
     }
 
-    /// `POST /api/v1/enrollments` for `course_id`.
-    pub async fn enroll(&self, token: &str, course_id: i64) -> Reply {
+    /// `POST /api/v1/enrollments` for `course_id` (a `CourseId`, or any id a test makes up).
+    pub async fn enroll(&self, token: &str, course_id: impl serde::Serialize) -> Reply {
         self.post(
             "/api/v1/enrollments",
             Some(token),
@@ -603,34 +544,6 @@ impl TestApp {
         )
         .await
     }
-}
-
-/// Deletes every key of lock environment `env`: the queue's, the drain lock and its epoch.
-pub async fn delete_redis_env(url: &str, env: &str) {
-    let Ok(queue) = RedisQueue::connect(url, env).await else {
-        return;
-    };
-    let _ = queue.clear().await;
-    let Ok(mut conn) = classmate_server::queue::connect_redis(url).await else {
-        return;
-    };
-    let _: Result<i64, _> = redis::cmd("DEL")
-        .arg(lock_key(env, DRAIN_LOCK))
-        .arg(epoch_key(env, DRAIN_LOCK))
-        .query_async(&mut conn)
-        .await;
-}
-
-fn random_suffix() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    );
-    format!("{:016x}", hasher.finish())
 }
 
 /// A course input: `code`, `credits`, `capacity` and meetings as (day, start, end) in minutes.

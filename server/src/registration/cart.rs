@@ -1,0 +1,75 @@
+//! The cart (장바구니): courses a student plans to take, judged for clashes and credits.
+
+use super::{Registration, RegistrationError};
+use crate::domain::{
+    CartAssessment, Course, CourseId, Rejection, ScheduledCourse, StudentId, assess_cart,
+};
+use crate::store::CartEntry;
+
+/// The cart and what enrolling in it would mean.
+#[derive(Debug, Clone)]
+pub struct CartView {
+    pub entries: Vec<CartEntry>,
+    pub assessment: CartAssessment,
+}
+
+impl Registration {
+    /// Puts a course in the student's cart, up to the cart limit.
+    pub async fn add_to_cart(
+        &self,
+        student: StudentId,
+        course_id: CourseId,
+    ) -> Result<Course, RegistrationError> {
+        let mut tx = self
+            .store
+            .begin_student(student)
+            .await?
+            .ok_or(RegistrationError::UnknownStudent)?;
+        let course = tx
+            .course(course_id)
+            .await?
+            .ok_or(Rejection::CourseNotFound)?;
+        let limit = self.rules.cart_limit;
+        if tx.cart_len().await? >= limit {
+            return Err(RegistrationError::CartFull { limit });
+        }
+        if !tx.add_to_cart(course_id).await? {
+            return Err(RegistrationError::AlreadyInCart);
+        }
+        tx.commit().await?;
+        Ok(course)
+    }
+
+    /// Takes a course out of the student's cart.
+    pub async fn remove_from_cart(
+        &self,
+        student: StudentId,
+        course: CourseId,
+    ) -> Result<(), RegistrationError> {
+        match self.store.remove_from_cart(student, course).await? {
+            true => Ok(()),
+            false => Err(RegistrationError::NotInCart),
+        }
+    }
+
+    /// The student's cart, judged against their enrollments.
+    pub async fn cart(&self, student: StudentId) -> Result<CartView, RegistrationError> {
+        let entries = self.store.cart(student).await?;
+        let enrolled: Vec<ScheduledCourse> = self
+            .store
+            .enrollments(student)
+            .await?
+            .iter()
+            .map(|e| ScheduledCourse::from(&e.course))
+            .collect();
+        let in_cart: Vec<ScheduledCourse> = entries
+            .iter()
+            .map(|e| ScheduledCourse::from(&e.course))
+            .collect();
+        let assessment = assess_cart(&in_cart, &enrolled, self.rules.credit_cap);
+        Ok(CartView {
+            entries,
+            assessment,
+        })
+    }
+}
