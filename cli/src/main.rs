@@ -1,5 +1,6 @@
 //! `classmate`: run, seed, load-test and operate a Classmate course-registration system.
 
+#[cfg(feature = "bench")]
 mod bench;
 mod commands;
 mod seed;
@@ -24,6 +25,7 @@ enum Command {
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
     /// Load-test the system and audit the outcome (starts an embedded server unless --target).
+    #[cfg(feature = "bench")]
     Bench(Box<commands::bench::BenchArgs>),
     /// Generate and load a realistic Korean catalog and students (or a catalog from CSV).
     Seed(Box<commands::seed::SeedArgs>),
@@ -40,6 +42,7 @@ async fn main() -> ExitCode {
         Command::Admin(command) => commands::admin::run(command).await,
         Command::Lock(command) => commands::lock::run(command).await,
         Command::Seed(args) => commands::seed::run(*args).await,
+        #[cfg(feature = "bench")]
         Command::Bench(args) => commands::bench::run(*args).await,
     };
     match result {

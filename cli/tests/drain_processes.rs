@@ -12,7 +12,7 @@ use classmate_server::store::{Audit, AuditScope, PgStore, Store};
 use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 use sqlx::postgres::PgPool;
-use support::{Isolated, Server, get, post, redis_url};
+use support::{Isolated, Server, eventually, get, post, redis_url};
 
 const SECRET: &str = "drain-processes-test-secret-0123456789abcdef";
 
@@ -105,15 +105,12 @@ impl Fleet {
 
     /// Waits until the database holds `count` decisions.
     async fn decided(&self, count: i64, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        loop {
+        let what = format!("{count} tickets decided");
+        eventually(limit, &what, || async {
             let decided = self.count("SELECT count(*) FROM ticket_decisions").await;
-            if decided >= count {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{decided} of {count} decided");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (decided >= count).then_some(())
+        })
+        .await
     }
 
     /// Nothing oversold, nothing twice, no FIFO inversion, every enrollment carried by its
@@ -537,18 +534,15 @@ async fn the_embedded_server_killed_and_restarted_reports_its_queued_tickets_los
         .await
         .unwrap();
     let again = Server::start(dir.path(), &env);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while client
-        .get(url(&again.base, "/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        != 200
-    {
-        assert!(Instant::now() < deadline, "never ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        "the restarted server is ready",
+        || async {
+            let ready = client.get(url(&again.base, "/readyz")).send().await;
+            ready.is_ok_and(|r| r.status() == 200).then_some(())
+        },
+    )
+    .await;
     let id = ticket["id"].as_str().unwrap();
     let (_, reply) = get(
         &client,

@@ -21,8 +21,8 @@ use classmate_server::store::{
     AuditScope, Database, EnrollmentMode, PgStore, SettingsChange, SqliteStore,
 };
 use classmate_server::{Application, StartupError};
-use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
@@ -510,14 +510,23 @@ impl TestApp {
 
     /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
-        self.send(self.client.post(self.url(path)).json(body), token)
-            .await
+        self.send_json(Method::POST, path, token, body).await
     }
 
     /// `PUT path` with a JSON body.
     pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
-        self.send(self.client.put(self.url(path)).json(body), token)
-            .await
+        self.send_json(Method::PUT, path, token, body).await
+    }
+
+    async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Reply {
+        let request = self.client.request(method, self.url(path)).json(body);
+        self.send(request, token).await
     }
 
     /// `DELETE path`.
@@ -527,22 +536,14 @@ impl TestApp {
 
     /// `POST /api/v1/cart` for `course_id` (a `CourseId`, or any id a test makes up).
     pub async fn add_to_cart(&self, token: &str, course_id: impl serde::Serialize) -> Reply {
-        self.post(
-            "/api/v1/cart",
-            Some(token),
-            &serde_json::json!({ "course_id": course_id }),
-        )
-        .await
+        let body = serde_json::json!({ "course_id": course_id });
+        self.post("/api/v1/cart", Some(token), &body).await
     }
 
     /// `POST /api/v1/enrollments` for `course_id` (a `CourseId`, or any id a test makes up).
     pub async fn enroll(&self, token: &str, course_id: impl serde::Serialize) -> Reply {
-        self.post(
-            "/api/v1/enrollments",
-            Some(token),
-            &serde_json::json!({ "course_id": course_id }),
-        )
-        .await
+        let body = serde_json::json!({ "course_id": course_id });
+        self.post("/api/v1/enrollments", Some(token), &body).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod admin;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod lock;
 pub mod seed;

@@ -54,7 +54,7 @@ pub enum RejectionCode {
 }
 
 impl RejectionCode {
-    /// Every code, in the order the rules check them.
+    /// Every code, in the order the rules check them; the drain's own last.
     pub const ALL: [RejectionCode; 9] = [
         RejectionCode::CourseNotFound,
         RejectionCode::CourseClosed,
@@ -67,17 +67,9 @@ impl RejectionCode {
         RejectionCode::StudentNotFound,
     ];
 
-    /// The codes the enrollment rules give a student who asks ([`super::Rejection::code`]).
-    pub const RULES: [RejectionCode; 8] = [
-        RejectionCode::CourseNotFound,
-        RejectionCode::CourseClosed,
-        RejectionCode::AlreadyEnrolled,
-        RejectionCode::YearRestricted,
-        RejectionCode::DepartmentRestricted,
-        RejectionCode::TimeClash,
-        RejectionCode::CreditLimitExceeded,
-        RejectionCode::CourseFull,
-    ];
+    /// The codes the enrollment rules give a student who asks ([`super::Rejection::code`]):
+    /// every code but the last, which only the drain gives.
+    pub const RULES: &'static [RejectionCode] = RejectionCode::ALL.split_at(8).0;
 
     /// The code as clients, Redis and the database see it, e.g. `COURSE_FULL`.
     pub fn as_str(self) -> &'static str {

@@ -198,11 +198,7 @@ pub async fn change_queue(
         admission_rate: input.admission_rate,
         mode: input.mode,
     };
-    let settings = state
-        .registration
-        .settings
-        .change(state.store.as_ref(), &change)
-        .await?;
+    let settings = state.registration.change_settings(&change).await?;
     tracing::info!(
         admin_id = admin.id,
         ?change,

@@ -107,13 +107,22 @@ fn cookie_headers(state: &AppState, value: &str, max_age: u64) -> HeaderMap {
     headers
 }
 
-fn session<P>(issued: IssuedToken, profile: P) -> Session<P> {
-    Session {
+/// A new session for `sub` in `role`: the cookie's headers and the token with `profile`.
+fn logged_in<P>(
+    state: &AppState,
+    sub: i64,
+    role: Role,
+    profile: P,
+) -> (HeaderMap, Json<Session<P>>) {
+    let issued = state.tokens.issue(sub, role);
+    let headers = session_cookie(state, &issued);
+    let session = Session {
         expires_at: issued.claims.expires_at(),
         token: issued.token,
         token_type: "Bearer".into(),
         profile,
-    }
+    };
+    (headers, Json(session))
 }
 
 /// Registers a student. The password is stored only as an argon2id hash.
@@ -157,9 +166,8 @@ pub async fn login(
 ) -> Result<(HeaderMap, Json<Session<StudentView>>), AppError> {
     let student =
         auth::log_in_student(state.store.as_ref(), &form.student_number, form.password).await?;
-    let issued = state.tokens.issue(student.id.0, Role::Student);
-    let headers = session_cookie(&state, &issued);
-    Ok((headers, Json(session(issued, StudentView::from(&student)))))
+    let profile = StudentView::from(&student);
+    Ok(logged_in(&state, student.id.0, Role::Student, profile))
 }
 
 /// Logs an administrator in.
@@ -180,9 +188,12 @@ pub async fn admin_login(
     Json(form): Json<AdminLoginRequest>,
 ) -> Result<(HeaderMap, Json<Session<AdminView>>), AppError> {
     let admin = auth::log_in_admin(state.store.as_ref(), &form.username, form.password).await?;
-    let issued = state.tokens.issue(admin.id, Role::Admin);
-    let headers = session_cookie(&state, &issued);
-    Ok((headers, Json(session(issued, AdminView::from(&admin)))))
+    Ok(logged_in(
+        &state,
+        admin.id,
+        Role::Admin,
+        AdminView::from(&admin),
+    ))
 }
 
 /// Logs out: the token stops working at once and the cookie is cleared.

@@ -122,6 +122,17 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+impl Caller {
+    /// The caller's id, if the token's role is `role`; else `FORBIDDEN`.
+    async fn in_role(parts: &mut Parts, state: &AppState, role: Role) -> Result<i64, AppError> {
+        let Caller(claims) = Caller::from_request_parts(parts, state).await?;
+        match claims.role == role {
+            true => Ok(claims.sub),
+            false => Err(AppError::Forbidden),
+        }
+    }
+}
+
 /// A logged-in student.
 pub struct CurrentStudent {
     pub id: StudentId,
@@ -131,13 +142,8 @@ impl FromRequestParts<AppState> for CurrentStudent {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Caller(claims) = Caller::from_request_parts(parts, state).await?;
-        match claims.role {
-            Role::Student => Ok(CurrentStudent {
-                id: StudentId(claims.sub),
-            }),
-            Role::Admin => Err(AppError::Forbidden),
-        }
+        let id = Caller::in_role(parts, state, Role::Student).await?;
+        Ok(CurrentStudent { id: StudentId(id) })
     }
 }
 
@@ -150,10 +156,7 @@ impl FromRequestParts<AppState> for CurrentAdmin {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Caller(claims) = Caller::from_request_parts(parts, state).await?;
-        match claims.role {
-            Role::Admin => Ok(CurrentAdmin { id: claims.sub }),
-            Role::Student => Err(AppError::Forbidden),
-        }
+        let id = Caller::in_role(parts, state, Role::Admin).await?;
+        Ok(CurrentAdmin { id })
     }
 }

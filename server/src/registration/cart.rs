@@ -20,11 +20,7 @@ impl Registration {
         student: StudentId,
         course_id: CourseId,
     ) -> Result<Course, RegistrationError> {
-        let mut tx = self
-            .store
-            .begin_student(student)
-            .await?
-            .ok_or(RegistrationError::UnknownStudent)?;
+        let mut tx = self.begin_student(student).await?;
         let course = tx
             .course(course_id)
             .await?

@@ -174,27 +174,26 @@ impl Drainer {
                 self.pause(Duration::from_millis(50), stop).await;
                 continue;
             }
-            match self.step(lease.epoch).await {
-                Ok(0) => self.pause(self.config.idle_wait, stop).await,
-                Ok(_) => {}
-                Err(DrainError::Queue(QueueError::Recovering)) => match self.recover(lease).await {
-                    Ok(()) => {}
-                    Err(e) if e.is_fenced() => {
-                        tracing::warn!(epoch = lease.epoch, error = %e, "lost the drain lock while rebuilding");
-                        lost.store(true, Ordering::SeqCst);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not rebuild the queue");
-                        self.pause(Duration::from_millis(200), stop).await;
-                    }
-                },
+            let (failed, retry_in) = match self.step(lease.epoch).await {
+                Ok(0) => {
+                    self.pause(self.config.idle_wait, stop).await;
+                    (Ok(()), Duration::ZERO)
+                }
+                Ok(_) => (Ok(()), Duration::ZERO),
+                Err(DrainError::Queue(QueueError::Recovering)) => {
+                    (self.recover(lease).await, Duration::from_millis(200))
+                }
+                Err(e) => (Err(e), Duration::from_millis(100)),
+            };
+            match failed {
+                Ok(()) => {}
                 Err(e) if e.is_fenced() => {
                     tracing::warn!(epoch = lease.epoch, error = %e, "fenced out: another process drains now");
                     lost.store(true, Ordering::SeqCst);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "drain step failed; retrying");
-                    self.pause(Duration::from_millis(100), stop).await;
+                    self.pause(retry_in, stop).await;
                 }
             }
             if reconciled.elapsed() >= self.config.reconcile_every {

@@ -108,11 +108,7 @@ impl Registration {
         student: StudentId,
         course_id: CourseId,
     ) -> Result<Enrolled, RegistrationError> {
-        let mut tx = self
-            .store
-            .begin_student(student)
-            .await?
-            .ok_or(RegistrationError::UnknownStudent)?;
+        let mut tx = self.begin_student(student).await?;
         let course = tx.course(course_id).await?;
         let schedule: Vec<ScheduledCourse> = tx
             .enrolled_courses()
@@ -147,11 +143,7 @@ impl Registration {
         student: StudentId,
         course: CourseId,
     ) -> Result<(), RegistrationError> {
-        let mut tx = self
-            .store
-            .begin_student(student)
-            .await?
-            .ok_or(RegistrationError::UnknownStudent)?;
+        let mut tx = self.begin_student(student).await?;
         if !tx.delete_enrollment(course).await? {
             return Err(RegistrationError::NotEnrolled);
         }

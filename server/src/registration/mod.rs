@@ -31,9 +31,9 @@ pub use enrollment::{Enrolled, EnrollmentAnswer, Holdings};
 pub use settings::LiveSettings;
 pub use tickets::Lookup;
 
-use crate::domain::{CreditCap, Rejection, TicketId};
+use crate::domain::{CreditCap, Rejection, StudentId, TicketId};
 use crate::queue::{Queue, QueueError};
-use crate::store::{Store, StoreError};
+use crate::store::{QueueSettings, SettingsChange, Store, StoreError, StudentTx};
 
 /// The limits registration enforces.
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +100,26 @@ pub struct Registration {
 }
 
 impl Registration {
+    /// Applies an operator's change to registration day's settings: in force in this process at
+    /// once, in every other within a second.
+    pub async fn change_settings(
+        &self,
+        change: &SettingsChange,
+    ) -> Result<QueueSettings, RegistrationError> {
+        Ok(self.settings.change(self.store.as_ref(), change).await?)
+    }
+
+    /// Opens `student`'s serialised transaction; a student who does not exist is refused.
+    async fn begin_student(
+        &self,
+        student: StudentId,
+    ) -> Result<Box<dyn StudentTx>, RegistrationError> {
+        self.store
+            .begin_student(student)
+            .await?
+            .ok_or(RegistrationError::UnknownStudent)
+    }
+
     /// Registration over `store` and `queue`, with the operator's `settings` and `rules`.
     pub fn new(
         store: Arc<dyn Store>,

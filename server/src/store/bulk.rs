@@ -70,24 +70,17 @@ pub trait BulkLoad: Send {
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
-struct SqlBulk<DB: Database> {
+/// The open transaction of one bulk load.
+pub struct SqlBulk<DB: Database> {
     tx: Transaction<'static, DB>,
 }
 
 #[async_trait]
 impl<DB: Dialect> Seeding for SqlStore<DB>
 where
+    SqlBulk<DB>: BulkLoad,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i16: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> (i64, String, String): sqlx::FromRow<'r, DB::Row>,
-    for<'r> (i64, String): sqlx::FromRow<'r, DB::Row>,
     for<'r> (i64, i64, i64): sqlx::FromRow<'r, DB::Row>,
 {
     async fn data_counts(&self) -> Result<DataCounts, StoreError> {

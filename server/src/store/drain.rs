@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use sqlx::query::Query;
 use sqlx::{Database, Executor, FromRow, IntoArguments, Transaction};
 
 use super::dialect::Dialect;
@@ -119,6 +120,37 @@ where
     Ok((SqlDrainTx { tx }, reads))
 }
 
+/// Runs `head` followed by the placeholders of `rows` (`width` columns each) in chunks of
+/// [`INSERT_CHUNK`] rows, binding each row with `bind`.
+async fn insert_rows<DB, T>(
+    tx: &mut Transaction<'static, DB>,
+    head: &str,
+    width: usize,
+    rows: &[T],
+    bind: impl for<'q> Fn(
+        Query<'q, DB, <DB as Database>::Arguments<'q>>,
+        &T,
+    ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>,
+) -> Result<(), StoreError>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let statement = format!(
+            "{head}{}",
+            placeholders(chunk.len(), width, DB::NUMBERED_PARAMS)
+        );
+        let mut query = sqlx::query::<DB>(&statement);
+        for row in chunk {
+            query = bind(query, row);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// The rows of `head (ids…) tail`, read inside `tx`.
 async fn rows_for_ids<DB, R>(
     tx: &mut Transaction<'static, DB>,
@@ -190,24 +222,22 @@ where
             .filter(|(_, settled)| settled.state == TicketState::Enrolled)
             .collect();
         let now = time::OffsetDateTime::now_utc();
-        for chunk in enrolled.chunks(INSERT_CHUNK) {
-            let statement = format!(
-                "{}{}",
-                sql::INSERT_DRAIN_ENROLLMENTS,
-                placeholders(chunk.len(), 4, DB::NUMBERED_PARAMS)
-            );
-            let mut query = sqlx::query::<DB>(&statement);
-            for (ticket, _) in chunk {
-                query = query
+        // No ON CONFLICT: the snapshot already excluded every pair and ticket the database
+        // holds, so a conflict here means something raced the batch, and the batch fails.
+        insert_rows(
+            &mut self.tx,
+            sql::INSERT_DRAIN_ENROLLMENTS,
+            4,
+            &enrolled,
+            |query, (ticket, _)| {
+                query
                     .bind(ticket.student_id.0)
                     .bind(ticket.course_id.0)
                     .bind(now)
-                    .bind(ticket.id.to_string());
-            }
-            // No ON CONFLICT: the snapshot already excluded every pair and ticket the database
-            // holds, so a conflict here means something raced the batch, and the batch fails.
-            query.execute(&mut *self.tx).await?;
-        }
+                    .bind(ticket.id.to_string())
+            },
+        )
+        .await?;
 
         let mut seats: HashMap<i64, i64> = HashMap::new();
         for (ticket, _) in &enrolled {
@@ -237,15 +267,13 @@ where
         }
 
         let epoch = i64::try_from(epoch).map_err(|_| StoreError::Fenced { epoch })?;
-        for chunk in decisions.chunks(INSERT_CHUNK) {
-            let statement = format!(
-                "{}{}",
-                sql::INSERT_DECISIONS,
-                placeholders(chunk.len(), 10, DB::NUMBERED_PARAMS)
-            );
-            let mut query = sqlx::query::<DB>(&statement);
-            for (ticket, settled) in chunk {
-                query = query
+        insert_rows(
+            &mut self.tx,
+            sql::INSERT_DECISIONS,
+            10,
+            decisions,
+            |query, (ticket, settled)| {
+                query
                     .bind(ticket.id.to_string())
                     .bind(i64::try_from(ticket.id.generation).unwrap_or(i64::MAX))
                     .bind(i64::try_from(ticket.id.seq).unwrap_or(i64::MAX))
@@ -255,11 +283,10 @@ where
                     .bind(settled.state.code().map(|code| code.as_str().to_owned()))
                     .bind(ticket.admitted_at_ms)
                     .bind(settled.decided_at_ms)
-                    .bind(epoch);
-            }
-            query.execute(&mut *self.tx).await?;
-        }
-        Ok(())
+                    .bind(epoch)
+            },
+        )
+        .await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

@@ -6,19 +6,13 @@
 -- `(<serving>-1` is "every sequence number above serving". Marking queued tickets deciding in
 -- the same step as reading them is what makes leave.lua's answer exact. Tickets already deciding
 -- (a drainer died before settling) and cancelled ones come again until settle moves past them.
-if not redis.call('GET', P .. 'generation') then
-  return {'RECOVERING'}
-end
-if not holds_epoch(ARGV[2], ARGV[3]) then
-  return {'FENCED'}
+local refused = drain_refusal(ARGV[2], ARGV[3])
+if refused then
+  return refused
 end
 
 local serving = redis.call('GET', P .. 'serving') or '0'
-local entries = {}
--- XRANGE with COUNT 0 answers nil, not an empty list.
-if tonumber(ARGV[4]) > 0 then
-  entries = redis.call('XRANGE', P .. 'log', '(' .. serving .. '-1', '+', 'COUNT', ARGV[4])
-end
+local entries = entries_after(P .. 'log', serving, ARGV[4])
 local claimed = {}
 for _, entry in ipairs(entries) do
   local f = entry_fields(entry)

@@ -37,6 +37,27 @@ local function holds_epoch(epoch_key, epoch)
   return current ~= false and tonumber(current) == tonumber(epoch)
 end
 
+-- What a script of the drain answers before it does anything: {RECOVERING} while the queue has
+-- no generation, {FENCED} when `epoch` is not the lease epoch in force; nil when it may go on.
+local function drain_refusal(epoch_key, epoch)
+  if not redis.call('GET', P .. 'generation') then
+    return {'RECOVERING'}
+  end
+  if not holds_epoch(epoch_key, epoch) then
+    return {'FENCED'}
+  end
+  return nil
+end
+
+-- The entries of stream `key` after ID `<after>-1`, at most `count` of them. XRANGE with COUNT 0
+-- answers nil, not an empty list, so a count of 0 reads nothing.
+local function entries_after(key, after, count)
+  if tonumber(count) > 0 then
+    return redis.call('XRANGE', key, '(' .. after .. '-1', '+', 'COUNT', count)
+  end
+  return {}
+end
+
 -- Runs `command key <args...>` over ARGV[from..to] in slices, because Lua's unpack fails past a
 -- few thousand values.
 local function in_slices(command, key, from, to)

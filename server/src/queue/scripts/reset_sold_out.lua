@@ -5,11 +5,9 @@
 -- Replies {FENCED}, {RECOVERING}, {STALE} (a seat was freed since the mark: the list may name a
 -- course with a seat again, so nothing changes) or {OK}. One script, so admission never sees
 -- the set empty halfway through the replacement.
-if not redis.call('GET', P .. 'generation') then
-  return {'RECOVERING'}
-end
-if not holds_epoch(ARGV[2], ARGV[3]) then
-  return {'FENCED'}
+local refused = drain_refusal(ARGV[2], ARGV[3])
+if refused then
+  return refused
 end
 local freed = redis.call('GET', P .. 'freed') or '0'
 if ARGV[4] ~= '' and ARGV[4] ~= freed then

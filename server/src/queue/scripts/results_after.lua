@@ -9,11 +9,7 @@ local cursor = ARGV[2]
 if tonumber(cursor) > tonumber(redis.call('GET', P .. 'results-n') or '0') then
   cursor = '0'
 end
-local entries = {}
--- XRANGE with COUNT 0 answers nil, not an empty list.
-if tonumber(ARGV[3]) > 0 then
-  entries = redis.call('XRANGE', P .. 'results', '(' .. cursor .. '-1', '+', 'COUNT', ARGV[3])
-end
+local entries = entries_after(P .. 'results', cursor, ARGV[3])
 local out = {}
 for _, entry in ipairs(entries) do
   local f = entry_fields(entry)

@@ -11,13 +11,11 @@
 -- Idempotent: a recorded outcome marks its ticket `settled`; settling it again (a drainer retrying
 -- after a timeout) changes nothing, publishes nothing and counts nothing. When the ticket's hash
 -- has already expired, an outcome at or below serving is such a replay too.
+local refused = drain_refusal(ARGV[2], ARGV[3])
+if refused then
+  return refused
+end
 local generation = redis.call('GET', P .. 'generation')
-if not generation then
-  return {'RECOVERING'}
-end
-if not holds_epoch(ARGV[2], ARGV[3]) then
-  return {'FENCED'}
-end
 
 local serving = tonumber(redis.call('GET', P .. 'serving') or '0')
 local highest = serving
