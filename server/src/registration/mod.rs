@@ -2,7 +2,7 @@
 //! CLI call these; nothing else decides.
 //!
 //! Two paths decide an enrollment, with the same domain rules: [`Registration::enroll`] at once
-//! in the request (the direct path), in a [`StudentTx`](crate::store::StudentTx) so the student's
+//! in the request (the direct path), in a [`StudentTx`] so the student's
 //! schedule cannot change between the rule check and the write; and [`decide_batch`], which the
 //! [`Drainer`] runs over a batch of tickets in sequence order.
 //! [`Registration::request_enrollment`] picks the path the operator set.
