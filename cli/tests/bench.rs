@@ -424,3 +424,48 @@ async fn search_storm_and_a_registration_day_run_every_step_they_name() {
     let cancels = request(&report, "DELETE enrollments");
     assert!(count(&cancels["statuses"]["204"]) > 0, "{cancels}");
 }
+
+/// A login burst on a server with one hashing worker and a line of two: past the line students
+/// are told BUSY and log in after the Retry-After; every one of them logs in in the end, no
+/// answer is unexpected, and the peak memory is reported.
+#[test]
+fn a_login_burst_retries_busy_answers_until_everyone_is_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "login-burst",
+        "--students",
+        "60",
+        "--lanes",
+        "30",
+        "--seconds",
+        "1",
+        "--calibrate-seconds",
+        "0",
+    ];
+    let env = [
+        ("CLASSMATE_HASH_WORKERS", "1"),
+        ("CLASSMATE_HASH_QUEUE", "2"),
+    ];
+    let out = bench(dir.path(), &args, &env);
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "{}",
+        explain(&out)
+    );
+    let report = last_report(dir.path());
+    assert_eq!(report["errors"], serde_json::json!({}), "{report}");
+    let login = request(&report, "POST login");
+    assert_eq!(count(&login["statuses"]["200"]), 60, "{login}");
+    assert!(
+        count(&login["codes"]["BUSY"]) > 0,
+        "the line was full: {login}"
+    );
+    assert_eq!(
+        count(&login["statuses"]["503"]),
+        count(&login["codes"]["BUSY"])
+    );
+    let peak = report["run"]["peak_memory_mib"]
+        .as_f64()
+        .expect("measured in process");
+    assert!(peak > 1.0, "{peak}");
+}

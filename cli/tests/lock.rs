@@ -144,11 +144,17 @@ fn release_and_extend_act_on_the_value_just_read() {
 fn a_bad_redis_url_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = classmate(dir.path())
-        .args(["lock", "list", "--redis-url", "redis://127.0.0.1:1"])
+        .args([
+            "lock",
+            "list",
+            "--redis-url",
+            "redis://:lock-secret@127.0.0.1:1",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("cannot reach Redis"), "{stderr}");
+    assert!(!stderr.contains("lock-secret"), "no password: {stderr}");
 }

@@ -194,10 +194,17 @@ fn an_unreachable_database_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = seed(
         dir.path(),
-        &["--database-url", "postgres://nobody@127.0.0.1:1/none"],
+        &[
+            "--database-url",
+            "postgres://nobody:seed-secret@127.0.0.1:1/none",
+        ],
     );
     assert!(!out.status.success());
     let err = stderr(&out);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("cannot open the database"), "{err}");
+    assert!(
+        !err.contains("seed-secret"),
+        "no password in the output: {err}"
+    );
 }

@@ -67,7 +67,7 @@ fn a_bad_database_url_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     for url in [
         "mysql://localhost/db",
-        "postgres://postgres@127.0.0.1:1/nothing",
+        "postgres://postgres:serve-secret@127.0.0.1:1/nothing",
     ] {
         let out = classmate(dir.path())
             .args(["serve", "--database-url", url])
@@ -78,6 +78,7 @@ fn a_bad_database_url_is_a_one_line_error() {
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
         assert!(stderr.starts_with("classmate: "), "{stderr}");
         assert!(stderr.contains("database"), "{stderr}");
+        assert!(!stderr.contains("serve-secret"), "no password: {stderr}");
     }
 }
 
@@ -112,6 +113,20 @@ async fn the_embedded_default_serves_logs_json_and_stops_gracefully_on_sigterm()
         dir.path().join("data/jwt.key").exists(),
         "the generated key beside the database"
     );
+    // The database (with its WAL files) and the key are this user's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in [
+            "classmate.db",
+            "classmate.db-wal",
+            "classmate.db-shm",
+            "jwt.key",
+        ] {
+            let path = dir.path().join("data").join(file);
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode & 0o077, 0, "{file} is mode {mode:o}");
+        }
+    }
     let api = |path: &str| format!("{}{path}", server.base);
 
     let (status, admin) = post(

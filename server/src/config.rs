@@ -15,8 +15,9 @@ use crate::auth::key::KeyError;
 
 use crate::domain::CreditCap;
 
-/// The database settings, shared by `serve` and the tools that open the database.
-#[derive(Args, Debug, Clone)]
+/// The database settings, shared by `serve` and the tools that open the database. Its `Debug`
+/// hides the URL's password.
+#[derive(Args, Clone)]
 pub struct DatabaseConfig {
     /// Database URL: `postgres://user@host/db` or `sqlite://path/to/file.db`.
     #[arg(
@@ -131,6 +132,16 @@ pub struct Config {
     #[arg(long, env = "CLASSMATE_COOKIE_SECURE", default_value_t = false)]
     pub cookie_secure: bool,
 
+    /// Most password hashes (log-ins, sign-ups) computed at once, each on a thread of its own
+    /// with 19 MiB, at a lower priority than requests; 0 is one per core.
+    #[arg(long, env = "CLASSMATE_HASH_WORKERS", default_value_t = 0)]
+    pub hash_workers: usize,
+
+    /// Most log-ins and sign-ups waiting for a hashing worker; beyond them the server answers
+    /// 503 BUSY with Retry-After.
+    #[arg(long, env = "CLASSMATE_HASH_QUEUE", default_value_t = 64)]
+    pub hash_queue: usize,
+
     /// Longest a request may take before the server answers 503.
     #[arg(long, env = "CLASSMATE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
@@ -139,8 +150,9 @@ pub struct Config {
     pub queue: QueueConfig,
 }
 
-/// The waiting queue's settings, shared by `serve` and the lock tools.
-#[derive(Args, Debug, Clone)]
+/// The waiting queue's settings, shared by `serve` and the lock tools. Its `Debug` hides the
+/// Redis URL's password.
+#[derive(Args, Clone)]
 pub struct QueueConfig {
     /// Redis URL (`redis://host:6379/0`) for the queue, the drain lock and sold-out flags, shared
     /// by every server process. Unset: an in-process queue and lock (one process only).
@@ -177,6 +189,28 @@ pub struct QueueConfig {
     /// Tickets still waiting this long when their turn comes are `expired`.
     #[arg(long = "ticket-ttl", env = "CLASSMATE_TICKET_TTL", default_value = "10m", value_parser = humantime::parse_duration)]
     pub ticket_ttl: Duration,
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl fmt::Debug for QueueConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueueConfig")
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("lock_env", &self.lock_env)
+            .field("drain", &self.drain)
+            .field("drain_batch", &self.drain_batch)
+            .field("drain_lease", &self.drain_lease)
+            .field("ticket_ttl", &self.ticket_ttl)
+            .finish()
+    }
 }
 
 impl Config {
@@ -285,6 +319,19 @@ mod tests {
             "sqlite://data/classmate.db"
         );
         assert_eq!(redact_url("redis://user@host"), "redis://user@host");
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let mut config = Config::with_database("postgres://app:db-pass@db/classmate");
+        config.queue.redis_url = Some("redis://:redis-pass@cache:6379".into());
+        config.jwt_secret = Some("jwt-secret-0123456789abcdef0123456789".to_owned().into());
+        config.admin_password = Some("admin-pass".to_owned().into());
+        let shown = format!("{config:?}");
+        for secret in ["db-pass", "redis-pass", "jwt-secret", "admin-pass"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("postgres://app:***@db/classmate"), "{shown}");
     }
 
     #[test]

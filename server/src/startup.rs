@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use crate::auth::key::KeyError;
 use crate::auth::{
-    self, AuthError, Logouts, MemoryRevocations, RedisRevocations, Revocations, Tokens,
+    self, AuthError, Hashing, Logouts, MemoryRevocations, RedisRevocations, Revocations, Tokens,
 };
 use crate::config::{Config, QueueConfig};
 use crate::http::{self, AppState, InFlightRequestsCounter};
@@ -95,8 +95,10 @@ impl Application {
         store: Arc<dyn Store>,
     ) -> Result<Application, StartupError> {
         let key = config.signing_key()?;
+        let hashing = Arc::new(Hashing::new(config.hash_workers, config.hash_queue));
         if let (Some(username), Some(password)) = (&config.admin_username, &config.admin_password) {
-            match auth::create_admin(store.as_ref(), username, password.expose().to_owned()).await {
+            let password = password.expose().to_owned();
+            match auth::create_admin(store.as_ref(), &hashing, username, password).await {
                 Ok(admin) => {
                     tracing::info!(username = %admin.username, "created the configured administrator")
                 }
@@ -124,6 +126,7 @@ impl Application {
             queue: shared.queue,
             hub: Hub::new(),
             tokens: Arc::new(Tokens::new(key, config.token_ttl)),
+            hashing,
             cookie_secure: config.cookie_secure,
             in_flight: InFlightRequestsCounter::default(),
         };

@@ -24,3 +24,11 @@ pub fn round(value: f64) -> String {
 pub fn ratio(value: Option<f64>) -> String {
     value.map_or("–".into(), |r| format!("{:.0}%", r * 100.0))
 }
+
+/// The peak memory as the reports state it.
+pub fn peak_memory(mib: Option<f64>) -> String {
+    match mib {
+        Some(mib) => format!("{mib:.0} MiB (server and load generator, one process)"),
+        None => "not measured (the server runs in another process)".to_owned(),
+    }
+}

@@ -25,6 +25,9 @@ use crate::seed::rng::Rng;
 /// How long a lane keeps following tickets after its last step before it calls them lost.
 const FOLLOW_LIMIT: Duration = Duration::from_secs(300);
 
+/// How many times a student tries to log in while the server answers BUSY.
+const LOGIN_TRIES: u32 = 120;
+
 /// How often a polling lane reads the queue status while it has open tickets.
 const POLL_EVERY: Duration = Duration::from_millis(250);
 
@@ -39,6 +42,10 @@ pub struct Target {
     /// Each student's planned cart, hot course first.
     pub carts: Vec<Vec<i64>>,
     pub courses: Courses,
+    /// Each student's number and the password every seeded student has, for logging in
+    /// (empty when no phase logs in).
+    pub numbers: Vec<String>,
+    pub password: String,
 }
 
 /// A phase as the lanes run it: what they share, handed to each goose user.
@@ -112,6 +119,10 @@ struct Student {
     in_cart: Vec<i64>,
     held: Vec<i64>,
     cancelled: Vec<i64>,
+    /// How long the server asked this student to wait before the next try, if it did.
+    retry_after: Option<Duration>,
+    /// Log-in attempts answered BUSY so far.
+    busy: u32,
 }
 
 /// A ticket waiting for its decision.
@@ -156,6 +167,8 @@ impl Lane {
                     in_cart: Vec::new(),
                     held: Vec::new(),
                     cancelled: Vec::new(),
+                    retry_after: None,
+                    busy: 0,
                 }
             })
             .collect();
@@ -212,8 +225,11 @@ impl Lane {
                 last_step_done = done;
                 if !self.students[local].steps.is_empty() {
                     let think = self.rng.between(self.think[0] as i64, self.think[1] as i64);
-                    self.due
-                        .push(Reverse((done + Duration::from_millis(think as u64), local)));
+                    let pause = self.students[local]
+                        .retry_after
+                        .take()
+                        .unwrap_or(Duration::from_millis(think as u64));
+                    self.due.push(Reverse((done + pause, local)));
                 }
                 continue;
             }
@@ -407,9 +423,53 @@ impl Lane {
                     }
                 }
             }
+            Step::Login => self.log_in(user, local, &token, due).await?,
             Step::CartFill | Step::EnrollCart => unreachable!("expanded when planned"),
         };
         Ok(answer.done)
+    }
+
+    /// Logs the student in. Answered BUSY, the student tries again after the Retry-After (the
+    /// next step waits for it), up to [`LOGIN_TRIES`] times.
+    async fn log_in(
+        &mut self,
+        user: &mut GooseUser,
+        local: usize,
+        token: &str,
+        due: Option<Instant>,
+    ) -> Result<Answer, Box<TransactionError>> {
+        let index = self.students[local].index;
+        let body = json!({
+            "student_number": self.target.numbers[index],
+            "password": self.target.password,
+        });
+        let answer = Call::new(GooseMethod::Post, "/api/v1/auth/login".into(), "POST login")
+            .token(token)
+            .due(due)
+            .body(body)
+            .expect(&[200], &["BUSY"])
+            .send(user, &self.recording)
+            .await?;
+        // Up to half the Retry-After again, as a client should, so the turned-away crowd does
+        // not come back in one instant.
+        let jitter = 1.0 + self.rng.between(0, 500) as f64 / 1000.0;
+        let student = &mut self.students[local];
+        if answer.body["error"]["code"] == "BUSY" {
+            student.busy += 1;
+            if student.busy < LOGIN_TRIES {
+                let seconds = answer.body["error"]["details"]["retry_after_seconds"]
+                    .as_f64()
+                    .unwrap_or(1.0)
+                    .clamp(0.0, 60.0);
+                student.retry_after = Some(Duration::from_secs_f64(seconds * jitter));
+                student.steps.push_front(Step::Login);
+            } else {
+                self.recording.with(|r| {
+                    r.failure(format!("POST login: still BUSY after {LOGIN_TRIES} tries"))
+                });
+            }
+        }
+        Ok(answer)
     }
 
     /// The next course of the student's plan, or an ordinary one once the plan is used up.

@@ -1,6 +1,6 @@
 //! `report.md`: the report as Markdown, for people and for pasting into an issue.
 
-use super::format::{ms, ratio, round};
+use super::format::{ms, peak_memory, ratio, round};
 use super::report::Report;
 
 /// The whole report as Markdown.
@@ -8,7 +8,7 @@ pub fn render(report: &Report) -> String {
     let run = &report.run;
     let mut out = format!(
         "# classmate bench: {}\n\n{}\n\nStarted {}, {:.1} s against {}, mode `{}`. \
-         Result: **{}**.\n\n## How it was simulated\n\n{}\n",
+         Result: **{}**. Peak resident memory: {}.\n\n## How it was simulated\n\n{}\n",
         run.scenario,
         run.description,
         run.started_at,
@@ -16,6 +16,7 @@ pub fn render(report: &Report) -> String {
         run.target,
         run.mode,
         if report.passed { "passed" } else { "FAILED" },
+        peak_memory(run.peak_memory_mib),
         run.simulation,
     );
     match &report.calibration {

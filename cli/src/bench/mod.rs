@@ -8,7 +8,8 @@
 //! - `scenario.rs` reads a scenario; `plan.rs` decides before the load who does what and when.
 //! - `lane.rs` plays a lane's students; `call.rs` sends and checks one request; `follow.rs`
 //!   follows the queue over a WebSocket.
-//! - `record.rs` measures; `live.rs` shows the run as it goes.
+//! - `record.rs` measures; `memory.rs` reads the peak resident memory; `live.rs` shows the run as
+//!   it goes.
 //! - `report.rs` is the report's data; `slo.rs` judges it; `markdown.rs` and `html/` render it
 //!   (with `format.rs`); `output.rs` writes the files; `compare.rs` compares two.
 
@@ -22,6 +23,7 @@ pub mod html;
 pub mod lane;
 pub mod live;
 pub mod markdown;
+pub mod memory;
 pub mod operator;
 pub mod output;
 pub mod plan;

@@ -119,6 +119,11 @@ pub struct RunInfo {
     pub lanes: u64,
     /// How the students were simulated, in words.
     pub simulation: String,
+    /// The peak resident memory of the bench's process during the measured phases, in MiB:
+    /// the server's and the load generator's together (an upper bound on the server's). `None`
+    /// with `--target`, whose process the bench cannot see.
+    #[serde(default)]
+    pub peak_memory_mib: Option<f64>,
 }
 
 /// The generator's own ceiling: `/healthz` as fast as the lanes can go.
@@ -320,6 +325,7 @@ pub(crate) mod fixtures {
                 students: 300,
                 lanes: 32,
                 simulation: "Each lane plays students in turn.\nThink time 1–3 s.".to_owned(),
+                peak_memory_mib: Some(180.5),
             },
             calibration: Some(Calibration {
                 seconds: 2.0,

@@ -27,7 +27,7 @@ use super::record::Recording;
 use super::report::{AuditResult, PhaseStats, REPORT_VERSION, Report, RunInfo};
 use super::scenario::{Follow, Scenario, Step};
 use super::server::Server;
-use super::{markdown, output, slo};
+use super::{markdown, memory, output, slo};
 use crate::seed::Manifest;
 
 /// Which path enrollments take.
@@ -178,11 +178,17 @@ async fn drive(
         hot: manifest.hot_courses.clone(),
     };
     let carts = plan::carts(scenario, &courses, students);
+    let numbers = match scenario.logs_in() {
+        true => student_numbers(manifest, first, students)?,
+        false => Vec::new(),
+    };
     let target = Arc::new(Target {
         base: server.base.clone(),
         tokens,
         carts: carts.carts.clone(),
         courses,
+        numbers,
+        password: manifest.password.clone(),
     });
     let operator = Operator::new(&server.base, server.tokens.issue(0, Role::Admin).token);
     let before = operator
@@ -202,6 +208,8 @@ async fn drive(
         false => None,
     };
 
+    // The peak memory counts from here: the measured phases, not the seeding or the minting.
+    let measure_memory = server.in_process() && memory::reset_peak();
     let mut enrolling_phase = None;
     for (index, phase) in scenario.phases.iter().enumerate() {
         live.phase(&phase.name);
@@ -316,6 +324,7 @@ async fn drive(
                 students: students as u64,
                 lanes: lanes as u64,
                 simulation: simulation(scenario, mode),
+                peak_memory_mib: measure_memory.then(memory::peak_mib).flatten(),
             },
             calibration,
             phases,
@@ -333,6 +342,40 @@ async fn drive(
     report.slos = slo::judge(scenario, &report);
     report.passed = report.correct() && report.slos.iter().all(|s| s.passed);
     Ok(report)
+}
+
+/// The numbers of the `count` students from id `first` on, from the seed's students file.
+fn student_numbers(manifest: &Manifest, first: i64, count: usize) -> anyhow::Result<Vec<String>> {
+    let path = manifest
+        .students_file
+        .as_deref()
+        .context("the manifest names no students file; reseed with classmate seed or --fresh")?;
+    let mut reader = csv_reader(path)?;
+    let mut numbers = vec![String::new(); count];
+    for record in reader.records() {
+        let record = record.with_context(|| format!("reading {path}"))?;
+        let (Some(id), Some(number)) = (record.get(0), record.get(1)) else {
+            bail!("{path}: a line without id and number");
+        };
+        let index = id
+            .parse::<i64>()
+            .with_context(|| format!("{path}: id {id:?}"))?
+            - first;
+        if let Some(slot) = usize::try_from(index).ok().and_then(|i| numbers.get_mut(i)) {
+            *slot = number.to_owned();
+        }
+    }
+    if let Some(missing) = numbers.iter().position(String::is_empty) {
+        bail!(
+            "{path} has no number for student id {}",
+            first + missing as i64
+        );
+    }
+    Ok(numbers)
+}
+
+fn csv_reader(path: &str) -> anyhow::Result<csv::Reader<std::fs::File>> {
+    csv::Reader::from_path(path).with_context(|| format!("cannot read {path}"))
 }
 
 /// The audit once the queue has drained: the database's checks, and the queue's when it can be

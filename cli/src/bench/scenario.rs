@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 /// The scenarios that ship with Classmate, compiled in so the binary runs anywhere; a file of
 /// the same name in `scenarios/` wins.
-const BUILT_IN: [(&str, &str); 4] = [
+const BUILT_IN: [(&str, &str); 6] = [
     ("smoke", include_str!("../../../scenarios/smoke.toml")),
     (
         "enroll-rush",
@@ -25,6 +25,14 @@ const BUILT_IN: [(&str, &str); 4] = [
     (
         "registration-day",
         include_str!("../../../scenarios/registration-day.toml"),
+    ),
+    (
+        "login-storm",
+        include_str!("../../../scenarios/login-storm.toml"),
+    ),
+    (
+        "login-burst",
+        include_str!("../../../scenarios/login-burst.toml"),
     ),
 ];
 
@@ -197,6 +205,9 @@ pub enum Step {
     Enrollments,
     Me,
     QueueStatus,
+    /// Logs in with the student number and the seeded password: a real argon2id check. On
+    /// `503 BUSY` the student waits the `Retry-After` and tries again, as the web UI does.
+    Login,
 }
 
 impl Step {
@@ -216,6 +227,9 @@ pub struct Slo {
     pub latency: Vec<LatencySlo>,
     /// Longest server-side time to decision at a percentile, in ms.
     pub decision: Option<LatencySlo>,
+    /// Most resident memory of the server at its peak, in MiB (measured only when the bench
+    /// runs the server in its own process).
+    pub peak_memory_mib: Option<f64>,
 }
 
 /// A percentile limit on one request kind.
@@ -299,6 +313,16 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+
+    /// Whether any phase logs in, so the students' numbers are needed.
+    pub fn logs_in(&self) -> bool {
+        self.phases.iter().any(|p| {
+            p.steps
+                .iter()
+                .chain(p.mix.keys())
+                .any(|s| *s == Step::Login)
+        })
     }
 
     /// Whether any phase may enroll, so the run ends with the audit.

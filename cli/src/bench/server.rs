@@ -101,6 +101,11 @@ impl Server {
         })
     }
 
+    /// Whether the server runs in this process (so its memory is this process's).
+    pub fn in_process(&self) -> bool {
+        self.running.is_some()
+    }
+
     /// Stops a server this process started.
     pub async fn stop(self) {
         if let Some((stop, task)) = self.running {

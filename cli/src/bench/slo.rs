@@ -58,6 +58,19 @@ pub fn judge(scenario: &Scenario, report: &Report) -> Vec<SloResult> {
             });
         results.push(latency(slo, &slo.request, worst));
     }
+    if let Some(limit) = scenario.slo.peak_memory_mib {
+        let peak = report.run.peak_memory_mib;
+        let missing = match peak {
+            Some(_) => "",
+            None => " (not measured: the server runs in another process)",
+        };
+        results.push(SloResult {
+            objective: format!("peak resident memory ≤ {limit} MiB{missing}"),
+            limit,
+            actual: peak.unwrap_or(0.0),
+            passed: peak.is_some_and(|p| p <= limit),
+        });
+    }
     if let Some(slo) = &scenario.slo.decision {
         // In direct mode the answer to the enrollment request is the decision.
         let (what, value) = match report.run.mode.as_str() {
@@ -166,5 +179,30 @@ max_ms = 50
         let direct = judge(&scenario, &report).pop().unwrap();
         assert!(direct.objective.contains("direct"), "{}", direct.objective);
         assert_eq!((direct.actual, direct.passed), (18.0, true));
+    }
+
+    #[test]
+    fn peak_memory_is_judged_only_where_it_was_measured() {
+        let text = SCENARIO.replace("error_rate = 0.01", "peak_memory_mib = 200");
+        let scenario = Scenario::parse(&text).unwrap();
+        let mut report = sample_report();
+        let memory = |report: &Report| {
+            judge(&scenario, report)
+                .into_iter()
+                .find(|s| s.objective.contains("memory"))
+                .expect("the memory objective")
+        };
+        let held = memory(&report);
+        assert_eq!(
+            (held.actual, held.passed),
+            (180.5, true),
+            "{}",
+            held.objective
+        );
+        report.run.peak_memory_mib = Some(700.0);
+        assert!(!memory(&report).passed);
+        report.run.peak_memory_mib = None;
+        let unmeasured = memory(&report);
+        assert!(!unmeasured.passed && unmeasured.objective.contains("not measured"));
     }
 }

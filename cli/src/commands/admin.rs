@@ -28,7 +28,8 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             let store = store::connect(&database.url, 2)
                 .await
                 .with_context(|| "cannot open the database")?;
-            match auth::create_admin(store.as_ref(), &username, password).await {
+            let hashing = auth::Hashing::new(1, 1);
+            match auth::create_admin(store.as_ref(), &hashing, &username, password).await {
                 Ok(admin) => {
                     println!(
                         "관리자 계정을 만들었습니다: {} (id {})",

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use classmate_server::config::DatabaseConfig;
+use classmate_server::config::{DatabaseConfig, redact_url};
 use classmate_server::domain::Password;
 use classmate_server::queue::RedisQueue;
 use classmate_server::store;
@@ -65,7 +65,7 @@ fn confirm_reset(args: &SeedArgs) -> anyhow::Result<()> {
     }
     eprint!(
         "{}의 강좌, 학생, 수강신청을 모두 지웁니다. 계속하려면 yes를 입력하세요: ",
-        args.database.url
+        redact_url(&args.database.url)
     );
     std::io::stderr().flush()?;
     let mut answer = String::new();

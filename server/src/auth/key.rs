@@ -21,6 +21,10 @@ pub enum KeyError {
     },
     #[error("the signing key file {0} does not hold a key (64 hex digits expected)")]
     Invalid(String),
+    #[error(
+        "the signing key file {path} can be read by others (mode {mode:o}); make it private with chmod 600"
+    )]
+    Exposed { path: String, mode: u32 },
 }
 
 /// A secret HMAC key. Its `Debug` never shows it.
@@ -43,6 +47,17 @@ impl SigningKey {
             path: path.display().to_string(),
             source,
         };
+        #[cfg(unix)]
+        if let Ok(metadata) = std::fs::metadata(path) {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(KeyError::Exposed {
+                    path: path.display().to_string(),
+                    mode,
+                });
+            }
+        }
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let key = decode_hex(text.trim())
@@ -135,5 +150,16 @@ mod tests {
             SigningKey::load_or_generate(&path),
             Err(KeyError::Invalid(_))
         ));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(&path, format!("{}\n", "ab".repeat(32))).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let refused = SigningKey::load_or_generate(&path).unwrap_err();
+            assert!(matches!(refused, KeyError::Exposed { mode: 0o644, .. }));
+            assert!(refused.to_string().contains("chmod 600"), "{refused}");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            assert!(SigningKey::load_or_generate(&path).is_ok());
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod revocations;
 pub mod token;
 
 pub use key::SigningKey;
+pub use password::Hashing;
 pub use revocations::{Logouts, MemoryRevocations, RedisRevocations, Revocations};
 pub use token::{Claims, IssuedToken, Role, TokenError, Tokens};
 
@@ -35,12 +36,20 @@ pub enum AuthError {
     Store(#[from] StoreError),
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    /// Every hashing worker is busy and the line for them is full; a try after this many
+    /// seconds is likely to find room.
+    #[error("too many logins at once")]
+    Busy { retry_after_seconds: u32 },
 }
 
-/// Registers a student: parses the form, hashes the password (off the async runtime) and stores.
-pub async fn sign_up(store: &dyn Store, input: NewStudentInput) -> Result<Student, AuthError> {
+/// Registers a student: parses the form, hashes the password (in the bounded pool) and stores.
+pub async fn sign_up(
+    store: &dyn Store,
+    hashing: &Hashing,
+    input: NewStudentInput,
+) -> Result<Student, AuthError> {
     let student = NewStudent::parse(input).map_err(AuthError::Invalid)?;
-    let hash = password::hash_blocking(student.password.clone()).await?;
+    let hash = hashing.hash(student.password.clone()).await?;
     Ok(store.insert_student(&student, &hash).await?)
 }
 
@@ -48,6 +57,7 @@ pub async fn sign_up(store: &dyn Store, input: NewStudentInput) -> Result<Studen
 /// passwords, so the answer does not reveal which student numbers exist.
 pub async fn log_in_student(
     store: &dyn Store,
+    hashing: &Hashing,
     student_number: &str,
     password: String,
 ) -> Result<Student, AuthError> {
@@ -56,7 +66,7 @@ pub async fn log_in_student(
         None => None,
     };
     let (student, hash) = found.unzip();
-    match password::verify_blocking(password, hash).await? {
+    match hashing.verify(password, hash).await? {
         true => student.ok_or(AuthError::InvalidCredentials),
         false => Err(AuthError::InvalidCredentials),
     }
@@ -65,11 +75,12 @@ pub async fn log_in_student(
 /// Checks an administrator's username and password, as `log_in_student` does.
 pub async fn log_in_admin(
     store: &dyn Store,
+    hashing: &Hashing,
     username: &str,
     password: String,
 ) -> Result<Admin, AuthError> {
     let (admin, hash) = store.admin_credentials(username).await?.unzip();
-    match password::verify_blocking(password, hash).await? {
+    match hashing.verify(password, hash).await? {
         true => admin.ok_or(AuthError::InvalidCredentials),
         false => Err(AuthError::InvalidCredentials),
     }
@@ -78,6 +89,7 @@ pub async fn log_in_admin(
 /// Creates an administrator account with a username of 3–32 letters, digits, `-`, `_` or `.`.
 pub async fn create_admin(
     store: &dyn Store,
+    hashing: &Hashing,
     username: &str,
     password: String,
 ) -> Result<Admin, AuthError> {
@@ -96,7 +108,7 @@ pub async fn create_admin(
     let Some(password) = password.filter(|_| errors.is_empty()) else {
         return Err(AuthError::Invalid(errors));
     };
-    let hash = password::hash_blocking(password).await?;
+    let hash = hashing.hash(password).await?;
     Ok(store.insert_admin(username, &hash).await?)
 }
 

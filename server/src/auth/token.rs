@@ -50,11 +50,20 @@ impl Claims {
     }
 }
 
-/// A freshly signed token and what it says.
-#[derive(Debug, Clone)]
+/// A freshly signed token and what it says. Its `Debug` shows the claims, not the token.
+#[derive(Clone)]
 pub struct IssuedToken {
     pub token: String,
     pub claims: Claims,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"***")
+            .field("claims", &self.claims)
+            .finish()
+    }
 }
 
 /// Why a token was refused.

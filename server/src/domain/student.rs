@@ -107,8 +107,8 @@ pub struct Student {
     pub year: Year,
 }
 
-/// A sign-up form as a client sends it.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+/// A sign-up form as a client sends it. Its `Debug` hides the password.
+#[derive(Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStudentInput {
     /// 6 to 12 digits, e.g. `2023123456`.
@@ -119,6 +119,18 @@ pub struct NewStudentInput {
     pub department: String,
     /// Year level, 1 to 6.
     pub year: i64,
+}
+
+impl fmt::Debug for NewStudentInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewStudentInput")
+            .field("student_number", &self.student_number)
+            .field("name", &self.name)
+            .field("password", &"***")
+            .field("department", &self.department)
+            .field("year", &self.year)
+            .finish()
+    }
 }
 
 /// A parsed sign-up, ready to be hashed and stored.
@@ -207,6 +219,15 @@ mod tests {
         assert!(Password::parse("x".repeat(129)).is_none());
         let shown = format!("{:?}", Password::parse("hunter2hunter2".into()).unwrap());
         assert!(!shown.contains("hunter2"), "{shown}");
+        let form = NewStudentInput {
+            password: "hunter2hunter2".into(),
+            ..input()
+        };
+        let shown = format!("{form:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("2023123456"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Accounts: sign up, log in (students and administrators), log out, and `me`.
 
+use std::fmt;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header::SET_COOKIE};
 use serde::{Deserialize, Serialize};
@@ -51,16 +53,16 @@ impl From<&Admin> for AdminView {
     }
 }
 
-/// A student's log-in form.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+/// A student's log-in form. Its `Debug` hides the password.
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub student_number: String,
     pub password: String,
 }
 
-/// An administrator's log-in form.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+/// An administrator's log-in form. Its `Debug` hides the password.
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminLoginRequest {
     pub username: String,
@@ -68,8 +70,8 @@ pub struct AdminLoginRequest {
 }
 
 /// A session token. Send it as `Authorization: Bearer <token>`; browsers also get it as an
-/// HttpOnly cookie.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// HttpOnly cookie. Its `Debug` hides the token.
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct Session<P> {
     pub token: String,
     /// Always `Bearer`.
@@ -78,6 +80,34 @@ pub struct Session<P> {
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: OffsetDateTime,
     pub profile: P,
+}
+
+impl fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("student_number", &self.student_number)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+impl fmt::Debug for AdminLoginRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminLoginRequest")
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+impl<P: fmt::Debug> fmt::Debug for Session<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("token", &"***")
+            .field("expires_at", &self.expires_at)
+            .field("profile", &self.profile)
+            .finish()
+    }
 }
 
 /// Who the caller is.
@@ -142,7 +172,7 @@ pub async fn signup(
     State(state): State<AppState>,
     Json(input): Json<NewStudentInput>,
 ) -> Result<(StatusCode, Json<StudentView>), AppError> {
-    let student = auth::sign_up(state.store.as_ref(), input).await?;
+    let student = auth::sign_up(state.store.as_ref(), &state.hashing, input).await?;
     tracing::info!(student_id = %student.id, "student signed up");
     Ok((StatusCode::CREATED, Json(StudentView::from(&student))))
 }
@@ -164,8 +194,9 @@ pub async fn login(
     State(state): State<AppState>,
     Json(form): Json<LoginRequest>,
 ) -> Result<(HeaderMap, Json<Session<StudentView>>), AppError> {
+    let store = state.store.as_ref();
     let student =
-        auth::log_in_student(state.store.as_ref(), &form.student_number, form.password).await?;
+        auth::log_in_student(store, &state.hashing, &form.student_number, form.password).await?;
     let profile = StudentView::from(&student);
     Ok(logged_in(&state, student.id.0, Role::Student, profile))
 }
@@ -187,7 +218,8 @@ pub async fn admin_login(
     State(state): State<AppState>,
     Json(form): Json<AdminLoginRequest>,
 ) -> Result<(HeaderMap, Json<Session<AdminView>>), AppError> {
-    let admin = auth::log_in_admin(state.store.as_ref(), &form.username, form.password).await?;
+    let store = state.store.as_ref();
+    let admin = auth::log_in_admin(store, &state.hashing, &form.username, form.password).await?;
     Ok(logged_in(
         &state,
         admin.id,

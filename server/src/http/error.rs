@@ -93,6 +93,8 @@ pub enum AppError {
     TicketAlreadyDecided { state: &'static str },
     #[error("request timed out")]
     Timeout,
+    #[error("too many logins at once")]
+    Busy { retry_after_seconds: u32 },
     #[error("dependency unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -263,9 +265,10 @@ impl AppError {
                 S::SERVICE_UNAVAILABLE,
                 "NOT_READY",
                 "서비스가 아직 준비되지 않았습니다",
+                // The names only: the errors themselves (hosts, users, driver messages) go to
+                // the log, not to whoever can reach the probe.
                 json!({
                     "failing": failing.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
-                    "checks": failing.iter().map(|(name, why)| (name.to_string(), json!(why))).collect::<serde_json::Map<_, _>>(),
                 }),
             ),
             AppError::NotOpen {
@@ -327,6 +330,14 @@ impl AppError {
                 "TIMEOUT",
                 "요청 처리 시간이 초과되었습니다. 잠시 후 다시 시도해 주세요",
                 none(),
+            ),
+            AppError::Busy {
+                retry_after_seconds,
+            } => (
+                S::SERVICE_UNAVAILABLE,
+                "BUSY",
+                "로그인 요청이 몰리고 있습니다. 잠시 후 다시 시도해 주세요",
+                json!({ "retry_after_seconds": retry_after_seconds }),
             ),
             AppError::Unavailable(_) => (
                 S::SERVICE_UNAVAILABLE,
@@ -400,10 +411,18 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if status == StatusCode::TOO_MANY_REQUESTS || matches!(self, AppError::QueueRecovering) {
+        let retry_after = match &self {
+            AppError::Busy {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            AppError::QueueRecovering => Some(1),
+            _ if status == StatusCode::TOO_MANY_REQUESTS => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
@@ -485,6 +504,11 @@ impl From<AuthError> for AppError {
             AuthError::Unavailable(why) => AppError::Unavailable(why),
             AuthError::Store(e) => e.into(),
             AuthError::Hashing(why) => AppError::Internal(why),
+            AuthError::Busy {
+                retry_after_seconds,
+            } => AppError::Busy {
+                retry_after_seconds,
+            },
         }
     }
 }
@@ -556,7 +580,7 @@ impl IntoResponses for ServerErrors {
             ),
             (
                 503,
-                "SERVICE_UNAVAILABLE (the database or Redis cannot be reached), QUEUE_RECOVERING (the queue is being rebuilt after Redis lost its data; retry shortly) or TIMEOUT",
+                "SERVICE_UNAVAILABLE (the database or Redis cannot be reached), QUEUE_RECOVERING (the queue is being rebuilt after Redis lost its data; retry shortly), BUSY (log-in and sign-up: every password-hashing worker is busy and the line for them is full; retry after Retry-After) or TIMEOUT",
             ),
         ])
     }

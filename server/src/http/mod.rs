@@ -40,7 +40,7 @@ use utoipa_axum::routes;
 
 pub use error::AppError;
 
-use crate::auth::{Logouts, Tokens};
+use crate::auth::{Hashing, Logouts, Tokens};
 use crate::queue::Queue;
 use crate::queue::hub::Hub;
 use crate::registration::Registration;
@@ -57,6 +57,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub tokens: Arc<Tokens>,
     pub logouts: Arc<Logouts>,
+    /// The bounded pool every password hash goes through.
+    pub hashing: Arc<Hashing>,
     /// Whether session cookies are marked `Secure`.
     pub cookie_secure: bool,
     /// Requests being handled right now.
@@ -176,6 +178,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     routes.layer(
         ServiceBuilder::new()
             .layer(in_flight)
+            .layer(middleware::from_fn(sane_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -193,6 +196,21 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             .layer(middleware::from_fn_with_state(request_timeout, deadline))
             .layer(DefaultBodyLimit::max(error::BODY_LIMIT_BYTES)),
     )
+}
+
+/// The longest request id a client may give.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// Drops a client's `x-request-id` that is long or not printable ASCII, so that a generated one
+/// takes its place: the id goes into every log line of the request.
+async fn sane_request_id(mut request: Request, next: Next) -> Response {
+    let sane = request.headers().get(REQUEST_ID).is_none_or(|id| {
+        id.len() <= MAX_REQUEST_ID_LEN && id.as_bytes().iter().all(u8::is_ascii_graphic)
+    });
+    if !sane {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(request).await
 }
 
 /// Answers `TIMEOUT` when a request takes longer than configured. Dropping the handler's future

@@ -36,6 +36,23 @@ impl Dialect for Sqlite {
     ];
 }
 
+/// Creates the database file, and its directory, readable by this user only, unless it exists.
+/// SQLite gives its `-wal` and `-shm` files the same permissions.
+fn create_private(file: &std::path::Path) -> std::io::Result<()> {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the file `url` names and brings the schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> Result<SqliteStore, StoreError> {
@@ -47,8 +64,8 @@ impl SqliteStore {
             .foreign_keys(true);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let file = options.get_filename();
-        if !in_memory && let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(e.into()))?;
+        if !in_memory {
+            create_private(file).map_err(|e| StoreError::Unavailable(e.into()))?;
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)

@@ -16,6 +16,7 @@ on_both_backends!(
     expired_forged_and_missing_tokens_are_refused,
     roles_are_checked,
     admins_log_in_and_see_themselves,
+    a_login_rush_past_the_hashing_pool_is_told_busy_and_the_catalog_keeps_answering,
 );
 
 async fn sign_up_log_in_browse_cart_enroll_cancel(backend: Backend) {
@@ -326,4 +327,61 @@ async fn admins_log_in_and_see_themselves(backend: Backend) {
     )
     .await
     .assert_error(401, "INVALID_CREDENTIALS");
+}
+
+/// One hashing worker and a line of two: of many simultaneous log-ins, those past the line are
+/// answered 503 BUSY at once (with Retry-After), the rest log in, nothing else comes back, and
+/// the catalog answers while they wait.
+async fn a_login_rush_past_the_hashing_pool_is_told_busy_and_the_catalog_keeps_answering(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.hash_workers = 1;
+        config.hash_queue = 2;
+    })
+    .await;
+    let students = app.many_students(24).await;
+    let logins = students.iter().map(|student| {
+        let body =
+            json!({"student_number": student.number, "password": classmate_testkit::PASSWORD});
+        let request = app.client.post(app.url("/api/v1/auth/login")).json(&body);
+        app.send(request, None)
+    });
+    let catalog = async {
+        let mut statuses = Vec::new();
+        for _ in 0..10 {
+            statuses.push(app.get("/api/v1/courses", None).await.status.as_u16());
+        }
+        statuses
+    };
+    let (replies, catalog) =
+        futures_util::future::join(futures_util::future::join_all(logins), catalog).await;
+
+    let mut logged_in = 0;
+    let mut busy = 0;
+    for reply in &replies {
+        match reply.status.as_u16() {
+            200 => logged_in += 1,
+            _ => {
+                reply.assert_error(503, "BUSY");
+                let after = &reply.body["error"]["details"]["retry_after_seconds"];
+                assert!((1..=30).contains(&after.as_u64().unwrap()), "{after}");
+                assert_eq!(reply.headers["retry-after"], after.to_string().as_str());
+                busy += 1;
+            }
+        }
+    }
+    println!("{backend:?}: {logged_in} logged in, {busy} told BUSY");
+    assert!(
+        logged_in >= 3,
+        "the workers and the line log in: {logged_in}"
+    );
+    assert!(busy >= 1, "past the line, BUSY: {logged_in} logged in");
+    assert_eq!(catalog, [200; 10], "the catalog answered meanwhile");
+    // The pool is free again afterwards.
+    let again =
+        json!({"student_number": students[0].number, "password": classmate_testkit::PASSWORD});
+    app.post("/api/v1/auth/login", None, &again)
+        .await
+        .expect(200);
 }

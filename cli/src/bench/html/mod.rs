@@ -7,7 +7,7 @@ mod chart;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::format::{ms, ratio, round};
+use super::format::{ms, peak_memory, ratio, round};
 use super::report::{Percentiles, Report, Tick};
 use chart::{Frame, Marker, Series, bar_chart, line_chart};
 
@@ -101,6 +101,7 @@ fn header(report: &Report) -> String {
         ("students", run.students.to_string()),
         ("lanes", run.lanes.to_string()),
         ("requests", report.total_requests().to_string()),
+        ("peak memory", peak_memory(run.peak_memory_mib)),
     ];
     let mut list = String::new();
     for (term, value) in facts {
