@@ -92,12 +92,12 @@ async fn the_same_seed_gives_the_same_data_and_a_working_system() {
     )
     .await;
     assert_eq!(status, 200, "{login}");
-    let token = login["token"].as_str().unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
     let hot = ma["hot_courses"][0]["id"].as_i64().unwrap();
     let (status, ticket) = post(
         &client,
         format!("{}/api/v1/enrollments", server.base),
-        Some(token),
+        Some(&token),
         json!({ "course_id": hot }),
     )
     .await;
@@ -117,6 +117,21 @@ async fn the_same_seed_gives_the_same_data_and_a_working_system() {
     assert_eq!(
         rows(&url(&a), "SELECT CAST(count(*) AS TEXT) FROM enrollments").await,
         ["0"]
+    );
+    // A token from before the reset does not act as a new student: ids are never given twice.
+    let server = Server::start(a.path(), &[]);
+    let me = client
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    let first = rows(&url(&a), "SELECT CAST(min(id) AS TEXT) FROM students").await;
+    assert_eq!(
+        first,
+        ["301"],
+        "new students got new ids, after the 300 before"
     );
 }
 

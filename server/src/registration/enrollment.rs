@@ -93,13 +93,28 @@ impl Registration {
             per_second: settings.admission_rate,
             now_ms,
         };
-        match self.queue.admit(student, course, limits).await? {
+        let mut admission = self.queue.admit(student, course, limits).await?;
+        if admission == Admission::AlreadyEnrolled && !self.holds(student, course).await? {
+            // The queue remembers an enrollment the database no longer has: the queue's write
+            // after a cancellation was lost. The database is right; the queue forgets the pair
+            // and the student is admitted after all.
+            tracing::warn!(student_id = %student, course_id = %course, "the queue's duplicate check was stale");
+            self.seat_freed(course, Some(student)).await;
+            admission = self.queue.admit(student, course, limits).await?;
+        }
+        match admission {
             Admission::Queued(ticket) => Ok(EnrollmentAnswer::Queued(ticket)),
             Admission::AlreadyQueued(ticket) => Err(RegistrationError::AlreadyQueued(ticket.id)),
             Admission::AlreadyEnrolled => Err(Rejection::AlreadyEnrolled.into()),
             Admission::SoldOut => Err(RegistrationError::SoldOut),
             Admission::RateLimited => Err(RegistrationError::RateLimited),
         }
+    }
+
+    /// Whether the database has `student` enrolled in `course`.
+    async fn holds(&self, student: StudentId, course: CourseId) -> Result<bool, RegistrationError> {
+        let held = self.store.enrollments(student).await?;
+        Ok(held.iter().any(|e| e.course.id == course))
     }
 
     /// Enrolls `student` in `course` at once if every rule allows it (the direct path).

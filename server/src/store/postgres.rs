@@ -23,7 +23,10 @@ impl Dialect for Postgres {
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const NUMBERED_PARAMS: bool = true;
     const RESET: &'static [&'static str] =
-        &["TRUNCATE enrollments, ticket_decisions, cart_items, courses, students RESTART IDENTITY"];
+        // Identities continue: an id is never given to a second student (or course).
+        &[
+            "TRUNCATE enrollments, ticket_decisions, cart_items, courses, students CONTINUE IDENTITY",
+        ];
 }
 
 impl PgStore {

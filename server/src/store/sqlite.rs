@@ -7,8 +7,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Acquire, Executor, Sqlite};
 
 use super::dialect::Dialect;
 use super::relational::SqlStore;
@@ -53,6 +53,30 @@ fn create_private(file: &std::path::Path) -> std::io::Result<()> {
     }
 }
 
+/// Rebuilds the tables that let a student id be given twice (see `sqlite_rebuild.sql`), once.
+async fn never_reuse_ids(writer: &sqlx::SqlitePool) -> Result<(), StoreError> {
+    let mut conn = writer.acquire().await?;
+    let students: Option<String> = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'students'",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if students.is_some_and(|sql| sql.contains("AUTOINCREMENT")) {
+        return Ok(());
+    }
+    // Foreign keys can be turned off only outside a transaction; the rebuild is inside one.
+    conn.execute("PRAGMA foreign_keys = OFF").await?;
+    let rebuilt = async {
+        let mut tx = conn.begin().await?;
+        tx.execute(include_str!("sqlite_rebuild.sql")).await?;
+        tx.commit().await
+    }
+    .await;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    rebuilt?;
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the file `url` names and brings the schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> Result<SqliteStore, StoreError> {
@@ -75,6 +99,7 @@ impl SqliteStore {
         sqlx::migrate!("src/store/migrations/sqlite")
             .run(&writer)
             .await?;
+        never_reuse_ids(&writer).await?;
         // An in-memory database exists once per connection, so it cannot have separate readers.
         let reader = match in_memory {
             true => writer.clone(),

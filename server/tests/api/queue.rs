@@ -25,6 +25,8 @@ on_both_backends!(
     bad_input_to_the_queue_writes_nothing,
     the_audit_finds_what_was_broken,
     the_database_refuses_a_batch_that_would_overfill_a_course,
+    a_ticket_whose_student_is_gone_is_decided_and_the_drain_moves_on,
+    a_stale_duplicate_check_does_not_keep_a_student_out,
 );
 
 /// A 3-credit, 30-seat course on Mondays 10:00–11:15: what most queue tests enroll in.
@@ -780,4 +782,71 @@ async fn the_database_refuses_a_batch_that_would_overfill_a_course(backend: Back
         [2, 1]
     );
     app.assert_audit_clean(true).await;
+}
+
+/// A student deleted while their ticket waits: the drain records `STUDENT_NOT_FOUND` (no foreign
+/// key keeps a decision from outliving its student) and goes on with the tickets behind it,
+/// instead of retrying the batch for ever.
+async fn a_ticket_whose_student_is_gone_is_decided_and_the_drain_moves_on(backend: Backend) {
+    let app = TestApp::spawn_queued(backend).await;
+    let course = a_course(&app).await;
+    let [gone, next] = [app.student().await, app.student().await];
+    app.settings(json!({ "paused": true })).await;
+    let first = admit(&app, &gone.token, course.id).await.expect(202);
+    let second = admit(&app, &next.token, course.id).await.expect(202);
+    app.execute(&format!("DELETE FROM students WHERE id = {}", gone.id))
+        .await;
+    app.settings(json!({ "paused": false })).await;
+
+    let decided = app
+        .settled_ticket(&next.token, second["id"].as_str().unwrap())
+        .await;
+    assert_eq!(decided["state"], "enrolled", "{decided}");
+    app.drained(Duration::from_secs(10)).await;
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    let decisions = app.decisions().await;
+    assert_eq!(
+        decisions[0],
+        (
+            first_id,
+            "rejected".to_owned(),
+            Some("STUDENT_NOT_FOUND".to_owned())
+        )
+    );
+    app.assert_audit_clean(true).await;
+}
+
+/// The queue remembers an enrollment the database no longer has, as when its write after a
+/// cancellation was lost (here the enrollment is removed behind the queue's back): the student
+/// is admitted again, not told `ALREADY_ENROLLED` for good.
+async fn a_stale_duplicate_check_does_not_keep_a_student_out(backend: Backend) {
+    let app = TestApp::spawn_queued(backend).await;
+    let course = a_course(&app).await;
+    let student = app.student().await;
+    let first = admit(&app, &student.token, course.id).await.expect(202);
+    let first = app
+        .settled_ticket(&student.token, first["id"].as_str().unwrap())
+        .await;
+    assert_eq!(first["state"], "enrolled");
+    app.execute(&format!(
+        "DELETE FROM enrollments WHERE student_id = {} AND course_id = {}",
+        student.id, course.id
+    ))
+    .await;
+    app.execute(&format!(
+        "UPDATE courses SET enrolled = enrolled - 1 WHERE id = {}",
+        course.id
+    ))
+    .await;
+
+    let again = admit(&app, &student.token, course.id).await.expect(202);
+    let again = app
+        .settled_ticket(&student.token, again["id"].as_str().unwrap())
+        .await;
+    assert_eq!(again["state"], "enrolled", "{again}");
+    // And one the database does hold is still refused at admission.
+    admit(&app, &student.token, course.id)
+        .await
+        .assert_error(409, "ALREADY_ENROLLED");
+    app.assert_audit_clean(false).await;
 }
