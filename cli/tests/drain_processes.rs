@@ -321,9 +321,12 @@ async fn a_drainer_killed_mid_batch_leaves_nothing_twice_and_nothing_open() {
     }
 }
 
-/// A Redis of this test's own, so FLUSHALL touches nobody else.
+/// A Redis of this test's own, so FLUSHALL touches nobody else; its snapshot (`SAVE`) goes to
+/// a directory of its own, and a restart loads it, as a Redis restored from a backup would.
 struct OwnRedis {
     child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
     url: String,
 }
 
@@ -334,19 +337,49 @@ impl OwnRedis {
             .local_addr()
             .unwrap()
             .port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = OwnRedis::spawn(port, dir.path());
+        OwnRedis {
+            child,
+            port,
+            dir,
+            url: format!("redis://127.0.0.1:{port}"),
+        }
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path) -> std::process::Child {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(["--dir", dir.to_str().unwrap(), "--dbfilename", "dump.rdb"])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server is installed");
-        let url = format!("redis://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        OwnRedis { child, url }
+        child
+    }
+
+    fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url.as_str())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
+    /// Writes the snapshot now.
+    fn save(&self) {
+        let _: () = redis::cmd("SAVE").query(&mut self.connection()).unwrap();
+    }
+
+    /// Stops without saving and starts again from the last snapshot.
+    fn restart_from_snapshot(&mut self) {
+        let _ = self.child.kill();
+        self.child.wait().unwrap();
+        self.child = OwnRedis::spawn(self.port, self.dir.path());
     }
 }
 
@@ -669,4 +702,83 @@ async fn the_drain_lock_shows_in_lock_list_and_a_forced_release_hands_it_over() 
     let now: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(now["epoch"].as_u64().unwrap() > epoch, "{now}");
     assert_ne!(now["lock_id"], drain["lock_id"]);
+}
+
+/// Redis comes back older than the database, with its generation intact but its sequence
+/// behind (a snapshot restored, a failover to a lagging replica): new tickets would reuse ids
+/// the database decided for other students. The drain notices, starts a new generation, and no
+/// ticket ever shows another student's outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restored_from_an_older_snapshot_hands_no_student_another_ones_outcome() {
+    let mut redis = OwnRedis::start();
+    let fleet = Fleet::new(redis.url.clone()).await;
+    let server = fleet.start(&[]);
+    let courses = fleet.courses(&[1000]).await;
+    let students = fleet.students(60).await;
+    let (early, rest) = students.split_at(20);
+    let (middle, late) = rest.split_at(20);
+
+    let (first, _) = admit_all(std::slice::from_ref(&server.base), early, &courses).await;
+    fleet.decided(20, Duration::from_secs(30)).await;
+    redis.save();
+    let (second, _) = admit_all(std::slice::from_ref(&server.base), middle, &courses).await;
+    fleet.decided(40, Duration::from_secs(30)).await;
+    assert_eq!((first.len(), second.len()), (20, 20));
+
+    // Back to the snapshot: sequence 20 of generation 1, while the database decided up to 40.
+    redis.restart_from_snapshot();
+    let client = reqwest::Client::new();
+    let mut late_tickets = Vec::new();
+    for (_, token) in late {
+        let ticket = eventually(Duration::from_secs(20), "admission answers", || async {
+            let (status, body) = post(
+                &client,
+                format!("{}/api/v1/enrollments", server.base),
+                Some(token),
+                json!({ "course_id": courses[0] }),
+            )
+            .await;
+            match status {
+                202 => Some(body["id"].as_str().unwrap().to_owned()),
+                503 => None,
+                other => panic!("admission answered {other}: {body}"),
+            }
+        })
+        .await;
+        late_tickets.push((ticket, token.clone()));
+    }
+
+    // Every late ticket ends as its own student's outcome: enrolled exactly when the database
+    // enrolled that student, or lost (a reused id from before the new generation began).
+    for (ticket, token) in &late_tickets {
+        let state = eventually(Duration::from_secs(30), "the late ticket ends", || async {
+            let (_, reply) = get(
+                &client,
+                format!("{}/api/v1/tickets/{ticket}", server.base),
+                token,
+            )
+            .await;
+            let state = reply["state"].as_str().unwrap_or("").to_owned();
+            (state != "queued").then_some(state)
+        })
+        .await;
+        let (_, held) = get(
+            &client,
+            format!("{}/api/v1/enrollments", server.base),
+            token,
+        )
+        .await;
+        let enrolled = !held["items"].as_array().unwrap().is_empty();
+        match state.as_str() {
+            "enrolled" => assert!(enrolled, "ticket {ticket} shows a seat its student lacks"),
+            "lost" => assert!(
+                !enrolled,
+                "ticket {ticket} lost, yet its student holds a seat"
+            ),
+            other => panic!("ticket {ticket} is {other}"),
+        }
+    }
+    let generation: i64 = fleet.count("SELECT generation FROM queue_state").await;
+    assert!(generation >= 2, "a new generation began: {generation}");
+    fleet.audit().await;
 }

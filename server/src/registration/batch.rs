@@ -47,6 +47,25 @@ impl From<DrainReads> for DrainSnapshot {
     }
 }
 
+impl DrainSnapshot {
+    /// A ticket of `tickets` whose id the database decided for another student or course: the
+    /// queue handed out an id twice, which happens only when Redis came back from an older state
+    /// (a lagging replica, a lost second of the append-only file). A replay is accepted only
+    /// when its student and course match.
+    pub fn foreign_replay(&self, tickets: &[Ticket]) -> Option<TicketId> {
+        tickets
+            .iter()
+            .map(|t| (t, self.decided.get(&t.id)))
+            .find_map(|(ticket, decided)| {
+                decided
+                    .filter(|d| {
+                        (d.student_id, d.course_id) != (ticket.student_id, ticket.course_id)
+                    })
+                    .map(|_| ticket.id)
+            })
+    }
+}
+
 /// One ticket's outcome, and whether the database already had it (a replay after a crash).
 #[derive(Debug, Clone)]
 pub struct BatchDecision {
@@ -198,6 +217,27 @@ mod tests {
                 (2, "rejected", Some("TIME_CLASH")),
                 (3, "rejected", Some("ALREADY_ENROLLED"))
             ]
+        );
+    }
+
+    #[test]
+    fn a_replay_must_be_of_the_same_student_and_course() {
+        let mut snapshot = snapshot_with(10, &[1, 2]);
+        let mine = Settled {
+            state: TicketState::Enrolled,
+            ..Settled::from(&ticket(1, 1, 7))
+        };
+        snapshot.decided.insert(mine.id, mine);
+        assert_eq!(snapshot.foreign_replay(&[ticket(1, 1, 7)]), None);
+        // The same id handed to another student, or for another course, is not a replay.
+        let id = TicketId {
+            generation: 1,
+            seq: 1,
+        };
+        assert_eq!(snapshot.foreign_replay(&[ticket(1, 2, 7)]), Some(id));
+        assert_eq!(
+            snapshot.foreign_replay(&[ticket(2, 2, 8), ticket(1, 1, 8)]),
+            Some(id)
         );
     }
 

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use super::batch::{DrainSnapshot, decide_batch};
 use super::{LiveSettings, Rules};
 use crate::clock::now_ms;
-use crate::domain::{CourseId, Settled};
+use crate::domain::{CourseId, Settled, TicketId};
 use crate::lock::{DRAIN_LOCK, Lease, LockError, SchedulerLock};
 use crate::queue::{CourseFlags, Queue, QueueError, Restore};
 use crate::store::{Store, StoreError};
@@ -62,6 +62,10 @@ pub enum DrainError {
     Lock(#[from] LockError),
     #[error("the drain lock was lost")]
     LostLease,
+    /// The queue handed out a ticket id the database had decided for someone else: its state is
+    /// older than the database's.
+    #[error("the queue handed out ticket {0} again: its state is older than the database's")]
+    QueueBehind(TicketId),
 }
 
 impl DrainError {
@@ -162,8 +166,18 @@ impl Drainer {
     }
 
     async fn work(&self, lease: &Lease, lost: &AtomicBool, stop: &mut watch::Receiver<bool>) {
-        let mut reconciled = Instant::now();
+        // The first round checks at once: a takeover is when an older queue is most likely.
+        let mut reconciled: Option<Instant> = None;
         while !*stop.borrow() && !lost.load(Ordering::SeqCst) {
+            if reconciled.is_none_or(|at| at.elapsed() >= self.config.reconcile_every) {
+                reconciled = Some(Instant::now());
+                if let Err(e) = self.catch_up(lease).await {
+                    tracing::warn!(error = %e, "could not compare the queue with the database");
+                }
+                if let Err(e) = self.reconcile(lease.epoch).await {
+                    tracing::warn!(error = %e, "could not reconcile the sold-out flags");
+                }
+            }
             if self.settings.get().paused {
                 // Paused draining still rebuilds a lost queue, so admission can go on.
                 if let Ok(None) = self.queue.generation().await
@@ -183,6 +197,10 @@ impl Drainer {
                 Err(DrainError::Queue(QueueError::Recovering)) => {
                     (self.recover(lease).await, Duration::from_millis(200))
                 }
+                Err(behind @ DrainError::QueueBehind(_)) => {
+                    tracing::warn!(error = %behind, "starting a new generation");
+                    (self.recover(lease).await, Duration::from_millis(200))
+                }
                 Err(e) => (Err(e), Duration::from_millis(100)),
             };
             match failed {
@@ -196,13 +214,28 @@ impl Drainer {
                     self.pause(retry_in, stop).await;
                 }
             }
-            if reconciled.elapsed() >= self.config.reconcile_every {
-                reconciled = Instant::now();
-                if let Err(e) = self.reconcile(lease.epoch).await {
-                    tracing::warn!(error = %e, "could not reconcile the sold-out flags");
-                }
-            }
         }
+    }
+
+    /// Starts a new generation when the queue's state is older than the database's: Redis came
+    /// back from a snapshot or a lagging replica with its generation but behind on sequence
+    /// numbers, and would hand out ids the database has decided already.
+    async fn catch_up(&self, lease: &Lease) -> Result<(), DrainError> {
+        let status = self.queue.status().await?;
+        let Some(generation) = status.generation else {
+            return Ok(());
+        };
+        let decided = self.store.highest_decided_seq(generation).await?;
+        if decided > status.last_seq {
+            tracing::warn!(
+                generation,
+                queue_seq = status.last_seq,
+                decided_seq = decided,
+                "the queue is older than the database; starting a new generation"
+            );
+            self.recover(lease).await?;
+        }
+        Ok(())
     }
 
     async fn pause(&self, how_long: Duration, stop: &mut watch::Receiver<bool>) {
@@ -223,6 +256,10 @@ impl Drainer {
         }
         let (mut tx, reads) = self.store.begin_drain(epoch, &tickets).await?;
         let mut snapshot = DrainSnapshot::from(reads);
+        if let Some(id) = snapshot.foreign_replay(&tickets) {
+            // Dropping the transaction rolls it back: nothing of this batch is decided.
+            return Err(DrainError::QueueBehind(id));
+        }
         let ttl_ms = i64::try_from(self.config.ticket_ttl.as_millis()).unwrap_or(i64::MAX);
         let decisions = decide_batch(&self.rules, &tickets, &mut snapshot, now_ms(), ttl_ms);
         let new: Vec<_> = decisions

@@ -366,6 +366,9 @@ pub trait Store: Send + Sync {
 
     /// The student's decided tickets, in (generation, sequence) order.
     async fn decided_tickets_of(&self, student: StudentId) -> Result<Vec<Ticket>, StoreError>;
+
+    /// The highest sequence number decided in `generation`; 0 when none is.
+    async fn highest_decided_seq(&self, generation: u64) -> Result<u64, StoreError>;
 }
 
 /// A transaction serialised per student: what one student's cart and enrollment changes run in.

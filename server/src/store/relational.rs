@@ -420,6 +420,15 @@ where
         row.map(Ticket::try_from).transpose()
     }
 
+    async fn highest_decided_seq(&self, generation: u64) -> Result<u64, StoreError> {
+        let generation = i64::try_from(generation).unwrap_or(i64::MAX);
+        let seq: i64 = sqlx::query_scalar(sql::HIGHEST_DECIDED_SEQ)
+            .bind(generation)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(seq.unsigned_abs())
+    }
+
     async fn decided_tickets_of(&self, student: StudentId) -> Result<Vec<Ticket>, StoreError> {
         let rows: Vec<DecisionRow> = sqlx::query_as(sql::DECIDED_TICKETS_OF)
             .bind(student.0)

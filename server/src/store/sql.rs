@@ -200,6 +200,9 @@ pub(super) const DECIDED_TICKET: &str = concat!(
     " FROM ticket_decisions WHERE ticket_id = $1"
 );
 
+pub(super) const HIGHEST_DECIDED_SEQ: &str =
+    "SELECT COALESCE(MAX(seq), 0) FROM ticket_decisions WHERE generation = $1";
+
 pub(super) const DECIDED_TICKETS_OF: &str = concat!(
     "SELECT ",
     decision_columns!(),

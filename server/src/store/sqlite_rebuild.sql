@@ -38,3 +38,5 @@ DROP TABLE ticket_decisions;
 ALTER TABLE ticket_decisions_rebuilt RENAME TO ticket_decisions;
 CREATE INDEX ticket_decisions_student ON ticket_decisions (student_id);
 CREATE INDEX ticket_decisions_course ON ticket_decisions (course_id, generation, seq);
+-- For the drain's comparison of the queue's sequence numbers with the database's.
+CREATE INDEX IF NOT EXISTS ticket_decisions_order ON ticket_decisions (generation, seq);
