@@ -63,6 +63,14 @@ async fn the_same_seed_gives_the_same_data_and_a_working_system() {
     assert!(!ma["hot_courses"].as_array().unwrap().is_empty());
     let students = std::fs::read_to_string(a.path().join("data/seed-students.csv")).unwrap();
     assert_eq!(students.lines().count(), 301);
+    // 100 more on the roster, listed for trying sign-up; nobody among them has an account.
+    assert_eq!(ma["unclaimed"], 100);
+    let unclaimed = std::fs::read_to_string(a.path().join("data/seed-unclaimed.csv")).unwrap();
+    assert_eq!(unclaimed.lines().count(), 101);
+    assert_eq!(
+        rows(&url(&a), "SELECT CAST(count(*) AS TEXT) FROM roster").await,
+        ["400"]
+    );
 
     // Again without --reset: refused, nothing changed. --reset needs --yes off a terminal.
     let out = seed(a.path(), &["--courses", "10", "--students", "10"]);
@@ -103,8 +111,25 @@ async fn the_same_seed_gives_the_same_data_and_a_working_system() {
     .await;
     assert_eq!(status, 202, "{ticket}");
 
+    // An unclaimed entry signs up once, with the roster's department and year.
+    let entry: Vec<&str> = unclaimed.lines().nth(1).unwrap().split(',').collect();
+    let form = json!({"student_number": entry[0], "name": entry[1], "password": "my-own-password"});
+    let signup = format!("{}/api/v1/auth/signup", server.base);
+    let (status, student) = post(&client, signup.clone(), None, form.clone()).await;
+    assert_eq!(status, 201, "{student}");
+    assert_eq!(student["department"], entry[2]);
+    let (status, again) = post(&client, signup, None, form).await;
+    assert_eq!(
+        (status, &again["error"]["code"]),
+        (403, &json!("NOT_ON_ROSTER"))
+    );
+
     // --reset --yes replaces everything.
     drop(server);
+    let last_before_reset: i64 = rows(&url(&a), "SELECT CAST(max(id) AS TEXT) FROM students").await
+        [0]
+    .parse()
+    .unwrap();
     let out = seed(
         a.path(),
         &["--courses", "50", "--students", "20", "--reset", "--yes"],
@@ -128,10 +153,97 @@ async fn the_same_seed_gives_the_same_data_and_a_working_system() {
         .unwrap();
     assert_eq!(me.status(), 401);
     let first = rows(&url(&a), "SELECT CAST(min(id) AS TEXT) FROM students").await;
+    assert!(
+        first[0].parse::<i64>().unwrap() > last_before_reset,
+        "new students got new ids, after the {last_before_reset} before: {first:?}"
+    );
     assert_eq!(
-        first,
-        ["301"],
-        "new students got new ids, after the 300 before"
+        rows(&url(&a), "SELECT CAST(count(*) AS TEXT) FROM roster").await,
+        ["120"],
+        "the old roster went with the reset"
+    );
+}
+
+#[tokio::test]
+async fn a_real_roster_is_imported_whole_or_not_at_all_and_claimed_by_signing_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "student_number,name,department,year\n";
+    let bad = format!(
+        "{header}2026000001,김민준,컴퓨터공학과,1\n\
+         2026000002,,경영학과,2\n\
+         2026000001,이서연,경영학과,9\n"
+    );
+    std::fs::write(dir.path().join("bad.csv"), bad).unwrap();
+    let out = seed(
+        dir.path(),
+        &["--courses", "10", "--students-csv", "bad.csv"],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("bad.csv:3: name"), "{err}");
+    assert!(err.contains("bad.csv:4: year"), "{err}");
+    assert!(err.contains("nothing written"), "{err}");
+    assert!(
+        !dir.path().join("data/classmate.db").exists(),
+        "not even opened"
+    );
+    let out = seed(
+        dir.path(),
+        &["--students-csv", "bad.csv", "--students", "10"],
+    );
+    assert!(
+        !out.status.success(),
+        "a roster or generated students, not both"
+    );
+
+    let good = format!(
+        "{header}2026000001,김민준,컴퓨터공학과,1\n\
+         2023000002,이서연,경영학과,4\n"
+    );
+    std::fs::write(dir.path().join("roster.csv"), good).unwrap();
+    let out = seed(
+        dir.path(),
+        &["--courses", "10", "--students-csv", "roster.csv"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = manifest(dir.path());
+    assert_eq!(
+        (m["students"].as_u64(), m["unclaimed"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert!(m["unclaimed_file"].is_null(), "a real roster is not copied");
+
+    let server = Server::start(dir.path(), &[]);
+    let client = reqwest::Client::new();
+    let signup = format!("{}/api/v1/auth/signup", server.base);
+    let (status, student) = post(
+        &client,
+        signup.clone(),
+        None,
+        json!({
+            "student_number": "2023000002", "name": "이서연", "password": "my-own-password"
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{student}");
+    assert_eq!(
+        (student["department"].as_str(), student["year"].as_u64()),
+        (Some("경영학과"), Some(4))
+    );
+    // Not on the roster: no account, whatever the form says.
+    let (status, refused) = post(
+        &client,
+        signup,
+        None,
+        json!({
+            "student_number": "2026009999", "name": "홍길동", "password": "my-own-password",
+            "department": "경영학과", "year": 1
+        }),
+    )
+    .await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (403, &json!("NOT_ON_ROSTER"))
     );
 }
 

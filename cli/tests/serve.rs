@@ -11,29 +11,13 @@ use sqlx::{Connection, Executor};
 
 use support::{Server, classmate, post, wait_for};
 
-/// Every setting `serve` has, by its environment variable.
-const SETTINGS: [&str; 20] = [
-    "CLASSMATE_DATABASE_URL",
-    "CLASSMATE_DB_MAX_CONNECTIONS",
-    "CLASSMATE_BIND",
-    "CLASSMATE_JWT_SECRET",
-    "CLASSMATE_JWT_KEY_FILE",
-    "CLASSMATE_TOKEN_TTL",
-    "CLASSMATE_CREDIT_CAP",
-    "CLASSMATE_CART_LIMIT",
-    "CLASSMATE_LOG_FORMAT",
-    "CLASSMATE_LOG",
-    "CLASSMATE_ADMIN_USERNAME",
-    "CLASSMATE_ADMIN_PASSWORD",
-    "CLASSMATE_COOKIE_SECURE",
-    "CLASSMATE_REQUEST_TIMEOUT",
-    "CLASSMATE_REDIS_URL",
-    "CLASSMATE_LOCK_ENV",
-    "CLASSMATE_DRAIN",
-    "CLASSMATE_DRAIN_BATCH",
-    "CLASSMATE_DRAIN_LEASE",
-    "CLASSMATE_TICKET_TTL",
-];
+/// The environment variables `text` names: `CLASSMATE_` and capitals, digits or `_`.
+fn variables(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+        .filter(|word| word.starts_with("CLASSMATE_") && word.len() > "CLASSMATE_".len())
+        .map(str::to_owned)
+        .collect()
+}
 
 #[test]
 fn serve_help_lists_every_setting_with_its_default() {
@@ -44,12 +28,23 @@ fn serve_help_lists_every_setting_with_its_default() {
         .unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for setting in SETTINGS {
-        assert!(
-            help.contains(&format!("[env: {setting}")),
-            "{setting} in --help"
-        );
-    }
+    // The README's configuration table and --help name the same settings.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let table = readme
+        .split("## Configuration")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").find(|p| p.starts_with("| Variable")))
+        .expect("the README's configuration table");
+    let documented = variables(table);
+    let offered: std::collections::BTreeSet<String> = help
+        .split("[env: ")
+        .skip(1)
+        .filter_map(|s| s.split(['=', ']']).next())
+        .map(str::to_owned)
+        .collect();
+    assert!(documented.len() >= 20, "{documented:?}");
+    assert_eq!(documented, offered, "the README's table against --help");
     for default in [
         "[default: sqlite://data/classmate.db]",
         "[default: 127.0.0.1:8080]",
@@ -108,7 +103,14 @@ async fn the_embedded_default_serves_logs_json_and_stops_gracefully_on_sigterm()
     );
 
     // Each request's start is logged too, so the test can tell when one is in flight.
-    let mut server = Server::start(dir.path(), &[("CLASSMATE_LOG", "info,tower_http=debug")]);
+    // Open sign-up: this database has no roster.
+    let mut server = Server::start(
+        dir.path(),
+        &[
+            ("CLASSMATE_LOG", "info,tower_http=debug"),
+            ("CLASSMATE_SIGNUP", "open"),
+        ],
+    );
     assert!(
         dir.path().join("data/jwt.key").exists(),
         "the generated key beside the database"

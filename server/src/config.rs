@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::auth::SigningKey;
 use crate::auth::key::KeyError;
+use crate::auth::{SignUpPolicy, SigningKey};
 
 use crate::domain::CreditCap;
 
@@ -131,6 +131,11 @@ pub struct Config {
     /// Mark the session cookie `Secure` (set it when serving over HTTPS).
     #[arg(long, env = "CLASSMATE_COOKIE_SECURE", default_value_t = false)]
     pub cookie_secure: bool,
+
+    /// Who may sign up: `roster` (the registrar's students, as `classmate seed` imported them)
+    /// or `open` (anyone, with any department and year: for demos).
+    #[arg(long, env = "CLASSMATE_SIGNUP", value_enum, default_value_t = SignUpPolicy::Roster)]
+    pub signup: SignUpPolicy,
 
     /// Most password hashes (log-ins, sign-ups) computed at once, each on a thread of its own
     /// with 19 MiB, at a lower priority than requests; 0 is one per core.

@@ -128,6 +128,7 @@ impl Application {
             tokens: Arc::new(Tokens::new(key, config.token_ttl)),
             hashing,
             cookie_secure: config.cookie_secure,
+            signup: config.signup,
             in_flight: InFlightRequestsCounter::default(),
         };
         Ok(Application {

@@ -14,7 +14,7 @@ use classmate_server::auth::{Role, password};
 use classmate_server::config::Config;
 use classmate_server::domain::{
     Course, CourseSpec, CourseSpecInput, MeetingInput, NewStudent, Password, RestrictionsInput,
-    StudentId, StudentNumber, Weekday, Year,
+    RosterEntry, StudentId, StudentNumber, Weekday, Year,
 };
 use classmate_server::http::AppState;
 use classmate_server::store::{
@@ -41,8 +41,9 @@ static PASSWORD_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Every table, for counting rows before and after a request that must write nothing.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "students",
+    "roster",
     "admins",
     "courses",
     "cart_items",
@@ -269,6 +270,14 @@ impl TestApp {
             number,
             token: self.token_of(student.id),
         }
+    }
+
+    /// Puts an unclaimed entry on the roster: someone who may sign up.
+    pub async fn on_roster(&self, number: &str, name: &str, department: &str, year: i64) {
+        let entry = RosterEntry::parse(number, name, department, year).expect("a valid entry");
+        let mut load = self.store().begin_bulk(false).await.expect("begin a load");
+        load.roster(&[entry]).await.expect("load the entry");
+        load.commit().await.expect("commit the entry");
     }
 
     /// A session token of `student`, minted with the app's key.

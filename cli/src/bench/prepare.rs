@@ -50,6 +50,8 @@ pub async fn prepare(database: &dyn Database, how: Preparation<'_>) -> anyhow::R
             catalog: catalog.courses,
             hot: catalog.hot,
             students: generate::students(students, scenario.seed),
+            unclaimed: Vec::new(),
+            list_unclaimed: false,
             seed: Some(scenario.seed),
             password: Password::parse("classmate-load-test".into()).expect("a valid password"),
         };

@@ -2,7 +2,7 @@
 //! from CSV, with a manifest for `classmate bench`.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -19,9 +19,19 @@ pub struct SeedArgs {
     /// How many courses to generate.
     #[arg(long, default_value_t = 2_000, conflicts_with = "from_csv")]
     courses: usize,
-    /// How many students to generate.
-    #[arg(long, default_value_t = 5_000)]
+    /// How many students to generate, each with an account (the shared --password) and a
+    /// claimed roster entry.
+    #[arg(long, default_value_t = 5_000, conflicts_with = "students_csv")]
     students: usize,
+    /// How many more generated roster entries to leave unclaimed, for trying sign-up (listed in
+    /// seed-unclaimed.csv beside the manifest).
+    #[arg(long, default_value_t = 100, conflicts_with = "students_csv")]
+    unclaimed: usize,
+    /// Import the registrar's roster from this CSV file instead of generating students
+    /// (`student_number,name,department,year`): every entry is left for its student to claim by
+    /// signing up; nobody gets an account from the seed.
+    #[arg(long)]
+    students_csv: Option<PathBuf>,
     /// The generator's seed: the same seed gives the same data.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
@@ -29,7 +39,8 @@ pub struct SeedArgs {
     /// --help` and the README).
     #[arg(long)]
     from_csv: Option<PathBuf>,
-    /// Empty the courses, students, carts, enrollments and tickets first (administrators stay).
+    /// Empty the courses, students, roster, carts, enrollments and tickets first (administrators
+    /// stay).
     #[arg(long)]
     reset: bool,
     /// Do not ask before --reset.
@@ -76,6 +87,25 @@ fn confirm_reset(args: &SeedArgs) -> anyhow::Result<()> {
     }
 }
 
+/// Reads a CSV file whole with `read`, or reports each invalid line and fails.
+fn read_csv<T>(
+    path: &Path,
+    read: impl Fn(std::fs::File) -> Result<Vec<T>, Vec<csv::LineError>>,
+) -> anyhow::Result<Vec<T>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    read(file).or_else(|errors| {
+        for e in &errors {
+            eprintln!("{}:{}: {}", path.display(), e.line, e.reason);
+        }
+        bail!(
+            "{} invalid lines in {}; nothing written",
+            errors.len(),
+            path.display()
+        )
+    })
+}
+
 /// Runs the seed.
 pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -83,29 +113,20 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         Password::parse(args.password.clone()).context("--password must be 8 to 128 characters")?;
     // A CSV is read and checked whole before the database is touched.
     let (catalog, hot, seed) = match &args.from_csv {
-        Some(path) => {
-            let file = std::fs::File::open(path)
-                .with_context(|| format!("cannot open {}", path.display()))?;
-            match csv::read_catalog(file) {
-                Ok(courses) => (courses, Vec::new(), None),
-                Err(errors) => {
-                    for e in &errors {
-                        eprintln!("{}:{}: {}", path.display(), e.line, e.reason);
-                    }
-                    bail!(
-                        "{} invalid lines in {}; nothing written",
-                        errors.len(),
-                        path.display()
-                    );
-                }
-            }
-        }
+        Some(path) => (read_csv(path, csv::read_catalog)?, Vec::new(), None),
         None => {
             let generated = generate::catalog(args.courses, args.seed);
             (generated.courses, generated.hot, Some(args.seed))
         }
     };
-    let students = generate::students(args.students, args.seed);
+    let (students, unclaimed) = match &args.students_csv {
+        Some(path) => (Vec::new(), read_csv(path, csv::read_roster)?),
+        None => {
+            let mut students = generate::students(args.students + args.unclaimed, args.seed);
+            let unclaimed = students.split_off(args.students);
+            (students, unclaimed)
+        }
+    };
 
     let store = store::connect(&args.database.url, 4)
         .await
@@ -114,10 +135,11 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     if !counts.is_empty() {
         if !args.reset {
             bail!(
-                "the database already holds {} courses, {} students and {} enrollments; \
-                 seed with --reset to replace them",
+                "the database already holds {} courses, {} students ({} on the roster) and {} \
+                 enrollments; seed with --reset to replace them",
                 counts.courses,
                 counts.students,
+                counts.roster,
                 counts.enrollments
             );
         }
@@ -127,6 +149,8 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         catalog,
         hot,
         students,
+        unclaimed,
+        list_unclaimed: args.students_csv.is_none(),
         seed,
         password,
     };
@@ -144,15 +168,21 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     store.close().await;
 
     let seconds = started.elapsed().as_secs_f64();
+    let rows = manifest.courses + 2 * manifest.students + manifest.unclaimed;
     println!(
-        "{} courses ({} hot), {} students in {seconds:.1} s ({:.0} rows/s) into {}",
+        "{} courses ({} hot), {} students, {} more on the roster to sign up, in {seconds:.1} s \
+         ({:.0} rows/s) into {}",
         manifest.courses,
         manifest.hot_courses.len(),
         manifest.students,
-        (manifest.courses + manifest.students) as f64 / seconds.max(0.001),
+        manifest.unclaimed,
+        rows as f64 / seconds.max(0.001),
         manifest.backend,
     );
     println!("manifest: {}", args.manifest.display());
+    if let Some(file) = &manifest.unclaimed_file {
+        println!("unclaimed roster entries (sign up as one of them): {file}");
+    }
     println!("password of every seeded student: {}", manifest.password);
     Ok(())
 }

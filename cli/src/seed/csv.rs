@@ -1,21 +1,24 @@
-//! `classmate seed --from-csv`: a real catalog in a documented CSV format, validated whole before
-//! anything is written.
+//! `classmate seed --from-csv` and `--students-csv`: a real catalog and a real roster in documented
+//! CSV formats, each validated whole, line by line, before anything is written.
 //!
-//! Header and columns (UTF-8, comma-separated, quotes as usual):
+//! The catalog's header and columns (UTF-8, comma-separated, quotes as usual):
 //! `code,title,department,professor,credits,capacity,meetings,years,own_department_only,is_open`
 //! - `meetings`: `;`-separated `<day> <HH:MM>-<HH:MM> <room>`, the day as `월`…`토` or `MON`…`SAT`,
 //!   e.g. `월 10:30-11:45 공학관 305; 수 10:30-11:45 공학관 305`.
 //! - `years`: `;`-separated year levels (`3;4`), empty for all.
 //! - `own_department_only`, `is_open`: `true` or `false`; empty means `false` and `true`.
+//!
+//! The roster's: `student_number,name,department,year` (6–12 digits; 1–50 characters; 1–50
+//! characters; 1 to 6).
 
 use std::collections::HashMap;
 use std::io::Read;
 
 use classmate_server::domain::{
-    CourseSpec, CourseSpecInput, MeetingInput, RestrictionsInput, Weekday,
+    CourseSpec, CourseSpecInput, FieldError, MeetingInput, RestrictionsInput, RosterEntry, Weekday,
 };
 
-const COLUMNS: [&str; 10] = [
+const CATALOG_COLUMNS: [&str; 10] = [
     "code",
     "title",
     "department",
@@ -27,6 +30,8 @@ const COLUMNS: [&str; 10] = [
     "own_department_only",
     "is_open",
 ];
+
+const ROSTER_COLUMNS: [&str; 4] = ["student_number", "name", "department", "year"];
 
 /// One invalid line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,25 +131,53 @@ fn course(record: &csv::StringRecord) -> Result<CourseSpec, Vec<String>> {
         },
         is_open: open,
     };
-    CourseSpec::parse(&input).map_err(|fields| {
-        fields
-            .into_iter()
-            .map(|f| format!("{}: {}", f.field, f.reason))
-            .collect()
-    })
+    CourseSpec::parse(&input).map_err(reasons)
+}
+
+fn reasons(fields: Vec<FieldError>) -> Vec<String> {
+    fields
+        .into_iter()
+        .map(|f| format!("{}: {}", f.field, f.reason))
+        .collect()
+}
+
+fn roster_entry(record: &csv::StringRecord) -> Result<RosterEntry, Vec<String>> {
+    let field = |i: usize| record.get(i).unwrap_or("");
+    let year = number(field(3), "year").map_err(|e| vec![e])?;
+    RosterEntry::parse(field(0), field(1), field(2), year).map_err(reasons)
 }
 
 /// Every course of the CSV, or every invalid line (with its line number) if there is any.
 pub fn read_catalog(input: impl Read) -> Result<Vec<CourseSpec>, Vec<LineError>> {
+    read(input, &CATALOG_COLUMNS, course, |spec| {
+        ("code", spec.code.to_string())
+    })
+}
+
+/// Every roster entry of the CSV, or every invalid line (with its line number) if there is any.
+pub fn read_roster(input: impl Read) -> Result<Vec<RosterEntry>, Vec<LineError>> {
+    read(input, &ROSTER_COLUMNS, roster_entry, |entry| {
+        ("student_number", entry.number.to_string())
+    })
+}
+
+/// Reads rows of `columns` with `parse`; `key` names the column that must not repeat and its
+/// value.
+fn read<T>(
+    input: impl Read,
+    columns: &[&str],
+    parse: impl Fn(&csv::StringRecord) -> Result<T, Vec<String>>,
+    key: impl Fn(&T) -> (&'static str, String),
+) -> Result<Vec<T>, Vec<LineError>> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let mut errors = Vec::new();
     match reader.headers() {
-        Ok(header) if header.iter().map(str::trim).eq(COLUMNS) => {}
+        Ok(header) if header.iter().map(str::trim).eq(columns.iter().copied()) => {}
         Ok(header) => errors.push(LineError {
             line: 1,
             reason: format!(
                 "the header must be `{}`, not `{}`",
-                COLUMNS.join(","),
+                columns.join(","),
                 header.iter().collect::<Vec<_>>().join(",")
             ),
         }),
@@ -153,7 +186,7 @@ pub fn read_catalog(input: impl Read) -> Result<Vec<CourseSpec>, Vec<LineError>>
             reason: e.to_string(),
         }),
     }
-    let mut courses = Vec::new();
+    let mut rows = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
         let record = match record {
@@ -168,23 +201,23 @@ pub fn read_catalog(input: impl Read) -> Result<Vec<CourseSpec>, Vec<LineError>>
             }
         };
         let line = record.position().map_or(0, |p| p.line());
-        if record.len() != COLUMNS.len() {
+        if record.len() != columns.len() {
             errors.push(LineError {
                 line,
-                reason: format!("{} columns, expected {}", record.len(), COLUMNS.len()),
+                reason: format!("{} columns, expected {}", record.len(), columns.len()),
             });
             continue;
         }
-        match course(&record) {
-            Ok(spec) => {
-                let code = spec.code.to_string();
-                if let Some(first) = seen.insert(code.clone(), line) {
+        match parse(&record) {
+            Ok(row) => {
+                let (column, value) = key(&row);
+                if let Some(first) = seen.insert(value.clone(), line) {
                     errors.push(LineError {
                         line,
-                        reason: format!("code: {code} already on line {first}"),
+                        reason: format!("{column}: {value} already on line {first}"),
                     });
                 }
-                courses.push(spec);
+                rows.push(row);
             }
             Err(reasons) => errors.push(LineError {
                 line,
@@ -193,7 +226,7 @@ pub fn read_catalog(input: impl Read) -> Result<Vec<CourseSpec>, Vec<LineError>>
         }
     }
     match errors.is_empty() {
-        true => Ok(courses),
+        true => Ok(rows),
         false => Err(errors),
     }
 }
@@ -242,5 +275,43 @@ mod tests {
     fn a_wrong_header_is_reported() {
         let errors = read_catalog("code,title\nX,Y\n".as_bytes()).unwrap_err();
         assert_eq!(errors[0].line, 1);
+        let errors = read_roster("student_number,name\n2026000001,김\n".as_bytes()).unwrap_err();
+        assert_eq!(errors[0].line, 1);
+    }
+
+    #[test]
+    fn a_roster_reads_whole_or_names_every_bad_line() {
+        let header = "student_number,name,department,year\n";
+        let good = format!(
+            "{header}2026000001,김민준,컴퓨터공학과,1\n\
+             2023000002,\"Smith  John\",경영학과,4\n"
+        );
+        let roster = read_roster(good.as_bytes()).unwrap();
+        assert_eq!(roster.len(), 2);
+        assert_eq!(roster[1].name, "Smith John", "runs of spaces are one");
+        assert_eq!(roster[1].year.get(), 4);
+
+        let bad = format!(
+            "{header}2026000001,김민준,컴퓨터공학과,1\n\
+             2026000001,이서연,경영학과,2\n\
+             12,,경영학과,2\n\
+             2026000003,박지훈,경영학과,second\n\
+             2026000004,최유나,,7\n\
+             2026000005,정하은\n"
+        );
+        let errors = read_roster(bad.as_bytes()).unwrap_err();
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7], "{errors:?}");
+        assert!(errors[0].reason.contains("already on line 2"), "{errors:?}");
+        assert!(
+            errors[1].reason.contains("student_number") && errors[1].reason.contains("name"),
+            "{errors:?}"
+        );
+        assert!(errors[2].reason.contains("year"), "{errors:?}");
+        assert!(
+            errors[3].reason.contains("department") && errors[3].reason.contains("year"),
+            "{errors:?}"
+        );
+        assert!(errors[4].reason.contains("columns"), "{errors:?}");
     }
 }

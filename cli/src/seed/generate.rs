@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use classmate_server::domain::{
-    CourseSpec, CourseSpecInput, MeetingInput, RestrictionsInput, StudentNumber, Weekday, Year,
+    CourseSpec, CourseSpecInput, MeetingInput, RestrictionsInput, RosterEntry, StudentNumber,
+    Weekday, Year,
 };
-use classmate_server::store::StudentRecord;
 
 use super::data::{DATA, Department};
 use super::rng::Rng;
@@ -183,7 +183,7 @@ pub fn catalog(count: usize, seed: u64) -> Catalog {
 }
 
 /// `count` students: `<entry year><serial>` numbers, departments, year levels.
-pub fn students(count: usize, seed: u64) -> Vec<StudentRecord> {
+pub fn students(count: usize, seed: u64) -> Vec<RosterEntry> {
     // Another stream than the catalog's, so changing --courses keeps the students.
     let mut rng = Rng::new(seed ^ 0x5354_5544_454E_5453);
     (0..count)
@@ -191,7 +191,7 @@ pub fn students(count: usize, seed: u64) -> Vec<StudentRecord> {
             let year = *rng.weighted(&[(1u8, 27), (2, 26), (3, 24), (4, 23)]);
             let entry = CURRENT_YEAR - u16::from(year) + 1;
             let department = rng.pick(&DATA.departments);
-            StudentRecord {
+            RosterEntry {
                 number: StudentNumber::parse(&format!("{entry}{:06}", i + 1)).expect("ten digits"),
                 name: person(&mut rng),
                 department: department.name.to_owned(),

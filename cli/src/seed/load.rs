@@ -6,8 +6,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use classmate_server::auth::password;
-use classmate_server::domain::{CourseSpec, Password, StudentId};
-use classmate_server::store::{Database, StudentRecord};
+use classmate_server::domain::{CourseSpec, Password, RosterEntry, StudentId};
+use classmate_server::store::Database;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{HotCourse, MANIFEST_VERSION, Manifest};
@@ -34,7 +34,13 @@ pub struct Plan {
     pub catalog: Vec<CourseSpec>,
     /// Indexes of the hot courses in `catalog`.
     pub hot: Vec<usize>,
-    pub students: Vec<StudentRecord>,
+    /// Students with an account (the shared `password`), on the roster as claimed entries.
+    pub students: Vec<RosterEntry>,
+    /// Roster entries nobody claimed yet: who may still sign up.
+    pub unclaimed: Vec<RosterEntry>,
+    /// Whether to list `unclaimed` beside the manifest: yes for a generated roster, for trying
+    /// sign-up; no for a real one, which is personal data.
+    pub list_unclaimed: bool,
     /// The generator's seed; `None` for a CSV catalog.
     pub seed: Option<u64>,
     pub password: Password,
@@ -52,6 +58,8 @@ pub async fn load(
         catalog,
         hot,
         students,
+        unclaimed,
+        list_unclaimed,
         seed,
         password,
     } = plan;
@@ -63,6 +71,12 @@ pub async fn load(
     let mut course_ids = Vec::with_capacity(catalog.len());
     for chunk in catalog.chunks(CHUNK) {
         course_ids.extend(load.courses(chunk).await.context("loading courses")?);
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish();
+    let progress = bar(students.len() + unclaimed.len(), "roster");
+    for chunk in students.chunks(CHUNK).chain(unclaimed.chunks(CHUNK)) {
+        load.roster(chunk).await.context("loading the roster")?;
         progress.inc(chunk.len() as u64);
     }
     progress.finish();
@@ -103,16 +117,24 @@ pub async fn load(
         last_student_number: students.last().map(|s| s.number.as_str().to_owned()),
         password: password.expose().to_owned(),
         students_file: None,
+        unclaimed: unclaimed.len() as u64,
+        unclaimed_file: None,
     };
-    write_manifest(manifest_path, manifest, &students, &student_ids)
+    let listed = match list_unclaimed {
+        true => unclaimed.as_slice(),
+        false => &[],
+    };
+    write_manifest(manifest_path, manifest, &students, &student_ids, listed)
 }
 
-/// Writes the manifest and, beside it, the students file.
+/// Writes the manifest and, beside it, the students file and (when there are any to list) the
+/// unclaimed roster entries, in the format `classmate seed --students-csv` reads.
 fn write_manifest(
     path: &Path,
     mut manifest: Manifest,
-    students: &[StudentRecord],
+    students: &[RosterEntry],
     ids: &[StudentId],
+    unclaimed: &[RosterEntry],
 ) -> anyhow::Result<Manifest> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
@@ -131,6 +153,23 @@ fn write_manifest(
     }
     out.flush()?;
     manifest.students_file = Some(students_path.display().to_string());
+    if !unclaimed.is_empty() {
+        let unclaimed_path = path.with_file_name("seed-unclaimed.csv");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&unclaimed_path)?);
+        writeln!(out, "student_number,name,department,year")?;
+        for entry in unclaimed {
+            writeln!(
+                out,
+                "{},{},{},{}",
+                entry.number.as_str(),
+                entry.name,
+                entry.department,
+                entry.year.get()
+            )?;
+        }
+        out.flush()?;
+        manifest.unclaimed_file = Some(unclaimed_path.display().to_string());
+    }
     std::fs::write(path, serde_json::to_string_pretty(&manifest)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(manifest)

@@ -50,4 +50,11 @@ pub struct Manifest {
     pub password: String,
     /// `id,student_number,department,year` of every student, beside the manifest.
     pub students_file: Option<String>,
+    /// Roster entries without an account: who may still sign up.
+    #[serde(default)]
+    pub unclaimed: u64,
+    /// A generated roster's unclaimed entries, as `student_number,name,department,year`, beside
+    /// the manifest (a real roster's are not copied).
+    #[serde(default)]
+    pub unclaimed_file: Option<String>,
 }

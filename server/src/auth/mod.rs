@@ -11,7 +11,9 @@ pub use password::Hashing;
 pub use revocations::{Logouts, MemoryRevocations, RedisRevocations, Revocations};
 pub use token::{Claims, IssuedToken, Role, TokenError, Tokens};
 
-use crate::domain::{FieldError, NewStudent, NewStudentInput, Password, Student, StudentNumber};
+use crate::domain::{
+    FieldError, NewStudent, NewStudentInput, Password, RosterClaim, Student, StudentNumber,
+};
 use crate::store::{Admin, Store, StoreError};
 
 /// `bytes` as lower-case hex.
@@ -24,6 +26,9 @@ fn hex(bytes: &[u8]) -> String {
 pub enum AuthError {
     #[error("invalid sign-up")]
     Invalid(Vec<FieldError>),
+    /// No unclaimed roster entry has the number and name: unknown, claimed or misspelt alike.
+    #[error("no unclaimed roster entry matches")]
+    NotOnRoster,
     #[error("wrong login or password")]
     InvalidCredentials,
     #[error(transparent)]
@@ -42,15 +47,38 @@ pub enum AuthError {
     Busy { retry_after_seconds: u32 },
 }
 
+/// Who may sign up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignUpPolicy {
+    /// The registrar's students only: a sign-up claims an unclaimed roster entry whose number
+    /// and name match, and the department and year come from the roster.
+    Roster,
+    /// Anyone, with any unused student number, department and year: for demos.
+    Open,
+}
+
 /// Registers a student: parses the form, hashes the password (in the bounded pool) and stores.
+/// Under the roster the password is hashed before the roster is asked, so an unknown, a claimed
+/// and a misspelt entry take as long as each other and get the same answer.
 pub async fn sign_up(
     store: &dyn Store,
     hashing: &Hashing,
+    policy: SignUpPolicy,
     input: NewStudentInput,
 ) -> Result<Student, AuthError> {
-    let student = NewStudent::parse(input).map_err(AuthError::Invalid)?;
-    let hash = hashing.hash(student.password.clone()).await?;
-    Ok(store.insert_student(&student, &hash).await?)
+    match policy {
+        SignUpPolicy::Roster => {
+            let claim = RosterClaim::parse(input).map_err(AuthError::Invalid)?;
+            let hash = hashing.hash(claim.password.clone()).await?;
+            let student = store.claim_roster_entry(&claim, &hash).await?;
+            student.ok_or(AuthError::NotOnRoster)
+        }
+        SignUpPolicy::Open => {
+            let student = NewStudent::parse(input).map_err(AuthError::Invalid)?;
+            let hash = hashing.hash(student.password.clone()).await?;
+            Ok(store.insert_student(&student, &hash).await?)
+        }
+    }
 }
 
 /// Checks a student's number and password. Unknown numbers cost as much time as wrong

@@ -16,7 +16,10 @@ pub use course::{
     Restrictions, RestrictionsInput, Weekday, YearSet,
 };
 pub use rules::{CreditCap, Rejection, ScheduledCourse, check_enrollment, total_credits};
-pub use student::{NewStudent, NewStudentInput, Password, Student, StudentId, StudentNumber, Year};
+pub use student::{
+    NewStudent, NewStudentInput, Password, RosterClaim, RosterEntry, Student, StudentId,
+    StudentNumber, Year,
+};
 pub use ticket::{InvalidState, RejectionCode, Settled, Ticket, TicketId, TicketState};
 
 /// One field of an input that failed to parse, with a Korean reason a user can act on.

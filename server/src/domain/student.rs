@@ -107,18 +107,83 @@ pub struct Student {
     pub year: Year,
 }
 
+/// A student as the registrar lists them: what a sign-up claims. Names are compared with runs
+/// of spaces made one, so `홍 길동` and `홍  길동` are the same person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterEntry {
+    pub number: StudentNumber,
+    pub name: String,
+    pub department: String,
+    pub year: Year,
+}
+
+impl RosterEntry {
+    /// Parses one entry (a sign-up form's or a roster CSV line's), collecting every problem.
+    pub fn parse(
+        number: &str,
+        name: &str,
+        department: &str,
+        year: i64,
+    ) -> Result<RosterEntry, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let number = parse_number(number, &mut errors);
+        let name = person_name(name, &mut errors);
+        let department = parse_text("department", department, 50, &mut errors);
+        let year = Year::new(year);
+        if year.is_none() {
+            errors.push(FieldError::new("year", "학년은 1에서 6 사이여야 합니다"));
+        }
+        match (number, year) {
+            (Some(number), Some(year)) if errors.is_empty() => Ok(RosterEntry {
+                number,
+                name,
+                department,
+                year,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+fn parse_number(raw: &str, errors: &mut Vec<FieldError>) -> Option<StudentNumber> {
+    let number = StudentNumber::parse(raw);
+    if number.is_none() {
+        errors.push(FieldError::new(
+            "student_number",
+            "학번은 6~12자리 숫자여야 합니다",
+        ));
+    }
+    number
+}
+
+/// A person's name: 1 to 50 characters, runs of spaces made one.
+fn person_name(raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let name = parse_text("name", raw, 50, errors);
+    name.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A sign-up form as a client sends it. Its `Debug` hides the password.
 #[derive(Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStudentInput {
     /// 6 to 12 digits, e.g. `2023123456`.
+    #[schema(pattern = r"^[0-9]{6,12}$")]
     pub student_number: String,
+    /// As on the roster, 1 to 50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
-    /// At least 8 characters.
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
-    pub department: String,
-    /// Year level, 1 to 6.
-    pub year: i64,
+    /// Only when sign-up is open (`--signup open`); with the roster, the roster's department is
+    /// used and this is ignored.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 50)]
+    pub department: Option<String>,
+    /// Year level, 1 to 6; only when sign-up is open, like `department`.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 6)]
+    pub year: Option<i64>,
 }
 
 impl fmt::Debug for NewStudentInput {
@@ -133,7 +198,33 @@ impl fmt::Debug for NewStudentInput {
     }
 }
 
-/// A parsed sign-up, ready to be hashed and stored.
+/// A sign-up that claims a roster entry: the number and name must match one nobody claimed.
+#[derive(Debug, Clone)]
+pub struct RosterClaim {
+    pub number: StudentNumber,
+    pub name: String,
+    pub password: Password,
+}
+
+impl RosterClaim {
+    /// Parses a sign-up form's number, name and password, collecting every problem at once.
+    pub fn parse(input: NewStudentInput) -> Result<RosterClaim, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let number = parse_number(&input.student_number, &mut errors);
+        let name = person_name(&input.name, &mut errors);
+        let password = Password::parse_field(input.password, &mut errors);
+        match (number, password) {
+            (Some(number), Some(password)) if errors.is_empty() => Ok(RosterClaim {
+                number,
+                name,
+                password,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// An open sign-up, for demos: the form says who the student is. Ready to be hashed and stored.
 #[derive(Debug, Clone)]
 pub struct NewStudent {
     pub number: StudentNumber,
@@ -146,27 +237,20 @@ pub struct NewStudent {
 impl NewStudent {
     /// Parses a sign-up form, collecting every problem at once.
     pub fn parse(input: NewStudentInput) -> Result<NewStudent, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let number = StudentNumber::parse(&input.student_number);
-        if number.is_none() {
-            errors.push(FieldError::new(
-                "student_number",
-                "학번은 6~12자리 숫자여야 합니다",
-            ));
-        }
-        let name = parse_text("name", &input.name, 50, &mut errors);
-        let department = parse_text("department", &input.department, 50, &mut errors);
-        let year = Year::new(input.year);
-        if year.is_none() {
-            errors.push(FieldError::new("year", "학년은 1에서 6 사이여야 합니다"));
-        }
+        let entry = RosterEntry::parse(
+            &input.student_number,
+            &input.name,
+            input.department.as_deref().unwrap_or(""),
+            input.year.unwrap_or(0),
+        );
+        let mut errors = entry.as_ref().err().cloned().unwrap_or_default();
         let password = Password::parse_field(input.password, &mut errors);
-        match (number, year, password) {
-            (Some(number), Some(year), Some(password)) if errors.is_empty() => Ok(NewStudent {
-                number,
-                name,
-                department,
-                year,
+        match (entry, password) {
+            (Ok(entry), Some(password)) => Ok(NewStudent {
+                number: entry.number,
+                name: entry.name,
+                department: entry.department,
+                year: entry.year,
                 password,
             }),
             _ => Err(errors),
@@ -183,8 +267,8 @@ mod tests {
             student_number: "2023123456".into(),
             name: "이서연".into(),
             password: "correct horse".into(),
-            department: "경영학과".into(),
-            year: 2,
+            department: Some("경영학과".into()),
+            year: Some(2),
         }
     }
 
@@ -240,8 +324,8 @@ mod tests {
         bad.student_number = "abc".into();
         bad.name = " ".into();
         bad.password = "short".into();
-        bad.department = "".into();
-        bad.year = 0;
+        bad.department = Some("".into());
+        bad.year = Some(0);
         let errors = NewStudent::parse(bad).expect_err("invalid");
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(

@@ -155,7 +155,10 @@ fn logged_in<P>(
     (headers, Json(session))
 }
 
-/// Registers a student. The password is stored only as an argon2id hash.
+/// Registers a student. By default (`--signup roster`) a sign-up claims the registrar's roster
+/// entry whose student number and name match, and the department and year come from it; with
+/// `--signup open` (for demos) the form gives them. The password is stored only as an argon2id
+/// hash.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/signup",
@@ -163,7 +166,8 @@ fn logged_in<P>(
     request_body = NewStudentInput,
     responses(
         (status = 201, description = "Registered", body = StudentView),
-        (status = 409, description = "STUDENT_NUMBER_TAKEN", body = ErrorBody),
+        (status = 403, description = "NOT_ON_ROSTER: no unclaimed roster entry has this student number and name (the same answer for an unknown number, a claimed one and a wrong name)", body = ErrorBody),
+        (status = 409, description = "STUDENT_NUMBER_TAKEN (open sign-up only)", body = ErrorBody),
         BodyErrors,
         ServerErrors,
     )
@@ -172,7 +176,8 @@ pub async fn signup(
     State(state): State<AppState>,
     Json(input): Json<NewStudentInput>,
 ) -> Result<(StatusCode, Json<StudentView>), AppError> {
-    let student = auth::sign_up(state.store.as_ref(), &state.hashing, input).await?;
+    let store = state.store.as_ref();
+    let student = auth::sign_up(store, &state.hashing, state.signup, input).await?;
     tracing::info!(student_id = %student.id, "student signed up");
     Ok((StatusCode::CREATED, Json(StudentView::from(&student))))
 }

@@ -57,6 +57,8 @@ pub enum AppError {
     TokenRevoked,
     #[error("wrong login or password")]
     InvalidCredentials,
+    #[error("not on the roster")]
+    NotOnRoster,
     #[error("forbidden")]
     Forbidden,
     #[error("{0:?} taken")]
@@ -210,6 +212,13 @@ impl AppError {
                 S::UNAUTHORIZED,
                 "INVALID_CREDENTIALS",
                 "아이디(학번) 또는 비밀번호가 올바르지 않습니다",
+                none(),
+            ),
+            AppError::NotOnRoster => (
+                S::FORBIDDEN,
+                "NOT_ON_ROSTER",
+                "학적부에 없는 학번과 이름이거나 이미 가입한 학번입니다. \
+                 학번과 이름을 확인하고, 문제가 계속되면 학사지원팀에 문의하세요",
                 none(),
             ),
             AppError::Forbidden => (S::FORBIDDEN, "FORBIDDEN", "권한이 없습니다", none()),
@@ -499,6 +508,7 @@ impl From<AuthError> for AppError {
         match error {
             AuthError::Invalid(fields) => AppError::Validation(fields),
             AuthError::InvalidCredentials => AppError::InvalidCredentials,
+            AuthError::NotOnRoster => AppError::NotOnRoster,
             AuthError::Token(e) => e.into(),
             AuthError::Revoked => AppError::TokenRevoked,
             AuthError::Unavailable(why) => AppError::Unavailable(why),

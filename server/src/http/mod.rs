@@ -40,7 +40,7 @@ use utoipa_axum::routes;
 
 pub use error::AppError;
 
-use crate::auth::{Hashing, Logouts, Tokens};
+use crate::auth::{Hashing, Logouts, SignUpPolicy, Tokens};
 use crate::queue::Queue;
 use crate::queue::hub::Hub;
 use crate::registration::Registration;
@@ -61,6 +61,8 @@ pub struct AppState {
     pub hashing: Arc<Hashing>,
     /// Whether session cookies are marked `Secure`.
     pub cookie_secure: bool,
+    /// Who may sign up.
+    pub signup: SignUpPolicy,
     /// Requests being handled right now.
     pub in_flight: InFlightRequestsCounter,
 }

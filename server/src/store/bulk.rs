@@ -13,19 +13,10 @@ use super::dialect::Dialect;
 use super::relational::SqlStore;
 use super::rows::CourseColumns;
 use super::sql::{self, placeholders};
-use crate::domain::{CourseId, CourseSpec, StudentId, StudentNumber, Year};
+use crate::domain::{CourseId, CourseSpec, RosterEntry, StudentId};
 
 /// Rows per insert statement: 14 course columns × 500 stays under SQLite's 32,766 parameters.
 const CHUNK: usize = 500;
-
-/// A student to load without a password of their own: seeded students share one hash.
-#[derive(Debug, Clone)]
-pub struct StudentRecord {
-    pub number: StudentNumber,
-    pub name: String,
-    pub department: String,
-    pub year: Year,
-}
 
 /// How many rows the tables that a seed fills hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,19 +24,21 @@ pub struct DataCounts {
     pub courses: u64,
     pub students: u64,
     pub enrollments: u64,
+    /// Roster entries, claimed or not.
+    pub roster: u64,
 }
 
 impl DataCounts {
     /// Whether there is nothing a seed would collide with.
     pub fn is_empty(&self) -> bool {
-        self.courses == 0 && self.students == 0 && self.enrollments == 0
+        self.courses == 0 && self.students == 0 && self.enrollments == 0 && self.roster == 0
     }
 }
 
 /// Seeding a database: what it holds, and loading rows in bulk.
 #[async_trait]
 pub trait Seeding: Send + Sync {
-    /// How many courses, students and enrollments there are.
+    /// How many courses, students, enrollments and roster entries there are.
     async fn data_counts(&self) -> Result<DataCounts, StoreError>;
 
     /// Opens one transaction that loads rows in bulk; with `reset`, it first empties every
@@ -59,10 +52,14 @@ pub trait BulkLoad: Send {
     /// Inserts courses; returns their ids in the same order.
     async fn courses(&mut self, specs: &[CourseSpec]) -> Result<Vec<CourseId>, StoreError>;
 
-    /// Inserts students who all log in with `password_hash`; returns their ids in order.
+    /// Inserts roster entries: who may sign up.
+    async fn roster(&mut self, entries: &[RosterEntry]) -> Result<(), StoreError>;
+
+    /// Inserts students who all log in with `password_hash`; returns their ids in order. They
+    /// are not put on the roster: `roster` does that.
     async fn students(
         &mut self,
-        students: &[StudentRecord],
+        students: &[RosterEntry],
         password_hash: &str,
     ) -> Result<Vec<StudentId>, StoreError>;
 
@@ -81,16 +78,18 @@ where
     SqlBulk<DB>: BulkLoad,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> (i64, i64, i64): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, i64, i64, i64): sqlx::FromRow<'r, DB::Row>,
 {
     async fn data_counts(&self) -> Result<DataCounts, StoreError> {
-        let (courses, students, enrollments): (i64, i64, i64) = sqlx::query_as(sql::DATA_COUNTS)
-            .fetch_one(&self.reader)
-            .await?;
+        let (courses, students, enrollments, roster): (i64, i64, i64, i64) =
+            sqlx::query_as(sql::DATA_COUNTS)
+                .fetch_one(&self.reader)
+                .await?;
         Ok(DataCounts {
             courses: courses.unsigned_abs(),
             students: students.unsigned_abs(),
             enrollments: enrollments.unsigned_abs(),
+            roster: roster.unsigned_abs(),
         })
     }
 
@@ -166,9 +165,29 @@ where
         Ok(ids)
     }
 
+    async fn roster(&mut self, entries: &[RosterEntry]) -> Result<(), StoreError> {
+        for chunk in entries.chunks(CHUNK * 2) {
+            let statement = format!(
+                "{}{}",
+                sql::BULK_ROSTER,
+                placeholders(chunk.len(), 4, DB::NUMBERED_PARAMS)
+            );
+            let mut query = sqlx::query::<DB>(&statement);
+            for e in chunk {
+                query = query
+                    .bind(e.number.as_str().to_owned())
+                    .bind(e.name.clone())
+                    .bind(e.department.clone())
+                    .bind(i16::from(e.year.get()));
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     async fn students(
         &mut self,
-        students: &[StudentRecord],
+        students: &[RosterEntry],
         password_hash: &str,
     ) -> Result<Vec<StudentId>, StoreError> {
         let now = OffsetDateTime::now_utc();

@@ -26,12 +26,12 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Course, CourseId, CourseSpec, Credits, NewStudent, Student, StudentId, StudentNumber, Ticket,
-    TicketId, Weekday,
+    Course, CourseId, CourseSpec, Credits, NewStudent, RosterClaim, Student, StudentId,
+    StudentNumber, Ticket, TicketId, Weekday,
 };
 
 pub use audit::{Audit, AuditScope, Finding};
-pub use bulk::{BulkLoad, DataCounts, Seeding, StudentRecord};
+pub use bulk::{BulkLoad, DataCounts, Seeding};
 pub use dialect::Dialect;
 pub use drain::{DrainReads, DrainTx};
 
@@ -271,6 +271,14 @@ pub trait Store: Send + Sync {
         student: &NewStudent,
         password_hash: &str,
     ) -> Result<Student, StoreError>;
+
+    /// Stores the student of the roster entry `claim` names, with an already computed password
+    /// hash; `None` when no entry has that number and name, or its student exists already.
+    async fn claim_roster_entry(
+        &self,
+        claim: &RosterClaim,
+        password_hash: &str,
+    ) -> Result<Option<Student>, StoreError>;
 
     /// The student with this number and their password hash, for logging in.
     async fn student_credentials(

@@ -25,7 +25,8 @@ impl Dialect for Postgres {
     const RESET: &'static [&'static str] =
         // Identities continue: an id is never given to a second student (or course).
         &[
-            "TRUNCATE enrollments, ticket_decisions, cart_items, courses, students CONTINUE IDENTITY",
+            "TRUNCATE enrollments, ticket_decisions, cart_items, courses, students, roster \
+             CONTINUE IDENTITY",
         ];
 }
 

@@ -25,7 +25,8 @@ use super::{
 };
 use crate::clock::unix_ms;
 use crate::domain::{
-    Course, CourseId, CourseSpec, NewStudent, Student, StudentId, StudentNumber, Ticket, TicketId,
+    Course, CourseId, CourseSpec, NewStudent, RosterClaim, Student, StudentId, StudentNumber,
+    Ticket, TicketId,
 };
 
 /// A store on a sqlx database: writes through `writer`, reads through `reader` (the same pool
@@ -133,6 +134,21 @@ where
             department: student.department.clone(),
             year: student.year,
         })
+    }
+
+    async fn claim_roster_entry(
+        &self,
+        claim: &RosterClaim,
+        password_hash: &str,
+    ) -> Result<Option<Student>, StoreError> {
+        let row: Option<StudentRow> = sqlx::query_as(sql::CLAIM_ROSTER_ENTRY)
+            .bind(claim.number.as_str())
+            .bind(claim.name.as_str())
+            .bind(password_hash)
+            .bind(OffsetDateTime::now_utc())
+            .fetch_optional(&self.writer)
+            .await?;
+        row.map(Student::try_from).transpose()
     }
 
     async fn student_credentials(

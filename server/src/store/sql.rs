@@ -13,6 +13,15 @@ pub(super) const INSERT_STUDENT: &str = "INSERT INTO students \
      (student_number, name, department, year, password_hash, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (student_number) DO NOTHING RETURNING id";
 
+/// Inserts the student a roster entry describes, if its number and name match and nobody
+/// claimed it (the unique student number refuses a second claim).
+pub(super) const CLAIM_ROSTER_ENTRY: &str = "INSERT INTO students \
+     (student_number, name, department, year, password_hash, created_at) \
+     SELECT student_number, name, department, year, $3, $4 FROM roster \
+     WHERE student_number = $1 AND name = $2 \
+     ON CONFLICT (student_number) DO NOTHING \
+     RETURNING id, student_number, name, department, year";
+
 pub(super) const STUDENT_BY_ID: &str =
     "SELECT id, student_number, name, department, year FROM students WHERE id = $1";
 
@@ -266,8 +275,12 @@ pub(super) const BULK_COURSES: &str = "INSERT INTO courses (subject, section, ti
 pub(super) const BULK_STUDENTS: &str = "INSERT INTO students (student_number, name, department, \
      year, password_hash, created_at) VALUES ";
 
+pub(super) const BULK_ROSTER: &str =
+    "INSERT INTO roster (student_number, name, department, year) VALUES ";
+
 pub(super) const DATA_COUNTS: &str = "SELECT (SELECT count(*) FROM courses), \
-     (SELECT count(*) FROM students), (SELECT count(*) FROM enrollments)";
+     (SELECT count(*) FROM students), (SELECT count(*) FROM enrollments), \
+     (SELECT count(*) FROM roster)";
 
 #[cfg(test)]
 mod tests {

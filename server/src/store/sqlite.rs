@@ -33,6 +33,7 @@ impl Dialect for Sqlite {
         "DELETE FROM cart_items",
         "DELETE FROM courses",
         "DELETE FROM students",
+        "DELETE FROM roster",
     ];
 }
 

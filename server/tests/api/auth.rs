@@ -1,6 +1,6 @@
 //! Sign up, log in, tokens and cookies, log out, and who may call what.
 
-use classmate_server::auth::Role;
+use classmate_server::auth::{Role, SignUpPolicy};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -9,7 +9,8 @@ use classmate_testkit::{Backend, TestApp, course_input, on_both_backends};
 
 on_both_backends!(
     sign_up_log_in_browse_cart_enroll_cancel,
-    sign_up_refuses_bad_forms_and_taken_numbers,
+    sign_up_claims_a_roster_entry_once_with_one_answer_for_every_miss,
+    open_sign_up_refuses_bad_forms_and_taken_numbers,
     log_in_refuses_wrong_passwords_and_unknown_numbers,
     the_session_cookie_is_http_only_and_works,
     log_out_revokes_the_token_and_clears_the_cookie,
@@ -30,16 +31,23 @@ async fn sign_up_log_in_browse_cart_enroll_cancel(backend: Backend) {
         ))
         .await;
 
+    app.on_roster("2024000123", "박지훈", "컴퓨터공학과", 1)
+        .await;
+    // A department and year in the form are not the student's to choose: the roster's count.
     let signed_up = app
         .post(
             "/api/v1/auth/signup",
             None,
             &json!({"student_number": "2024000123", "name": "박지훈", "password": "수강신청-화이팅!",
-                    "department": "컴퓨터공학과", "year": 1}),
+                    "department": "의예과", "year": 6}),
         )
         .await
         .expect(201);
     assert_eq!(signed_up["student_number"], "2024000123");
+    assert_eq!(
+        (signed_up["department"].as_str(), signed_up["year"].as_u64()),
+        (Some("컴퓨터공학과"), Some(1))
+    );
     assert!(signed_up.get("password").is_none() && signed_up.get("password_hash").is_none());
 
     let login = app
@@ -102,8 +110,62 @@ async fn sign_up_log_in_browse_cart_enroll_cancel(backend: Backend) {
     assert_eq!(held["total_credits"], 0);
 }
 
-async fn sign_up_refuses_bad_forms_and_taken_numbers(backend: Backend) {
+async fn sign_up_claims_a_roster_entry_once_with_one_answer_for_every_miss(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    app.on_roster("2023111111", "최유나", "경영학과", 3).await;
+    app.on_roster("2023111112", "Smith John", "경영학과", 2)
+        .await;
+    let form = |number: &str, name: &str| json!({"student_number": number, "name": name, "password": "password-1"});
+    // Unknown, misspelt and (below) claimed get the same answer, so it tells nobody which
+    // numbers exist.
+    let unknown = app
+        .post("/api/v1/auth/signup", None, &form("2023999999", "최유나"))
+        .await;
+    unknown.assert_error(403, "NOT_ON_ROSTER");
+    let misspelt = app
+        .post("/api/v1/auth/signup", None, &form("2023111111", "최유리"))
+        .await;
+    assert_eq!(
+        (misspelt.status, &misspelt.body),
+        (unknown.status, &unknown.body)
+    );
+    assert_eq!(app.row_counts().await["students"], 0);
+
+    // Many at once for one entry: the first claim wins, the rest are told as above.
+    let claim = form("2023111111", "최유나");
+    let claims = (0..8).map(|_| app.post("/api/v1/auth/signup", None, &claim));
+    let replies = futures_util::future::join_all(claims).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    for reply in replies.iter().filter(|r| r.status != 201) {
+        assert_eq!((reply.status, &reply.body), (unknown.status, &unknown.body));
+    }
+    // Runs of spaces in a name are one space.
+    app.post(
+        "/api/v1/auth/signup",
+        None,
+        &form("2023111112", " Smith   John "),
+    )
+    .await
+    .expect(201);
+    assert_eq!(app.row_counts().await["students"], 2);
+
+    let bad = json!({"student_number": "12", "name": " ", "password": "short"});
+    let reply = app.post("/api/v1/auth/signup", None, &bad).await;
+    reply.assert_error(422, "VALIDATION_FAILED");
+    assert_eq!(
+        reply.invalid_fields(),
+        ["student_number", "name", "password"]
+    );
+    assert_eq!(app.row_counts().await["students"], 2);
+}
+
+async fn open_sign_up_refuses_bad_forms_and_taken_numbers(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.signup = SignUpPolicy::Open).await;
     let form = json!({"student_number": "2023111111", "name": "최유나", "password": "password-1",
                       "department": "경영학과", "year": 3});
     app.post("/api/v1/auth/signup", None, &form)
@@ -122,6 +184,11 @@ async fn sign_up_refuses_bad_forms_and_taken_numbers(backend: Backend) {
         fields,
         ["student_number", "name", "department", "year", "password"]
     );
+    // Open sign-up needs the department and year the roster would have given.
+    let bare = json!({"student_number": "2023111112", "name": "최유나", "password": "password-1"});
+    let reply = app.post("/api/v1/auth/signup", None, &bare).await;
+    reply.assert_error(422, "VALIDATION_FAILED");
+    assert_eq!(reply.invalid_fields(), ["department", "year"]);
     assert_eq!(app.row_counts().await["students"], 1);
 }
 

@@ -121,6 +121,11 @@ async fn bad_requests_are_refused_and_write_nothing(backend: Backend) {
         },
         Case {
             student: false,
+            ..case("injection as a roster name", Method::POST, signup,
+                   br#"{"student_number": "2023999995", "name": "a' OR '1'='1", "password": "password-ok"}"#, 403, "NOT_ON_ROSTER")
+        },
+        Case {
+            student: false,
             ..case("injection at log-in", Method::POST, "/api/v1/auth/login",
                    br#"{"student_number": "2026000000' OR '1'='1' --", "password": "x' OR '1'='1"}"#, 401, "INVALID_CREDENTIALS")
         },
