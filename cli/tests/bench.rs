@@ -469,3 +469,45 @@ fn a_login_burst_retries_busy_answers_until_everyone_is_in() {
         .expect("measured in process");
     assert!(peak > 1.0, "{peak}");
 }
+
+#[test]
+fn presses_over_a_students_rate_wait_their_retry_after_and_are_counted_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "enroll-rush",
+        "--students",
+        "100",
+        "--lanes",
+        "20",
+        "--seconds",
+        "2",
+        "--calibrate-seconds",
+        "0",
+    ];
+    // Two presses at once, then one a second: each student's 3–6 presses run into it.
+    let env = [
+        ("CLASSMATE_CART_LIMIT", "2"),
+        ("CLASSMATE_OPEN_TICKETS", "30"),
+        ("CLASSMATE_STUDENT_ADMISSION_RATE", "1/s"),
+    ];
+    let out = bench(dir.path(), &args, &env);
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "{}",
+        explain(&out)
+    );
+    let report = last_report(dir.path());
+    assert_correct(&report);
+    let enroll = request(&report, "POST enrollments");
+    let limited = count(&enroll["codes"]["RATE_LIMITED"]);
+    assert!(limited > 0, "{enroll}");
+    assert_eq!(count(&enroll["statuses"]["429"]), limited);
+    // Every turned-away press was made again until it was answered: each planned press ends
+    // as a ticket or a fast-path COURSE_FULL.
+    let pressed = count(&enroll["count"]);
+    let answered = pressed - limited;
+    assert!((300..=600).contains(&answered), "{enroll}");
+    let tickets = count(&report["decisions"]["tickets"]);
+    let fast_full = count(&enroll["codes"]["COURSE_FULL"]);
+    assert_eq!(tickets + fast_full, answered, "{enroll}");
+}

@@ -4,7 +4,7 @@
 //! generated beside it on first start.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use crate::auth::key::KeyError;
 use crate::auth::{SignUpPolicy, SigningKey};
 
 use crate::domain::CreditCap;
+use crate::http::Rate;
 
 /// The database settings, shared by `serve` and the tools that open the database. Its `Debug`
 /// hides the URL's password.
@@ -112,6 +113,30 @@ pub struct Config {
     #[arg(long, env = "CLASSMATE_CART_LIMIT", default_value_t = 30)]
     pub cart_limit: u32,
 
+    /// Most tickets one student may have waiting in the queue at once, across every process;
+    /// beyond them 409 TOO_MANY_TICKETS [default: the cart limit].
+    #[arg(long, env = "CLASSMATE_OPEN_TICKETS")]
+    pub open_tickets: Option<u32>,
+
+    /// Presses of 신청 per student, per process, e.g. `5/s` (a whole cart may come at once);
+    /// beyond it 429 RATE_LIMITED with Retry-After. `off` turns it off.
+    #[arg(long, env = "CLASSMATE_STUDENT_ADMISSION_RATE", default_value = "5/s")]
+    pub student_admission_rate: Rate,
+
+    /// Log-in attempts (students and administrators) per client address, per process, all of
+    /// them at once if need be; beyond it 429 RATE_LIMITED. `off` turns it off.
+    #[arg(long, env = "CLASSMATE_LOGINS_PER_ADDRESS", default_value = "600/min")]
+    pub logins_per_address: Rate,
+
+    /// Sign-ups per client address, per process; beyond it 429 RATE_LIMITED.
+    #[arg(long, env = "CLASSMATE_SIGNUPS_PER_ADDRESS", default_value = "60/min")]
+    pub signups_per_address: Rate,
+
+    /// Addresses of reverse proxies (nginx) whose X-Forwarded-For names the client, comma
+    /// separated. Requests from anyone else are limited by their own address.
+    #[arg(long, env = "CLASSMATE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+
     /// Log format.
     #[arg(long, env = "CLASSMATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
@@ -146,6 +171,26 @@ pub struct Config {
     /// 503 BUSY with Retry-After.
     #[arg(long, env = "CLASSMATE_HASH_QUEUE", default_value_t = 64)]
     pub hash_queue: usize,
+
+    /// Most connections open at once, WebSockets included; one more is answered 503
+    /// TOO_MANY_CONNECTIONS with Retry-After and closed.
+    #[arg(long, env = "CLASSMATE_HTTP_CONNECTIONS", default_value_t = 10_000)]
+    pub http_connections: usize,
+
+    /// Longest a client may take to send a request's headers, and longest a keep-alive
+    /// connection may stay idle, before it is closed (against slowloris).
+    #[arg(long, env = "CLASSMATE_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+
+    /// A queue WebSocket that has sent nothing (not even the answer to a ping, sent every
+    /// third of this) for this long is closed.
+    #[arg(long, env = "CLASSMATE_WS_IDLE_TIMEOUT", default_value = "45s", value_parser = humantime::parse_duration)]
+    pub ws_idle_timeout: Duration,
+
+    /// Most queue WebSockets one student may have open on this process; one more is refused
+    /// with 429 TOO_MANY_SOCKETS.
+    #[arg(long, env = "CLASSMATE_WS_PER_STUDENT", default_value_t = 5)]
+    pub ws_per_student: u32,
 
     /// Longest a request may take before the server answers 503.
     #[arg(long, env = "CLASSMATE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]

@@ -12,7 +12,8 @@ use crate::auth::{
     self, AuthError, Hashing, Logouts, MemoryRevocations, RedisRevocations, Revocations, Tokens,
 };
 use crate::config::{Config, QueueConfig};
-use crate::http::{self, AppState, InFlightRequestsCounter};
+use crate::http::listener::{self, ConnectionLimits};
+use crate::http::{self, AppState, ClientLimits, InFlightRequestsCounter, LimitSettings};
 use crate::lock::{MemoryLock, RedisLock, SchedulerLock};
 use crate::queue::hub::Hub;
 use crate::queue::{MemoryQueue, Queue, QueueError, RedisQueue};
@@ -118,7 +119,15 @@ impl Application {
         let rules = Rules {
             credit_cap: config.credit_cap,
             cart_limit: config.cart_limit,
+            open_tickets: config.open_tickets.unwrap_or(config.cart_limit),
         };
+        let limits = Arc::new(ClientLimits::new(&LimitSettings {
+            admissions_per_student: config.student_admission_rate,
+            cart_limit: config.cart_limit,
+            logins_per_address: config.logins_per_address,
+            signups_per_address: config.signups_per_address,
+            trusted_proxies: config.trusted_proxies.clone(),
+        }));
         let state = AppState {
             registration: Registration::new(store.clone(), shared.queue.clone(), settings, rules),
             logouts: Arc::new(Logouts::new(shared.revocations, store.clone())),
@@ -130,6 +139,11 @@ impl Application {
             cookie_secure: config.cookie_secure,
             signup: config.signup,
             in_flight: InFlightRequestsCounter::default(),
+            limits,
+            live: http::queue::LiveLimits {
+                idle_timeout: config.ws_idle_timeout,
+                per_student: config.ws_per_student,
+            },
         };
         Ok(Application {
             listener,
@@ -167,6 +181,7 @@ impl Application {
                     .keep_fresh(state.store.clone(), stopped.clone()),
             ),
             tokio::spawn(state.hub.clone().run(state.queue.clone(), stopped.clone())),
+            tokio::spawn(tidy_limits(state.limits.clone(), stopped.clone())),
         ];
         if self.config.queue.drain {
             let drainer = Drainer {
@@ -185,8 +200,12 @@ impl Application {
             workers.push(tokio::spawn(drainer.run(stopped)));
         }
         let router = http::router(self.state, self.config.request_timeout);
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
+        let limits = ConnectionLimits {
+            max_connections: self.config.http_connections,
+            header_timeout: self.config.header_timeout,
+            shutdown_grace: self.config.request_timeout + std::time::Duration::from_secs(1),
+        };
+        let served = listener::serve(self.listener, router, limits, shutdown)
             .await
             .map_err(StartupError::Serve);
         // The drain finishes its batch and releases the lock, so another process takes over at
@@ -234,4 +253,16 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every few seconds, forgets the clients whose rate limits have filled up again, so the
+/// limiters' memory follows the clients of the last minutes, not every one ever seen.
+async fn tidy_limits(limits: Arc<ClientLimits>, mut stopped: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = every.tick() => limits.tidy(),
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+    }
 }

@@ -25,8 +25,12 @@ use crate::seed::rng::Rng;
 /// How long a lane keeps following tickets after its last step before it calls them lost.
 const FOLLOW_LIMIT: Duration = Duration::from_secs(300);
 
-/// How many times a student tries to log in while the server answers BUSY.
-const LOGIN_TRIES: u32 = 120;
+/// How many times a student tries one step while the server answers BUSY or RATE_LIMITED.
+const TRIES: u32 = 120;
+
+/// The answers that mean "not now, come back after Retry-After": a student waits and tries the
+/// same step again, as the web UI does.
+const TURNED_AWAY: [&str; 2] = ["BUSY", "RATE_LIMITED"];
 
 /// How often a polling lane reads the queue status while it has open tickets.
 const POLL_EVERY: Duration = Duration::from_millis(250);
@@ -121,8 +125,10 @@ struct Student {
     cancelled: Vec<i64>,
     /// How long the server asked this student to wait before the next try, if it did.
     retry_after: Option<Duration>,
-    /// Log-in attempts answered BUSY so far.
-    busy: u32,
+    /// Tries of the current step turned away (BUSY, RATE_LIMITED) so far.
+    turned_away: u32,
+    /// A course whose press was turned away, to press again first.
+    again: Option<i64>,
 }
 
 /// A ticket waiting for its decision.
@@ -168,14 +174,18 @@ impl Lane {
                     held: Vec::new(),
                     cancelled: Vec::new(),
                     retry_after: None,
-                    busy: 0,
+                    turned_away: 0,
+                    again: None,
                 }
             })
             .collect();
         Lane {
             target: phase.target.clone(),
             recording: phase.recording.clone(),
-            refusals: classmate_server::http::enrollments::refusal_codes(),
+            refusals: classmate_server::http::enrollments::refusal_codes()
+                .into_iter()
+                .chain(TURNED_AWAY)
+                .collect(),
             students,
             due,
             pending: Vec::new(),
@@ -386,9 +396,10 @@ impl Lane {
                 }
             },
             Step::Enroll | Step::ReEnroll => {
+                let student = &mut self.students[local];
                 let again = match step {
-                    Step::ReEnroll => self.students[local].cancelled.pop(),
-                    _ => None,
+                    Step::ReEnroll => student.cancelled.pop(),
+                    _ => student.again.take(),
                 };
                 let course =
                     again.unwrap_or_else(|| self.next_course(local, |s| &mut s.enroll_cursor));
@@ -429,8 +440,8 @@ impl Lane {
         Ok(answer.done)
     }
 
-    /// Logs the student in. Answered BUSY, the student tries again after the Retry-After (the
-    /// next step waits for it), up to [`LOGIN_TRIES`] times.
+    /// Logs the student in. Answered BUSY or RATE_LIMITED, the student tries again after the
+    /// Retry-After (the next step waits for it), up to [`TRIES`] times.
     async fn log_in(
         &mut self,
         user: &mut GooseUser,
@@ -447,29 +458,39 @@ impl Lane {
             .token(token)
             .due(due)
             .body(body)
-            .expect(&[200], &["BUSY"])
+            .expect(&[200], &TURNED_AWAY)
             .send(user, &self.recording)
             .await?;
+        self.try_again_later(local, &answer, Step::Login, "POST login");
+        Ok(answer)
+    }
+
+    /// When `answer` turned the student away, schedules `step` again after its Retry-After,
+    /// up to [`TRIES`] times in a row; returns whether it did.
+    fn try_again_later(&mut self, local: usize, answer: &Answer, step: Step, name: &str) -> bool {
+        let student = &mut self.students[local];
+        let code = answer.body["error"]["code"].as_str().unwrap_or("");
+        if !TURNED_AWAY.contains(&code) {
+            student.turned_away = 0;
+            return false;
+        }
+        student.turned_away += 1;
+        if student.turned_away >= TRIES {
+            student.turned_away = 0;
+            self.recording
+                .with(|r| r.failure(format!("{name}: still {code} after {TRIES} tries")));
+            return false;
+        }
         // Up to half the Retry-After again, as a client should, so the turned-away crowd does
         // not come back in one instant.
         let jitter = 1.0 + self.rng.between(0, 500) as f64 / 1000.0;
-        let student = &mut self.students[local];
-        if answer.body["error"]["code"] == "BUSY" {
-            student.busy += 1;
-            if student.busy < LOGIN_TRIES {
-                let seconds = answer.body["error"]["details"]["retry_after_seconds"]
-                    .as_f64()
-                    .unwrap_or(1.0)
-                    .clamp(0.0, 60.0);
-                student.retry_after = Some(Duration::from_secs_f64(seconds * jitter));
-                student.steps.push_front(Step::Login);
-            } else {
-                self.recording.with(|r| {
-                    r.failure(format!("POST login: still BUSY after {LOGIN_TRIES} tries"))
-                });
-            }
-        }
-        Ok(answer)
+        let seconds = answer.body["error"]["details"]["retry_after_seconds"]
+            .as_f64()
+            .unwrap_or(1.0)
+            .clamp(0.0, 60.0);
+        student.retry_after = Some(Duration::from_secs_f64(seconds * jitter));
+        student.steps.push_front(step);
+        true
     }
 
     /// The next course of the student's plan, or an ordinary one once the plan is used up.
@@ -503,6 +524,9 @@ impl Lane {
         .expect(&[201, 202], &self.refusals)
         .send(user, &self.recording)
         .await?;
+        if self.try_again_later(local, &answer, Step::Enroll, "POST enrollments") {
+            self.students[local].again = Some(course);
+        }
         match answer.status {
             202 => {
                 self.recording.with(|r| r.admitted(answer.done));

@@ -206,7 +206,8 @@ pub enum Step {
     Me,
     QueueStatus,
     /// Logs in with the student number and the seeded password: a real argon2id check. On
-    /// `503 BUSY` the student waits the `Retry-After` and tries again, as the web UI does.
+    /// `503 BUSY` or `429 RATE_LIMITED` the student waits the `Retry-After` and tries again, as
+    /// the web UI does; every press of 신청 does the same.
     Login,
 }
 

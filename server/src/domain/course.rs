@@ -243,9 +243,17 @@ impl Course {
 pub struct MeetingInput {
     pub weekday: Weekday,
     /// Start, in minutes since midnight (09:00 is 540).
+    #[schema(minimum = 0, maximum = 1439)]
     pub start_min: i64,
     /// End, in minutes since midnight; after the start.
+    #[schema(minimum = 1, maximum = 1440)]
     pub end_min: i64,
+    /// 1 to 30 characters once trimmed, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 30,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub room: String,
 }
 
@@ -253,8 +261,9 @@ pub struct MeetingInput {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestrictionsInput {
-    /// Year levels allowed to enroll (1–6); absent or null for all.
+    /// Year levels allowed to enroll (each 1–6, at least one); absent or null for all.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 6)]
     pub years: Option<Vec<i64>>,
     /// Only students of the course's department may enroll.
     #[serde(default)]
@@ -265,16 +274,39 @@ pub struct RestrictionsInput {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseSpecInput {
-    /// Course code with section, e.g. `CSE2010-01`.
+    /// Course code with section, e.g. `CSE2010-01`: 2–4 letters (any case), 3–4 digits, `-`,
+    /// a 2-digit section.
+    #[schema(pattern = r"^\s*[A-Za-z]{2,4}[0-9]{3,4}-[0-9]{2}\s*$")]
     pub code: String,
+    /// 1 to 100 characters once trimmed, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: String,
+    /// 1 to 50 characters once trimmed, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub department: String,
+    /// 1 to 50 characters once trimmed, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub professor: String,
-    /// 1 to 6.
+    #[schema(minimum = 1, maximum = 6)]
     pub credits: i64,
-    /// 1 to 5000 seats.
+    /// Seats.
+    #[schema(minimum = 1, maximum = 5000)]
     pub capacity: i64,
-    /// One to ten weekly meetings that do not overlap each other.
+    /// One to ten weekly meetings, each ending after it starts, that do not overlap each other
+    /// (the last two are checked by the server: JSON Schema cannot state them).
+    #[schema(min_items = 1, max_items = 10)]
     pub meetings: Vec<MeetingInput>,
     #[serde(default)]
     pub restrictions: RestrictionsInput,

@@ -169,8 +169,12 @@ pub struct NewStudentInput {
     /// 6 to 12 digits, e.g. `2023123456`.
     #[schema(pattern = r"^[0-9]{6,12}$")]
     pub student_number: String,
-    /// As on the roster, 1 to 50 characters.
-    #[schema(min_length = 1, max_length = 50)]
+    /// As on the roster, 1 to 50 characters once trimmed, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// 8 to 128 characters.
     #[schema(min_length = 8, max_length = 128)]
@@ -178,7 +182,11 @@ pub struct NewStudentInput {
     /// Only when sign-up is open (`--signup open`); with the roster, the roster's department is
     /// used and this is ignored.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 50)]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub department: Option<String>,
     /// Year level, 1 to 6; only when sign-up is open, like `department`.
     #[serde(default)]

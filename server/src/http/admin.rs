@@ -113,7 +113,7 @@ pub struct QueueOverview {
 pub struct SettingsInput {
     /// RFC 3339 time enrollment opens; `null` opens it now.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub opens_at: Option<Option<String>>,
     pub paused: Option<bool>,
     pub admission_rate: Option<u32>,

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors};
 use super::extract::{Caller, Json, SESSION_COOKIE};
+use super::limits::ClientAddr;
 use crate::auth::{self, IssuedToken, Role};
 use crate::domain::{NewStudentInput, Student, StudentId};
 use crate::store::Admin;
@@ -168,14 +169,17 @@ fn logged_in<P>(
         (status = 201, description = "Registered", body = StudentView),
         (status = 403, description = "NOT_ON_ROSTER: no unclaimed roster entry has this student number and name (the same answer for an unknown number, a claimed one and a wrong name)", body = ErrorBody),
         (status = 409, description = "STUDENT_NUMBER_TAKEN (open sign-up only)", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: too many sign-ups from this address (--signups-per-address); retry after Retry-After", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
         BodyErrors,
         ServerErrors,
     )
 )]
 pub async fn signup(
     State(state): State<AppState>,
+    client: ClientAddr,
     Json(input): Json<NewStudentInput>,
 ) -> Result<(StatusCode, Json<StudentView>), AppError> {
+    state.limits.signup(client)?;
     let store = state.store.as_ref();
     let student = auth::sign_up(store, &state.hashing, state.signup, input).await?;
     tracing::info!(student_id = %student.id, "student signed up");
@@ -191,14 +195,17 @@ pub async fn signup(
     responses(
         (status = 200, description = "Logged in; also sets the classmate_session cookie", body = Session<StudentView>),
         (status = 401, description = "INVALID_CREDENTIALS: unknown student number or wrong password", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: too many log-in attempts from this address (--logins-per-address); retry after Retry-After", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
         BodyErrors,
         ServerErrors,
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
+    client: ClientAddr,
     Json(form): Json<LoginRequest>,
 ) -> Result<(HeaderMap, Json<Session<StudentView>>), AppError> {
+    state.limits.login(client)?;
     let store = state.store.as_ref();
     let student =
         auth::log_in_student(store, &state.hashing, &form.student_number, form.password).await?;
@@ -215,14 +222,17 @@ pub async fn login(
     responses(
         (status = 200, description = "Logged in; also sets the classmate_session cookie", body = Session<AdminView>),
         (status = 401, description = "INVALID_CREDENTIALS", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: too many log-in attempts from this address; retry after Retry-After", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
         BodyErrors,
         ServerErrors,
     )
 )]
 pub async fn admin_login(
     State(state): State<AppState>,
+    client: ClientAddr,
     Json(form): Json<AdminLoginRequest>,
 ) -> Result<(HeaderMap, Json<Session<AdminView>>), AppError> {
+    state.limits.login(client)?;
     let store = state.store.as_ref();
     let admin = auth::log_in_admin(store, &state.hashing, &form.username, form.password).await?;
     Ok(logged_in(

@@ -14,6 +14,10 @@ use crate::store::{CourseFilter, PageRequest};
 /// The largest page the catalog serves.
 pub const MAX_PER_PAGE: u32 = 100;
 
+/// The last page a client may ask for: at most 49,900 courses are skipped (an `OFFSET` the
+/// database walks in a few milliseconds), never millions. Narrow the search to go further.
+pub const MAX_PAGE: u32 = 500;
+
 /// The longest search text the catalog takes, in characters once trimmed.
 pub const MAX_SEARCH_CHARS: usize = 100;
 
@@ -102,18 +106,23 @@ pub struct CourseQuery {
     /// Text in the title, professor or course code, e.g. `운영체제`; a substring match,
     /// ignoring case. At most 100 characters once trimmed, no control characters; blank
     /// searches everything.
+    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub q: Option<String>,
     /// Exact department name, e.g. `컴퓨터공학과`; at most 100 characters, no control characters.
+    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub department: Option<String>,
     /// Courses meeting on this day.
     pub weekday: Option<Weekday>,
     /// Courses worth exactly this many credits (1–6).
+    #[param(minimum = 1, maximum = 6)]
     pub credits: Option<i64>,
     /// Only courses with a free seat.
     pub has_seats: Option<bool>,
-    /// 1-based page number; default 1.
+    /// 1-based page number, 1–500; default 1.
+    #[param(minimum = 1, maximum = 500)]
     pub page: Option<u32>,
     /// Courses per page, 1–100; default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
 }
 
@@ -161,10 +170,10 @@ impl CourseQuery {
         }
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(20);
-        if page == 0 || page > 1_000_000 {
-            return Err(AppError::InvalidQuery(
-                "page must be between 1 and 1000000".into(),
-            ));
+        if !(1..=MAX_PAGE).contains(&page) {
+            return Err(AppError::InvalidQuery(format!(
+                "page must be between 1 and {MAX_PAGE}"
+            )));
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
             return Err(AppError::InvalidQuery(format!(

@@ -19,13 +19,13 @@ use crate::domain::{CourseId, RejectionCode};
 use crate::registration::{Enrolled, EnrollmentAnswer};
 
 /// The error codes `POST /api/v1/enrollments` gives a well-formed request from a student who may
-/// not have the seat (every rule's code, and `ALREADY_QUEUED`): answers, not failures, to a load
-/// generator.
+/// not have the seat (every rule's code, `ALREADY_QUEUED` and `TOO_MANY_TICKETS`): answers, not
+/// failures, to a load generator.
 pub fn refusal_codes() -> Vec<&'static str> {
     RejectionCode::RULES
         .iter()
         .map(|code| code.as_str())
-        .chain(["ALREADY_QUEUED"])
+        .chain(["ALREADY_QUEUED", "TOO_MANY_TICKETS"])
         .collect()
 }
 
@@ -60,8 +60,8 @@ pub struct EnrollmentList {
         (status = 201, description = "Enrolled (direct mode)", body = EnrollmentView),
         (status = 403, description = "REGISTRATION_NOT_OPEN (details: opens_at, seconds_left); direct mode: YEAR_RESTRICTED or DEPARTMENT_RESTRICTED; FORBIDDEN for a non-student token", body = ErrorBody),
         (status = 404, description = "COURSE_NOT_FOUND", body = ErrorBody),
-        (status = 409, description = "ALREADY_QUEUED (details.ticket_id), ALREADY_ENROLLED, COURSE_FULL (queue mode: details.fast_path, answered without a ticket); direct mode also TIME_CLASH, CREDIT_LIMIT_EXCEEDED, COURSE_CLOSED", body = ErrorBody),
-        (status = 429, description = "RATE_LIMITED: over the operator's admission rate; retry after a second", body = ErrorBody),
+        (status = 409, description = "ALREADY_QUEUED (details.ticket_id), ALREADY_ENROLLED, COURSE_FULL (queue mode: details.fast_path, answered without a ticket), TOO_MANY_TICKETS (details.limit: the student has that many tickets waiting; --open-tickets); direct mode also TIME_CLASH, CREDIT_LIMIT_EXCEEDED, COURSE_CLOSED", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: over the student's own rate of presses (details.scope `student`, --student-admission-rate) or the operator's admission rate (`queue`); retry after the Retry-After header (also details.retry_after_seconds)", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
         BodyErrors,
         AuthErrors,
         ServerErrors,
@@ -73,6 +73,7 @@ pub async fn enroll(
     student: CurrentStudent,
     Json(body): Json<CourseRef>,
 ) -> Result<Response, AppError> {
+    state.limits.admission(student.id)?;
     let answer = state
         .registration
         .request_enrollment(student.id, CourseId(body.course_id), now_ms())

@@ -83,8 +83,15 @@ pub enum AppError {
     AlreadyQueued { ticket_id: String },
     #[error("course sold out (fast path)")]
     SoldOut,
-    #[error("admission rate limit")]
-    RateLimited,
+    #[error("rate limited ({scope:?})")]
+    RateLimited {
+        retry_after_seconds: u32,
+        scope: RateScope,
+    },
+    #[error("too many open tickets")]
+    TooManyTickets { limit: u32 },
+    #[error("too many sockets")]
+    TooManySockets { limit: u32 },
     #[error("queue recovering")]
     QueueRecovering,
     #[error("no such ticket")]
@@ -101,6 +108,27 @@ pub enum AppError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Which limit a `RATE_LIMITED` answer is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateScope {
+    /// The operator's admission rate, across every process.
+    Queue,
+    /// One student's presses of 신청.
+    Student,
+    /// Log-ins or sign-ups from one client address.
+    Address,
+}
+
+impl RateScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateScope::Queue => "queue",
+            RateScope::Student => "student",
+            RateScope::Address => "address",
+        }
+    }
 }
 
 /// The body of every error response.
@@ -304,11 +332,30 @@ impl AppError {
                 RejectionCode::CourseFull.message(),
                 json!({ "fast_path": true }),
             ),
-            AppError::RateLimited => (
+            AppError::RateLimited {
+                retry_after_seconds,
+                scope,
+            } => (
                 S::TOO_MANY_REQUESTS,
                 "RATE_LIMITED",
-                "신청이 몰리고 있습니다. 잠시 후 다시 시도해 주세요",
-                json!({ "retry_after_seconds": 1 }),
+                match scope {
+                    RateScope::Queue => "신청이 몰리고 있습니다. 잠시 후 다시 시도해 주세요",
+                    RateScope::Student => "신청 요청이 너무 잦습니다. 잠시 후 다시 시도해 주세요",
+                    RateScope::Address => "요청이 너무 잦습니다. 잠시 후 다시 시도해 주세요",
+                },
+                json!({ "retry_after_seconds": retry_after_seconds, "scope": scope.as_str() }),
+            ),
+            AppError::TooManySockets { limit } => (
+                S::TOO_MANY_REQUESTS,
+                "TOO_MANY_SOCKETS",
+                "실시간 연결이 너무 많습니다. 다른 창을 닫고 다시 시도해 주세요",
+                json!({ "limit": limit, "retry_after_seconds": 5 }),
+            ),
+            AppError::TooManyTickets { limit } => (
+                S::CONFLICT,
+                "TOO_MANY_TICKETS",
+                "대기 중인 신청이 너무 많습니다. 결과가 나온 뒤 다시 신청해 주세요",
+                json!({ "limit": limit }),
             ),
             AppError::QueueRecovering => (
                 S::SERVICE_UNAVAILABLE,
@@ -424,8 +471,12 @@ impl IntoResponse for AppError {
             AppError::Busy {
                 retry_after_seconds,
             } => Some(*retry_after_seconds),
+            AppError::RateLimited {
+                retry_after_seconds,
+                ..
+            } => Some(*retry_after_seconds),
             AppError::QueueRecovering => Some(1),
-            _ if status == StatusCode::TOO_MANY_REQUESTS => Some(1),
+            AppError::TooManySockets { .. } => Some(5),
             _ => None,
         };
         if let Some(seconds) = retry_after {
@@ -486,7 +537,11 @@ impl From<RegistrationError> for AppError {
                 ticket_id: ticket.to_string(),
             },
             RegistrationError::SoldOut => AppError::SoldOut,
-            RegistrationError::RateLimited => AppError::RateLimited,
+            RegistrationError::RateLimited => AppError::RateLimited {
+                retry_after_seconds: 1,
+                scope: RateScope::Queue,
+            },
+            RegistrationError::TooManyTickets { limit } => AppError::TooManyTickets { limit },
             RegistrationError::Store(e) => e.into(),
             RegistrationError::Queue(e) => e.into(),
         }

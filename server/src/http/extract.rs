@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
 
 use super::AppState;
@@ -57,14 +57,88 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 ));
             }
         }
-        serde_json::from_slice(&bytes)
-            .map(Json)
-            .map_err(|e| match e.classify() {
-                Category::Data => AppError::InvalidBody(e.to_string()),
-                Category::Syntax | Category::Eof | Category::Io => {
-                    AppError::MalformedJson(e.to_string())
-                }
-            })
+        let data = |e: serde_json::Error| match e.classify() {
+            Category::Data => AppError::InvalidBody(e.to_string()),
+            Category::Syntax | Category::Eof | Category::Io => {
+                AppError::MalformedJson(e.to_string())
+            }
+        };
+        let Strict(value) = serde_json::from_slice(&bytes).map_err(data)?;
+        T::deserialize(value).map(Json).map_err(data)
+    }
+}
+
+/// A JSON value read strictly: a key given twice is an error (serde_json's own `Value` keeps
+/// the last), and a number without a fraction (`3.0`) is the integer it is to JSON Schema and
+/// JavaScript, so an `integer` field takes it as the OpenAPI document promises.
+struct Strict(serde_json::Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Strict, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(
+            match v.fract() == 0.0 && v >= i64::MIN as f64 && v < i64::MAX as f64 {
+                true => (v as i64).into(),
+                false => v.into(),
+            },
+        )
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(items.into())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if fields.contains_key(&key) {
+                return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+            let Strict(value) = map.next_value()?;
+            fields.insert(key, value);
+        }
+        Ok(fields.into())
     }
 }
 

@@ -12,6 +12,8 @@ pub mod enrollments;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod limits;
+pub mod listener;
 pub mod queue;
 pub mod tickets;
 
@@ -39,6 +41,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::AppError;
+pub use limits::{ClientLimits, LimitSettings, Rate};
 
 use crate::auth::{Hashing, Logouts, SignUpPolicy, Tokens};
 use crate::queue::Queue;
@@ -65,6 +68,10 @@ pub struct AppState {
     pub signup: SignUpPolicy,
     /// Requests being handled right now.
     pub in_flight: InFlightRequestsCounter,
+    /// Rate limits per student and per client address.
+    pub limits: Arc<ClientLimits>,
+    /// The limits of the queue's WebSockets.
+    pub live: queue::LiveLimits,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

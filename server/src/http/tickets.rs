@@ -1,12 +1,12 @@
 //! Tickets of the waiting queue: what became of them, and leaving the queue.
 
 use axum::extract::State;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{AppError, AuthErrors, ErrorBody, ServerErrors};
-use super::extract::{CurrentStudent, Json, Path};
+use super::extract::{CurrentStudent, Json, Path, Query};
 use crate::clock::now_ms;
 use crate::domain::{Ticket, TicketId, TicketState};
 use crate::queue::Leave;
@@ -90,7 +90,19 @@ impl TicketView {
     }
 }
 
-/// The caller's tickets.
+/// The most tickets one `GET /api/v1/tickets` returns.
+pub const MAX_TICKETS_LISTED: u32 = 100;
+
+/// How many of the caller's tickets to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TicketsQuery {
+    /// The newest this many tickets, 1–100; default 50.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+/// The caller's newest tickets.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketList {
     pub items: Vec<TicketView>,
@@ -129,13 +141,17 @@ pub async fn get_ticket(
     }
 }
 
-/// The caller's tickets, live and decided, in arrival order.
+/// The caller's newest tickets (at most `limit`), live and decided, in arrival order. Each
+/// request reads at most `limit` tickets from the queue and from the database, however many the
+/// student has had.
 #[utoipa::path(
     get,
     path = "/api/v1/tickets",
     tag = "queue",
+    params(TicketsQuery),
     responses(
-        (status = 200, description = "The caller's tickets", body = TicketList),
+        (status = 200, description = "The caller's newest tickets", body = TicketList),
+        (status = 400, description = "INVALID_QUERY: limit out of 1–100", body = ErrorBody),
         AuthErrors,
         ServerErrors,
     ),
@@ -144,9 +160,19 @@ pub async fn get_ticket(
 pub async fn list_tickets(
     State(state): State<AppState>,
     student: CurrentStudent,
+    Query(query): Query<TicketsQuery>,
 ) -> Result<Json<TicketList>, AppError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=MAX_TICKETS_LISTED).contains(&limit) {
+        return Err(AppError::InvalidQuery(format!(
+            "limit must be between 1 and {MAX_TICKETS_LISTED}"
+        )));
+    }
     let live = state.hub.latest();
-    let all = state.registration.tickets(student.id).await?;
+    let all = state
+        .registration
+        .tickets(student.id, limit as usize)
+        .await?;
     Ok(Json(TicketList {
         items: all
             .iter()

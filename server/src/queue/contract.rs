@@ -39,6 +39,8 @@ macro_rules! contract_tests {
                 restored_enrollments_and_sold_out_courses_answer_without_a_ticket,
                 sold_out_flags_answer_without_a_ticket,
                 the_rate_limit_caps_admissions_per_second,
+                a_student_has_at_most_so_many_open_tickets,
+                concurrent_presses_of_one_student_stop_at_the_open_limit,
                 leaving_cancels_a_queued_ticket_and_frees_the_pair,
                 leaving_refuses_deciding_tickets_and_other_students,
                 claim_hands_out_tickets_in_sequence_order,
@@ -73,6 +75,7 @@ const NOW: i64 = 1_764_140_400_000;
 fn at(now_ms: i64) -> AdmitLimits {
     AdmitLimits {
         per_second: 0,
+        open_tickets: 0,
         now_ms,
     }
 }
@@ -184,9 +187,18 @@ async fn restore_starts_the_sequence_after_the_floor(h: &dyn Harness) {
 
     assert_eq!(queue.ticket(id(7, 101)).await.unwrap(), Some(first));
     assert_eq!(queue.ticket(id(7, 999)).await.unwrap(), None);
-    let mine = queue.tickets_of(StudentId(1)).await.unwrap();
+    let mine = queue.tickets_of(StudentId(1), 100).await.unwrap();
     assert_eq!(ids(&mine), [id(7, 101), id(7, 103)]);
-    assert!(queue.tickets_of(StudentId(3)).await.unwrap().is_empty());
+    // A limit keeps the newest.
+    let newest = queue.tickets_of(StudentId(1), 1).await.unwrap();
+    assert_eq!(ids(&newest), [id(7, 103)]);
+    assert!(
+        queue
+            .tickets_of(StudentId(3), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn a_duplicate_admission_returns_the_same_ticket(h: &dyn Harness) {
@@ -339,6 +351,7 @@ async fn the_rate_limit_caps_admissions_per_second(h: &dyn Harness) {
     let queue = start(h, 1, 0).await;
     let limited = |now_ms| AdmitLimits {
         per_second: 3,
+        open_tickets: 0,
         now_ms,
     };
     for student in 1..=3 {
@@ -371,6 +384,96 @@ async fn the_rate_limit_caps_admissions_per_second(h: &dyn Harness) {
     for student in 10..20 {
         queued(&*queue, student, 10, NOW + 1_000).await;
     }
+}
+
+/// Admission of `student` to `course` with at most `open` tickets open.
+async fn admit_capped(queue: &dyn Queue, student: i64, course: i64, open: u32) -> Admission {
+    let limits = AdmitLimits {
+        open_tickets: open,
+        ..at(NOW)
+    };
+    queue
+        .admit(StudentId(student), CourseId(course), limits)
+        .await
+        .expect("admit")
+}
+
+async fn a_student_has_at_most_so_many_open_tickets(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    for course in [10, 20] {
+        let admission = admit_capped(&*queue, 1, course, 2).await;
+        assert!(matches!(admission, Admission::Queued(_)), "{admission:?}");
+    }
+    assert_eq!(
+        admit_capped(&*queue, 1, 30, 2).await,
+        Admission::TooManyOpen
+    );
+    // Other students have limits of their own; a duplicate still gets its ticket.
+    assert!(matches!(
+        admit_capped(&*queue, 2, 30, 2).await,
+        Admission::Queued(_)
+    ));
+    assert!(matches!(
+        admit_capped(&*queue, 1, 10, 2).await,
+        Admission::AlreadyQueued(_)
+    ));
+
+    // Leaving frees a place.
+    queue.leave(StudentId(1), id(1, 1), NOW).await.unwrap();
+    assert!(matches!(
+        admit_capped(&*queue, 1, 30, 2).await,
+        Admission::Queued(_)
+    ));
+    assert_eq!(
+        admit_capped(&*queue, 1, 40, 2).await,
+        Admission::TooManyOpen
+    );
+
+    // So does a decision, but not while the ticket is being decided.
+    let claimed = queue.claim(1, 10).await.unwrap();
+    assert_eq!(
+        admit_capped(&*queue, 1, 40, 2).await,
+        Admission::TooManyOpen
+    );
+    let second = claimed.iter().find(|t| t.id == id(1, 2)).expect("claimed");
+    let settled = [outcome(second, TicketState::Enrolled, NOW + 1)];
+    queue
+        .settle(1, &settled, &CourseFlags::default())
+        .await
+        .unwrap();
+    let after = admit_capped(&*queue, 1, 40, 2).await;
+    assert!(matches!(after, Admission::Queued(_)), "{after:?}");
+
+    // Tickets of an older generation are lost: they hold no place in the new one.
+    start(h, 2, 100).await;
+    for course in [50, 60] {
+        let admission = admit_capped(&*queue, 1, course, 2).await;
+        assert!(matches!(admission, Admission::Queued(_)), "{admission:?}");
+    }
+    assert_eq!(
+        admit_capped(&*queue, 1, 70, 2).await,
+        Admission::TooManyOpen
+    );
+}
+
+async fn concurrent_presses_of_one_student_stop_at_the_open_limit(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let presses: Vec<_> = (0..40)
+        .map(|course| {
+            let queue = Arc::clone(&queue);
+            tokio::spawn(async move { admit_capped(&*queue, 1, 100 + course, 5).await })
+        })
+        .collect();
+    let mut admitted = 0;
+    for press in presses {
+        match press.await.unwrap() {
+            Admission::Queued(_) => admitted += 1,
+            Admission::TooManyOpen => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(admitted, 5, "no press races past the limit");
+    assert_eq!(queue.tickets_of(StudentId(1), 100).await.unwrap().len(), 5);
 }
 
 async fn leaving_cancels_a_queued_ticket_and_frees_the_pair(h: &dyn Harness) {

@@ -102,11 +102,22 @@ impl Hub {
 
     /// The student's ticket results from now on.
     pub fn results_for(&self, student_id: StudentId) -> broadcast::Receiver<Arc<str>> {
+        self.results_capped(student_id, usize::MAX)
+            .expect("no cap to reach")
+    }
+
+    /// The student's ticket results from now on, unless `cap` listeners have them already:
+    /// counted and subscribed under one lock, so concurrent sockets cannot race past the cap.
+    pub fn results_capped(
+        &self,
+        student_id: StudentId,
+        cap: usize,
+    ) -> Option<broadcast::Receiver<Arc<str>>> {
         let mut students = self.students.lock().unwrap_or_else(|e| e.into_inner());
-        students
+        let sender = students
             .entry(student_id)
-            .or_insert_with(|| broadcast::channel(64).0)
-            .subscribe()
+            .or_insert_with(|| broadcast::channel(64).0);
+        (sender.receiver_count() < cap).then(|| sender.subscribe())
     }
 
     /// Forgets the student's channel once no socket listens.

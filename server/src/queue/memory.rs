@@ -140,6 +140,24 @@ impl Queue for MemoryQueue {
         if state.sold_out.contains(&course_id) {
             return Ok(Admission::SoldOut);
         }
+        if limits.open_tickets > 0 {
+            let open = state
+                .by_student
+                .get(&student_id)
+                .into_iter()
+                .flatten()
+                .filter(|id| id.generation == generation)
+                .filter(|id| {
+                    state
+                        .tickets
+                        .get(id)
+                        .is_some_and(|t| !t.state.is_terminal())
+                })
+                .count();
+            if open >= limits.open_tickets as usize {
+                return Ok(Admission::TooManyOpen);
+            }
+        }
         if limits.per_second > 0 {
             let second = limits.now_ms.div_euclid(1000);
             if state.rate.0 != second {
@@ -206,15 +224,22 @@ impl Queue for MemoryQueue {
         Ok(self.state().tickets.get(&id).cloned())
     }
 
-    async fn tickets_of(&self, student_id: StudentId) -> Result<Vec<Ticket>, QueueError> {
+    async fn tickets_of(
+        &self,
+        student_id: StudentId,
+        limit: usize,
+    ) -> Result<Vec<Ticket>, QueueError> {
         let state = self.state();
-        Ok(state
+        let mut newest: Vec<Ticket> = state
             .by_student
             .get(&student_id)
             .into_iter()
-            .flatten()
+            .flat_map(|ids| ids.iter().rev())
             .filter_map(|id| state.tickets.get(id).cloned())
-            .collect())
+            .take(limit)
+            .collect();
+        newest.reverse();
+        Ok(newest)
     }
 
     async fn claim(&self, epoch: u64, max: usize) -> Result<Vec<Ticket>, QueueError> {

@@ -48,6 +48,8 @@ pub enum Admission {
     SoldOut,
     /// Over the operator's admission rate limit for this second.
     RateLimited,
+    /// The student already has as many tickets queued or being decided as they may.
+    TooManyOpen,
 }
 
 /// What leaving the queue did.
@@ -137,6 +139,8 @@ impl From<InvalidState> for QueueError {
 pub struct AdmitLimits {
     /// Most admissions per second across all processes; 0 means no limit.
     pub per_second: u32,
+    /// Most tickets one student may have queued or being decided at once; 0 means no limit.
+    pub open_tickets: u32,
     /// Now, Unix ms.
     pub now_ms: i64,
 }
@@ -152,7 +156,8 @@ pub trait Queue: Send + Sync {
 
     /// Admits a student's request for a course, atomically: a duplicate (same student and
     /// course queued, deciding or enrolled) is answered with what exists; a sold-out course is
-    /// answered `SoldOut`; over the rate limit `RateLimited`; otherwise the next sequence number
+    /// answered `SoldOut`; over the rate limit `RateLimited`; a student with
+    /// `limits.open_tickets` tickets queued or deciding already `TooManyOpen`; otherwise the next sequence number
     /// of the current generation is taken and the ticket appended to the log in state `Queued`.
     /// `Recovering` while there is no generation.
     async fn admit(
@@ -174,8 +179,9 @@ pub trait Queue: Send + Sync {
     /// The ticket, while the queue still holds it (terminal tickets are kept for a while).
     async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, QueueError>;
 
-    /// The student's tickets the queue still holds, in sequence order.
-    async fn tickets_of(&self, student: StudentId) -> Result<Vec<Ticket>, QueueError>;
+    /// The student's newest `limit` tickets the queue still holds, in sequence order.
+    async fn tickets_of(&self, student: StudentId, limit: usize)
+    -> Result<Vec<Ticket>, QueueError>;
 
     /// For the drain holding lease `epoch`: up to `max` tickets after the last settled one, in
     /// sequence order. Queued tickets become `Deciding`; tickets already `Deciding` (a drainer

@@ -149,6 +149,7 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
             } => {
                 let limits = AdmitLimits {
                     per_second: if limited { 2 } else { 0 },
+                    open_tickets: 0,
                     now_ms,
                 };
                 let (student, course) = (StudentId(student), CourseId(course));
@@ -235,7 +236,7 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
         both!(pair, |q| q.sold_out());
         both!(pair, |q| q.results_after(0, 10_000));
         for student in 0..STUDENTS {
-            both!(pair, |q| q.tickets_of(StudentId(student)));
+            both!(pair, |q| q.tickets_of(StudentId(student), 1000));
         }
         let mut open: BTreeMap<(StudentId, CourseId), usize> = BTreeMap::new();
         for &id in &issued {

@@ -8,7 +8,7 @@
 //! Keys, all under `classmate:<env>:` except the lock's fencing epoch
 //! ([`crate::lock::epoch_key`]): `generation`, `seq`, `serving`, `decided`, `log` (a stream of
 //! waiting tickets with IDs `<seq>-1`), `t:<id>` (a hash per ticket), `dedupe`, `soldout`,
-//! `s:<student>` (the student's ticket ids), `rate:<second>`, `results` and `results-n` (a stream
+//! `s:<student>` (the student's ticket ids), `o:<student>` (their open ones), `rate:<second>`, `results` and `results-n` (a stream
 //! of settled outcomes with IDs `<position>-1`).
 
 use async_trait::async_trait;
@@ -170,6 +170,7 @@ impl Queue for RedisQueue {
             course_id.to_string(),
             limits.now_ms.to_string(),
             limits.per_second.to_string(),
+            limits.open_tickets.to_string(),
         ];
         let reply = self.run(&self.scripts.admit, &args).await?;
         Ok(match reply.status.as_str() {
@@ -178,6 +179,7 @@ impl Queue for RedisQueue {
             "ALREADY_ENROLLED" => Admission::AlreadyEnrolled,
             "SOLD_OUT" => Admission::SoldOut,
             "RATE_LIMITED" => Admission::RateLimited,
+            "TOO_MANY_OPEN" => Admission::TooManyOpen,
             "RECOVERING" => return Err(QueueError::Recovering),
             other => return Err(unexpected("admit", other)),
         })
@@ -210,10 +212,13 @@ impl Queue for RedisQueue {
             .transpose()
     }
 
-    async fn tickets_of(&self, student_id: StudentId) -> Result<Vec<Ticket>, QueueError> {
-        let value = self
-            .eval(&self.scripts.tickets_of, &[student_id.to_string()])
-            .await?;
+    async fn tickets_of(
+        &self,
+        student_id: StudentId,
+        limit: usize,
+    ) -> Result<Vec<Ticket>, QueueError> {
+        let args = [student_id.to_string(), limit.max(1).to_string()];
+        let value = self.eval(&self.scripts.tickets_of, &args).await?;
         let mut tickets = items(value)?
             .into_iter()
             .map(parse_ticket)

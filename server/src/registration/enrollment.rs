@@ -91,6 +91,7 @@ impl Registration {
         }
         let limits = AdmitLimits {
             per_second: settings.admission_rate,
+            open_tickets: self.rules.open_tickets,
             now_ms,
         };
         let mut admission = self.queue.admit(student, course, limits).await?;
@@ -108,6 +109,9 @@ impl Registration {
             Admission::AlreadyEnrolled => Err(Rejection::AlreadyEnrolled.into()),
             Admission::SoldOut => Err(RegistrationError::SoldOut),
             Admission::RateLimited => Err(RegistrationError::RateLimited),
+            Admission::TooManyOpen => Err(RegistrationError::TooManyTickets {
+                limit: self.rules.open_tickets,
+            }),
         }
     }
 

@@ -41,6 +41,8 @@ pub struct Rules {
     pub credit_cap: CreditCap,
     /// The most courses a cart may hold.
     pub cart_limit: u32,
+    /// The most tickets a student may have waiting at once (0: no limit).
+    pub open_tickets: u32,
 }
 
 impl Default for Rules {
@@ -48,6 +50,7 @@ impl Default for Rules {
         Rules {
             credit_cap: CreditCap::default(),
             cart_limit: 30,
+            open_tickets: 30,
         }
     }
 }
@@ -76,6 +79,8 @@ pub enum RegistrationError {
     SoldOut,
     #[error("over the admission rate")]
     RateLimited,
+    #[error("the student has {limit} tickets waiting already")]
+    TooManyTickets { limit: u32 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

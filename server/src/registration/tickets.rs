@@ -73,13 +73,18 @@ impl Registration {
         }))
     }
 
-    /// The student's tickets, in arrival order: live ones from the queue, decided ones from the
-    /// database.
-    pub async fn tickets(&self, student: StudentId) -> Result<Vec<Ticket>, RegistrationError> {
+    /// The student's newest `limit` tickets, in arrival order: live ones from the queue,
+    /// decided ones from the database. Each side reads at most `limit`, whatever the student's
+    /// history.
+    pub async fn tickets(
+        &self,
+        student: StudentId,
+        limit: usize,
+    ) -> Result<Vec<Ticket>, RegistrationError> {
         let current_generation = self.queue.generation().await?;
         let mut all: BTreeMap<TicketId, Ticket> = self
             .queue
-            .tickets_of(student)
+            .tickets_of(student, limit)
             .await?
             .into_iter()
             .map(|mut t| {
@@ -90,10 +95,11 @@ impl Registration {
                 (t.id, t)
             })
             .collect();
-        for decided in self.store.decided_tickets_of(student).await? {
+        for decided in self.store.decided_tickets_of(student, limit).await? {
             all.insert(decided.id, decided);
         }
-        Ok(all.into_values().collect())
+        let skip = all.len().saturating_sub(limit);
+        Ok(all.into_values().skip(skip).collect())
     }
 
     /// Takes the student's ticket out of the queue, unless the drain is already deciding it.

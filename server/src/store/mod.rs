@@ -372,8 +372,12 @@ pub trait Store: Send + Sync {
     /// The decided ticket with this id, from the drain's records.
     async fn decided_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError>;
 
-    /// The student's decided tickets, in (generation, sequence) order.
-    async fn decided_tickets_of(&self, student: StudentId) -> Result<Vec<Ticket>, StoreError>;
+    /// The student's newest `limit` decided tickets, in (generation, sequence) order.
+    async fn decided_tickets_of(
+        &self,
+        student: StudentId,
+        limit: usize,
+    ) -> Result<Vec<Ticket>, StoreError>;
 
     /// The highest sequence number decided in `generation`; 0 when none is.
     async fn highest_decided_seq(&self, generation: u64) -> Result<u64, StoreError>;

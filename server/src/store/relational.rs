@@ -445,11 +445,17 @@ where
         Ok(seq.unsigned_abs())
     }
 
-    async fn decided_tickets_of(&self, student: StudentId) -> Result<Vec<Ticket>, StoreError> {
-        let rows: Vec<DecisionRow> = sqlx::query_as(sql::DECIDED_TICKETS_OF)
+    async fn decided_tickets_of(
+        &self,
+        student: StudentId,
+        limit: usize,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        let mut rows: Vec<DecisionRow> = sqlx::query_as(sql::DECIDED_TICKETS_OF)
             .bind(student.0)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.reader)
             .await?;
+        rows.reverse();
         convert_all(rows)
     }
 }

@@ -215,7 +215,7 @@ pub(super) const HIGHEST_DECIDED_SEQ: &str =
 pub(super) const DECIDED_TICKETS_OF: &str = concat!(
     "SELECT ",
     decision_columns!(),
-    " FROM ticket_decisions WHERE student_id = $1 ORDER BY generation, seq"
+    " FROM ticket_decisions WHERE student_id = $1 ORDER BY generation DESC, seq DESC LIMIT $2"
 );
 
 /// Followed by `VALUES`-style rows of (student_id, course_id, enrolled_at, ticket_id).

@@ -36,7 +36,8 @@ INSERT INTO ticket_decisions_rebuilt SELECT ticket_id, generation, seq, student_
     state, code, admitted_at_ms, decided_at_ms, epoch FROM ticket_decisions;
 DROP TABLE ticket_decisions;
 ALTER TABLE ticket_decisions_rebuilt RENAME TO ticket_decisions;
-CREATE INDEX ticket_decisions_student ON ticket_decisions (student_id);
+-- A student's newest tickets, read without sorting all of them.
+CREATE INDEX ticket_decisions_student ON ticket_decisions (student_id, generation, seq);
 CREATE INDEX ticket_decisions_course ON ticket_decisions (course_id, generation, seq);
 -- For the drain's comparison of the queue's sequence numbers with the database's.
 CREATE INDEX IF NOT EXISTS ticket_decisions_order ON ticket_decisions (generation, seq);

@@ -167,6 +167,15 @@ async fn bad_requests_are_refused_and_write_nothing(backend: Backend) {
         .await
         .expect(200);
     assert_eq!(now["enrolled"], 0);
+    // Not bad input: a whole number written `2.0` is the integer 2 to JSON Schema, as the
+    // OpenAPI document's `integer` promises.
+    let whole = format!(r#"{{"course_id": {}.0}}"#, course.id.0);
+    let request = app
+        .client
+        .post(app.url("/api/v1/cart"))
+        .header("content-type", "application/json")
+        .body(whole);
+    app.send(request, Some(&student.token)).await.expect(201);
 }
 
 async fn injection_strings_are_only_data(backend: Backend) {

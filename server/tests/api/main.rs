@@ -9,5 +9,7 @@ mod concurrency;
 mod courses;
 mod enrollments;
 mod health;
+mod limits;
 mod openapi;
 mod queue;
+mod slow_clients;

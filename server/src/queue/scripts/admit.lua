@@ -1,8 +1,8 @@
 -- Admits a student's request for a course.
 -- ARGV: [1] prefix, [2] student, [3] course, [4] now (Unix ms), [5] admissions per second
--- (0 = no limit).
+-- (0 = no limit), [6] most tickets the student may have open, queued or deciding (0 = no limit).
 -- Replies {status} or {status, ticket}; status is RECOVERING, ALREADY_ENROLLED, ALREADY_QUEUED,
--- SOLD_OUT, RATE_LIMITED or QUEUED.
+-- SOLD_OUT, TOO_MANY_OPEN, RATE_LIMITED or QUEUED.
 --
 -- Why one script: Redis runs a script to the end before any other command, so the duplicate
 -- check and the new ticket cannot interleave with another admission of the same pair (of fifty
@@ -12,6 +12,7 @@
 -- in ID order and only ever moves forward.
 local student, course, now = ARGV[2], ARGV[3], ARGV[4]
 local per_second = tonumber(ARGV[5])
+local open_limit = tonumber(ARGV[6])
 
 local generation = redis.call('GET', P .. 'generation')
 if not generation then
@@ -37,6 +38,26 @@ if redis.call('SISMEMBER', P .. 'soldout', course) == 1 then
   return {'SOLD_OUT'}
 end
 
+-- `o:<student>` holds the student's open tickets. Whatever was decided, left, lost with an
+-- older generation or expired since is dropped here, so the set never holds more than the
+-- limit and no other script has to keep it.
+local open_key = P .. 'o:' .. student
+if open_limit > 0 then
+  local open = 0
+  for _, id in ipairs(redis.call('SMEMBERS', open_key)) do
+    local ticket = ticket_reply(id)
+    local current = string.sub(id, 1, #generation + 1) == generation .. '-'
+    if current and ticket and (ticket[4] == 'queued' or ticket[4] == 'deciding') then
+      open = open + 1
+    else
+      redis.call('SREM', open_key, id)
+    end
+  end
+  if open >= open_limit then
+    return {'TOO_MANY_OPEN'}
+  end
+end
+
 if per_second > 0 then
   local window = P .. 'rate:' .. string.format('%d', math.floor(tonumber(now) / 1000))
   -- Only admissions count: a refused request must not eat the next one's place.
@@ -57,4 +78,8 @@ redis.call('HSET', P .. 'dedupe', pair, id)
 local mine = P .. 's:' .. student
 redis.call('ZADD', mine, seq, id)
 redis.call('EXPIRE', mine, KEEP_SECONDS)
+if open_limit > 0 then
+  redis.call('SADD', open_key, id)
+  redis.call('EXPIRE', open_key, KEEP_SECONDS)
+end
 return {'QUEUED', ticket_reply(id)}
