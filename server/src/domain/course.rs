@@ -263,12 +263,28 @@ pub struct MeetingInput {
 pub struct RestrictionsInput {
     /// Year levels allowed to enroll (each 1–6, at least one); absent or null for all.
     #[serde(default)]
-    #[schema(min_items = 1, max_items = 6)]
+    #[schema(min_items = 1, max_items = 6, value_type = Option<Vec<YearLevel>>)]
     pub years: Option<Vec<i64>>,
     /// Only students of the course's department may enroll.
     #[serde(default)]
     pub own_department_only: bool,
 }
+
+/// A year level as the OpenAPI document states it: an integer from 1 to 6.
+pub struct YearLevel;
+
+impl utoipa::PartialSchema for YearLevel {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(6))
+            .into()
+    }
+}
+
+impl ToSchema for YearLevel {}
 
 /// A course as an administrator sends it, before parsing.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]

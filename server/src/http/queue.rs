@@ -68,6 +68,12 @@ pub struct LiveLimits {
     get,
     path = "/api/v1/queue/ws",
     tag = "queue",
+    params(
+        ("Connection" = String, Header, pattern = r"^[Uu]pgrade$", description = "`Upgrade`"),
+        ("Upgrade" = String, Header, pattern = r"^websocket$", description = "`websocket`"),
+        ("Sec-WebSocket-Version" = String, Header, pattern = r"^13$", description = "`13`"),
+        ("Sec-WebSocket-Key" = String, Header, pattern = r"^[A-Za-z0-9+/]{22}==$", description = "16 random bytes in base64"),
+    ),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 400, description = "INVALID_QUERY: not a WebSocket upgrade request", body = ErrorBody),

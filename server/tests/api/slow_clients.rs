@@ -151,9 +151,15 @@ async fn a_student_has_only_so_many_queue_sockets(backend: Backend) {
         open_socket(&app, &student.token).await.ok()
     })
     .await;
-    // Only students follow the queue.
+    // Only students follow the queue, and only over a WebSocket.
     let admin = app.admin_token().await;
     assert_eq!(open_socket(&app, &admin).await.err(), Some(403));
+    app.get("/api/v1/queue/ws", Some(&other.token))
+        .await
+        .assert_error(400, "INVALID_QUERY");
+    app.get("/api/v1/queue/ws", None)
+        .await
+        .assert_error(401, "UNAUTHENTICATED");
 }
 
 async fn a_quiet_or_chatty_queue_socket_is_closed(backend: Backend) {
