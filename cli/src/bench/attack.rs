@@ -1,5 +1,6 @@
-//! One goose attack: `lanes` users, each running the given scenario once, sharing one HTTP
-//! client pool without cookies.
+//! One goose attack: `lanes` users, each running the given scenario once, with an HTTP client
+//! without cookies (a lane against this machine replaces it with one bound to a loopback address
+//! of its own: `lane::source_address`).
 
 use std::time::Duration;
 

@@ -8,6 +8,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -110,7 +111,29 @@ async fn run_lane(user: &mut GooseUser, phase: &PhaseRun) -> TransactionResult {
         return Ok(());
     }
     let lane = user.weighted_users_index as u64;
+    if let Some(address) = source_address(&phase.target.base, lane) {
+        let client = reqwest::Client::builder()
+            .local_address(address)
+            .timeout(Duration::from_secs(60));
+        user.set_client_builder(client).await.map_err(Box::new)?;
+    }
     Lane::new(phase, journeys, lane).run(user, phase).await
+}
+
+/// Students come from many addresses, so that the per-address limits (log-ins, sign-ups) meet on
+/// the bench what they meet on the day: against a server on this machine each lane sends from a
+/// loopback address of its own, `127.1.x.y`; against another machine, from this one's address.
+fn source_address(base: &str, lane: u64) -> Option<IpAddr> {
+    let authority = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let host = authority.split(['/', ':']).next()?;
+    let server: Ipv4Addr = match host {
+        "localhost" => Ipv4Addr::LOCALHOST,
+        host => host.parse().ok()?,
+    };
+    let (high, low) = ((lane / 250) % 256, lane % 250 + 1);
+    server
+        .is_loopback()
+        .then(|| IpAddr::V4(Ipv4Addr::new(127, 1, high as u8, low as u8)))
 }
 
 /// One student as the lane plays them.
@@ -611,5 +634,26 @@ impl Lane {
         .send(user, &self.recording)
         .await?;
         Ok(Serving::of(&answer.body, answer.done))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_on_this_machine_send_from_addresses_of_their_own() {
+        let of = |base, lane| source_address(base, lane).map(|a| a.to_string());
+        assert_eq!(of("http://127.0.0.1:8080", 0).as_deref(), Some("127.1.0.1"));
+        assert_eq!(
+            of("http://localhost:8080", 251).as_deref(),
+            Some("127.1.1.2")
+        );
+        let distinct: std::collections::HashSet<_> = (0..5000)
+            .map(|lane| of("http://127.0.0.1:1", lane))
+            .collect();
+        assert_eq!(distinct.len(), 5000);
+        assert_eq!(of("http://10.0.0.5:8080", 3), None);
+        assert_eq!(of("http://api.example.com", 3), None);
     }
 }
