@@ -63,7 +63,7 @@ pub struct LiveLimits {
 /// caller's tickets as it is decided. Position = ticket seq − `serving_seq` − 1. The server pings
 /// every 15 s and closes a socket that has sent nothing for 45 s (1000, `idle`); it closes with
 /// 4001 when the token expires and 4003 when it is logged out (checked at every ping); client
-/// messages over 1 KiB close the socket (1009).
+/// messages over 1 KiB close the socket.
 #[utoipa::path(
     get,
     path = "/api/v1/queue/ws",
