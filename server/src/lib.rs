@@ -11,6 +11,7 @@
 //! - [`redis_conn`]: the one Redis connection the queue, the lock and the revocations share.
 //! - [`registration`]: the use cases (cart, enroll, cancel, tickets, course edits) and the
 //!   drain worker that decides the queue's tickets.
+//! - [`search`]: course search; so far the Korean text analysis its index builds on (no I/O).
 //! - [`auth`]: argon2id passwords, signed session tokens, logouts, sign-up and log-in.
 //! - [`audit`]: what must hold after any run, in the database and the queue.
 //! - [`http`]: the axum routes, extractors, the one error shape, and the OpenAPI document.
@@ -26,6 +27,7 @@ pub mod lock;
 pub mod queue;
 pub mod redis_conn;
 pub mod registration;
+pub mod search;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
