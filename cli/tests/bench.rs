@@ -36,11 +36,14 @@ fn quick(dir: &Path, scenario: &str) {
         "0",
     ];
     let out = bench(dir, &args, &[]);
-    assert!(
-        matches!(out.status.code(), Some(0 | 3)),
-        "{}",
-        explain(&out)
-    );
+    assert_correct_or_slow(&out);
+}
+
+/// The run finished with everything correct; a missed latency SLO (exit 3) is allowed: SLOs are
+/// for benchmarks on a quiet machine, not for a CI runner building and testing in parallel.
+#[track_caller]
+fn assert_correct_or_slow(out: &Output) {
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", explain(out));
 }
 
 fn explain(out: &Output) -> String {
@@ -214,11 +217,7 @@ async fn a_short_enroll_rush_on_postgres_and_redis_oversells_nothing() {
     let out = bench(dir.path(), &args, &env);
     // Latency SLOs are for benchmarks on a quiet machine: here, on a CI runner building and
     // testing in parallel, a missed one (exit 3) is allowed; correctness is not.
-    assert!(
-        matches!(out.status.code(), Some(0 | 3)),
-        "{}",
-        explain(&out)
-    );
+    assert_correct_or_slow(&out);
     let report = last_report(dir.path());
     assert_correct(&report);
     assert_eq!(report["run"]["database"], "postgres");
@@ -287,11 +286,7 @@ async fn both_modes_target_slo_gate_and_compare() {
         "0",
     ];
     let out = bench(dir.path(), &args, &[]);
-    assert!(
-        matches!(out.status.code(), Some(0 | 3)),
-        "{}",
-        explain(&out)
-    );
+    assert_correct_or_slow(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("queue (A) against direct (B)"));
     let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("reports"))
         .unwrap()
@@ -447,11 +442,7 @@ fn a_login_burst_retries_busy_answers_until_everyone_is_in() {
         ("CLASSMATE_HASH_QUEUE", "2"),
     ];
     let out = bench(dir.path(), &args, &env);
-    assert!(
-        matches!(out.status.code(), Some(0 | 3)),
-        "{}",
-        explain(&out)
-    );
+    assert_correct_or_slow(&out);
     let report = last_report(dir.path());
     assert_eq!(report["errors"], serde_json::json!({}), "{report}");
     let login = request(&report, "POST login");
@@ -491,11 +482,7 @@ fn presses_over_a_students_rate_wait_their_retry_after_and_are_counted_apart() {
         ("CLASSMATE_STUDENT_ADMISSION_RATE", "1/s"),
     ];
     let out = bench(dir.path(), &args, &env);
-    assert!(
-        matches!(out.status.code(), Some(0 | 3)),
-        "{}",
-        explain(&out)
-    );
+    assert_correct_or_slow(&out);
     let report = last_report(dir.path());
     assert_correct(&report);
     let enroll = request(&report, "POST enrollments");

@@ -12,7 +12,7 @@ use classmate_server::store::{Audit, AuditScope, PgStore, Store};
 use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 use sqlx::postgres::PgPool;
-use support::{Isolated, Server, eventually, get, post, redis_url};
+use support::{Isolated, Server, enroll, eventually, get, post, redis_url};
 
 const SECRET: &str = "drain-processes-test-secret-0123456789abcdef";
 
@@ -427,13 +427,7 @@ async fn redis_losing_its_data_mid_run_loses_tickets_visibly_and_oversells_nothi
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut saw_recovering = false;
     let retry = loop {
-        let (status, body) = post(
-            &client,
-            format!("{}/api/v1/enrollments", server.base),
-            Some(&newcomer.1),
-            json!({ "course_id": courses[2] }),
-        )
-        .await;
+        let (status, body) = enroll(&client, &server.base, &newcomer.1, courses[2]).await;
         match status {
             503 => {
                 assert_eq!(body["error"]["code"], "QUEUE_RECOVERING");
@@ -490,25 +484,13 @@ async fn redis_losing_its_data_mid_run_loses_tickets_visibly_and_oversells_nothi
         .iter()
         .find(|(id, _)| *id == enrolled_student)
         .unwrap();
-    let (status, body) = post(
-        &client,
-        format!("{}/api/v1/enrollments", server.base),
-        Some(token),
-        json!({ "course_id": courses[0] }),
-    )
-    .await;
+    let (status, body) = enroll(&client, &server.base, token, courses[0]).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (409, Some("ALREADY_ENROLLED")),
         "{body}"
     );
-    let (status, body) = post(
-        &client,
-        format!("{}/api/v1/enrollments", server.base),
-        Some(&newcomer.1),
-        json!({ "course_id": courses[0] }),
-    )
-    .await;
+    let (status, body) = enroll(&client, &server.base, &newcomer.1, courses[0]).await;
     assert_eq!(
         body["error"]["details"]["fast_path"], true,
         "{status} {body}"
@@ -739,13 +721,7 @@ async fn redis_restored_from_an_older_snapshot_hands_no_student_another_ones_out
     let mut late_tickets = Vec::new();
     for (_, token) in late {
         let ticket = eventually(Duration::from_secs(20), "admission answers", || async {
-            let (status, body) = post(
-                &client,
-                format!("{}/api/v1/enrollments", server.base),
-                Some(token),
-                json!({ "course_id": courses[0] }),
-            )
-            .await;
+            let (status, body) = enroll(&client, &server.base, token, courses[0]).await;
             match status {
                 202 => Some(body["id"].as_str().unwrap().to_owned()),
                 503 => None,

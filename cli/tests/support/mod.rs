@@ -118,4 +118,21 @@ pub async fn post(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// `POST /api/v1/enrollments` for `course` as `token` on the server at `base`.
+pub async fn enroll(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    course: i64,
+) -> (u16, Value) {
+    let url = format!("{base}/api/v1/enrollments");
+    post(
+        client,
+        url,
+        Some(token),
+        serde_json::json!({ "course_id": course }),
+    )
+    .await
+}
+
 pub use classmate_testkit::{Isolated, RedisNamespace, eventually, redis_url};

@@ -112,12 +112,9 @@ impl<K: std::hash::Hash + Eq + Clone> Limit<K> {
     }
 
     /// Keys remembered now.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.limiter.as_ref().map_or(0, |l| l.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -161,18 +158,12 @@ impl ClientLimits {
 
     /// Counts one log-in attempt from `client` (unknown: not limited).
     pub fn login(&self, client: ClientAddr) -> Result<(), AppError> {
-        match client.0 {
-            Some(ip) => refuse(self.logins.check(&ip), RateScope::Address),
-            None => Ok(()),
-        }
+        by_address(&self.logins, client)
     }
 
     /// Counts one sign-up from `client` (unknown: not limited).
     pub fn signup(&self, client: ClientAddr) -> Result<(), AppError> {
-        match client.0 {
-            Some(ip) => refuse(self.signups.check(&ip), RateScope::Address),
-            None => Ok(()),
-        }
+        by_address(&self.signups, client)
     }
 
     /// Forgets clients whose limits have filled up again; run every few seconds.
@@ -180,11 +171,6 @@ impl ClientLimits {
         self.admissions.tidy();
         self.logins.tidy();
         self.signups.tidy();
-    }
-
-    /// Students and addresses remembered now.
-    pub fn remembered(&self) -> usize {
-        self.admissions.len() + self.logins.len() + self.signups.len()
     }
 
     /// The client of a request from `peer`: the peer itself, or, when the peer is a trusted
@@ -209,6 +195,14 @@ impl ClientLimits {
                 .find(|hop| !self.trusted_proxies.contains(hop))
                 .unwrap_or(peer),
         )
+    }
+}
+
+/// Counts one event of `client` under `limit`; a client without a known address is not limited.
+fn by_address(limit: &Limit<IpAddr>, client: ClientAddr) -> Result<(), AppError> {
+    match client.0 {
+        Some(ip) => refuse(limit.check(&ip), RateScope::Address),
+        None => Ok(()),
     }
 }
 

@@ -100,12 +100,6 @@ impl Hub {
         self.frame.subscribe()
     }
 
-    /// The student's ticket results from now on.
-    pub fn results_for(&self, student_id: StudentId) -> broadcast::Receiver<Arc<str>> {
-        self.results_capped(student_id, usize::MAX)
-            .expect("no cap to reach")
-    }
-
     /// The student's ticket results from now on, unless `cap` listeners have them already:
     /// counted and subscribed under one lock, so concurrent sockets cannot race past the cap.
     pub fn results_capped(

@@ -30,11 +30,11 @@ fn host(app: &TestApp) -> String {
 }
 
 /// Reads until the server closes the connection; returns what it sent.
-async fn until_closed(stream: &mut TcpStream) -> String {
+async fn until_closed(stream: &mut TcpStream) -> Vec<u8> {
     let mut seen = Vec::new();
     let read = timeout(PATIENCE, stream.read_to_end(&mut seen)).await;
     assert!(read.is_ok(), "the server kept the connection open");
-    String::from_utf8_lossy(&seen).into_owned()
+    seen
 }
 
 async fn a_connection_that_dawdles_over_its_headers_or_idles_is_closed(backend: Backend) {
@@ -47,7 +47,7 @@ async fn a_connection_that_dawdles_over_its_headers_or_idles_is_closed(backend: 
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
-    let answer = until_closed(&mut slow).await;
+    let answer = String::from_utf8_lossy(&until_closed(&mut slow).await).into_owned();
     assert!(!answer.contains("200 OK"), "{answer}");
 
     // A whole request is answered; the connection then idles and is closed too.
@@ -55,7 +55,7 @@ async fn a_connection_that_dawdles_over_its_headers_or_idles_is_closed(backend: 
     idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
-    let answer = until_closed(&mut idle).await;
+    let answer = String::from_utf8_lossy(&until_closed(&mut idle).await).into_owned();
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
 
     // Clients that keep to time are served as ever.
@@ -185,12 +185,28 @@ async fn a_quiet_or_chatty_queue_socket_is_closed(backend: Backend) {
         "a socket that answers its pings was closed"
     );
 
-    // One that is never read never answers a ping: closed as idle (the client may see the
-    // close frame, or only the connection gone if its late pongs met a closed socket).
-    let mut quiet = open_socket(&app, &student.token).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let code = close_code(&mut quiet).await;
-    assert!(matches!(code, None | Some(CloseCode::Normal)), "{code:?}");
+    // One that never answers a ping (a raw connection after the upgrade: its bytes are read,
+    // its pings never answered) is closed as idle: a close frame with 1000 and `idle`.
+    let mut quiet = TcpStream::connect(host(&app)).await.unwrap();
+    let upgrade = format!(
+        "GET /api/v1/queue/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer {}\r\n\r\n",
+        student.token
+    );
+    quiet.write_all(upgrade.as_bytes()).await.unwrap();
+    let seen = until_closed(&mut quiet).await;
+    assert!(
+        seen.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
+    // An unmasked close frame: FIN + close, 6 bytes, code 1000, "idle".
+    let idle_close = [&[0x88, 6, 0x03, 0xe8][..], b"idle"].concat();
+    assert!(
+        seen.windows(idle_close.len()).any(|w| w == idle_close),
+        "no idle close frame"
+    );
 
     // One that sends a big message is closed for it.
     let mut chatty = open_socket(&app, &student.token).await.unwrap();
