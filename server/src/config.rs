@@ -15,6 +15,7 @@ use crate::auth::{SignUpPolicy, SigningKey};
 
 use crate::domain::CreditCap;
 use crate::http::Rate;
+use crate::search::IndexLocation;
 
 /// The database settings, shared by `serve` and the tools that open the database. Its `Debug`
 /// hides the URL's password.
@@ -196,6 +197,12 @@ pub struct Config {
     #[arg(long, env = "CLASSMATE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
 
+    /// Where the search index lives; give every server process its own [default: a directory
+    /// beside the SQLite file, e.g. data/classmate.search; with PostgreSQL a temporary
+    /// directory, filled from the database at each start].
+    #[arg(long, env = "CLASSMATE_SEARCH_DIR")]
+    pub search_dir: Option<PathBuf>,
+
     #[command(flatten)]
     pub queue: QueueConfig,
 }
@@ -296,6 +303,18 @@ impl Config {
 
     /// The key that signs session tokens: the configured secret, else the key kept in
     /// [`Config::key_file`], generated there on first use.
+    /// Where the search index lives: `--search-dir`, else beside the SQLite file, else a
+    /// temporary directory.
+    pub fn search_location(&self) -> IndexLocation {
+        if let Some(dir) = &self.search_dir {
+            return IndexLocation::Dir(dir.clone());
+        }
+        match sqlite_path(&self.database.url) {
+            Some(db) => IndexLocation::Dir(db.with_extension("search")),
+            None => IndexLocation::Temporary,
+        }
+    }
+
     pub fn signing_key(&self) -> Result<SigningKey, KeyError> {
         if let Some(secret) = &self.jwt_secret {
             return SigningKey::from_secret(secret.expose());
@@ -335,6 +354,23 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_search_index_sits_beside_the_sqlite_file() {
+        let at = |url: &str| Config::with_database(url).search_location();
+        assert_eq!(
+            at("sqlite://data/classmate.db"),
+            IndexLocation::Dir(PathBuf::from("data/classmate.search"))
+        );
+        assert_eq!(at("sqlite::memory:"), IndexLocation::Temporary);
+        assert_eq!(at("postgres://localhost/test"), IndexLocation::Temporary);
+        let mut config = Config::with_database("postgres://localhost/test");
+        config.search_dir = Some(PathBuf::from("/srv/search"));
+        assert_eq!(
+            config.search_location(),
+            IndexLocation::Dir(PathBuf::from("/srv/search"))
+        );
+    }
 
     #[test]
     fn the_key_file_sits_beside_the_sqlite_file() {

@@ -19,6 +19,9 @@ use crate::queue::hub::Hub;
 use crate::queue::{MemoryQueue, Queue, QueueError, RedisQueue};
 use crate::redis_conn;
 use crate::registration::{DrainConfig, Drainer, LiveSettings, Registration, Rules};
+use crate::search::SearchError;
+use crate::search::sync::{Search, SyncError};
+use crate::search::tantivy_index::TantivyIndex;
 use crate::store::{self, Store, StoreError, Taken};
 
 /// Why the server could not start.
@@ -37,6 +40,10 @@ pub enum StartupError {
     },
     #[error("administrator from configuration")]
     Admin(#[from] AuthError),
+    #[error("search index")]
+    Search(#[from] SearchError),
+    #[error("search index sync")]
+    SearchSync(#[from] SyncError),
     #[error("server")]
     Serve(#[source] std::io::Error),
 }
@@ -108,6 +115,11 @@ impl Application {
             }
         }
         let shared = Shared::open(&config.queue).await?;
+        let index = TantivyIndex::open(&config.search_location())?;
+        let search = Search::new(Arc::new(index), store.clone()).await?;
+        // Searches answer from the first request: an empty index is filled now, in bulk.
+        search.catch_up().await?;
+        store.refresh_seats().await?;
         let settings = LiveSettings::load(store.as_ref()).await?;
         let listener =
             TcpListener::bind(config.bind)
@@ -132,6 +144,7 @@ impl Application {
             registration: Registration::new(store.clone(), shared.queue.clone(), settings, rules),
             logouts: Arc::new(Logouts::new(shared.revocations, store.clone())),
             store,
+            search,
             queue: shared.queue,
             hub: Hub::new(),
             tokens: Arc::new(Tokens::new(key, config.token_ttl)),
@@ -182,6 +195,7 @@ impl Application {
             ),
             tokio::spawn(state.hub.clone().run(state.queue.clone(), stopped.clone())),
             tokio::spawn(tidy_limits(state.limits.clone(), stopped.clone())),
+            tokio::spawn(state.search.clone().run(stopped.clone())),
         ];
         if self.config.queue.drain {
             let drainer = Drainer {

@@ -423,13 +423,21 @@ impl TestApp {
         self.state.tokens.issue(admin.id, Role::Admin).token
     }
 
-    /// Adds a course through the store.
+    /// Adds a course through the store and the search index.
     pub async fn course(&self, input: CourseSpecInput) -> Course {
         let spec = CourseSpec::parse(&input).expect("a valid course");
-        self.store()
+        let course = self
+            .store()
             .insert_course(&spec)
             .await
-            .expect("insert a course")
+            .expect("insert a course");
+        // As an administrator's create does: found at once, not after the sync's next tick.
+        self.state
+            .search
+            .written(std::slice::from_ref(&course))
+            .await
+            .expect("index the course");
+        course
     }
 
     /// Rows in every table, to prove a refused request wrote nothing.

@@ -37,6 +37,8 @@ pub async fn create_course(
 ) -> Result<(StatusCode, Json<CourseView>), AppError> {
     let spec = CourseSpec::parse(&input).map_err(AppError::Validation)?;
     let course = state.registration.create_course(&spec).await?;
+    // Found by the next search here at once; other processes' syncs find it within a second.
+    state.search.written(std::slice::from_ref(&course)).await?;
     tracing::info!(admin_id = admin.id, course_id = %course.id, code = %course.spec.code, "course created");
     Ok((StatusCode::CREATED, Json(CourseView::from(&course))))
 }
@@ -69,6 +71,7 @@ pub async fn update_course(
         .registration
         .update_course(CourseId(id), &spec)
         .await?;
+    state.search.written(std::slice::from_ref(&course)).await?;
     tracing::info!(admin_id = admin.id, course_id = id, "course updated");
     Ok(Json(CourseView::from(&course)))
 }

@@ -1,4 +1,6 @@
-//! The course catalog: `GET /api/v1/courses` and `GET /api/v1/courses/{id}`.
+//! The course catalog: `GET /api/v1/courses`, its search (`/search`, `/suggest`) and
+//! `GET /api/v1/courses/{id}`. Every listing comes from the search index, never a scan of the
+//! catalog table.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -9,7 +11,8 @@ use super::error::{AppError, ErrorBody, ServerErrors};
 use super::extract::{Json, Path, Query};
 use crate::domain::course::clock;
 use crate::domain::{Course, CourseId, Credits, Meeting, Rejection, Weekday};
-use crate::store::{CourseFilter, PageRequest};
+use crate::search::highlight::{self, Span};
+use crate::search::{Rank, SearchFilter, SearchRequest, SearchText, SuggestionKind, Window};
 
 /// The largest page the catalog serves.
 pub const MAX_PER_PAGE: u32 = 100;
@@ -18,7 +21,7 @@ pub const MAX_PER_PAGE: u32 = 100;
 /// database walks in a few milliseconds), never millions. Narrow the search to go further.
 pub const MAX_PAGE: u32 = 500;
 
-/// The longest search text the catalog takes, in characters once trimmed.
+/// The longest department filter taken, in characters.
 pub const MAX_SEARCH_CHARS: usize = 100;
 
 /// One weekly meeting.
@@ -103,9 +106,10 @@ impl From<&Course> for CourseView {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CourseQuery {
-    /// Text in the title, professor or course code, e.g. `운영체제`; a substring match,
-    /// ignoring case. At most 100 characters once trimmed, no control characters; blank
-    /// searches everything.
+    /// Search text, matched as `GET /api/v1/courses/search` matches it (words, parts of
+    /// compounds, 초성, codes, professors); hits come most relevant first. At most 100
+    /// characters once trimmed and 8 words, no control characters; blank lists everything in
+    /// code order.
     #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub q: Option<String>,
     /// Exact department name, e.g. `컴퓨터공학과`; at most 100 characters, no control characters.
@@ -136,38 +140,43 @@ pub struct CoursePage {
     pub total: u64,
 }
 
+/// Checks a search text.
+fn search_text(q: Option<&str>) -> Result<Option<SearchText>, AppError> {
+    SearchText::parse(q.unwrap_or("")).map_err(|e| AppError::InvalidQuery(e.to_string()))
+}
+
+/// Checks the filters the catalog and the search share.
+fn search_filter(
+    department: Option<String>,
+    weekday: Option<Weekday>,
+    credits: Option<i64>,
+    has_seats: Option<bool>,
+) -> Result<SearchFilter, AppError> {
+    let credits = match credits {
+        Some(raw) => Some(
+            Credits::new(raw)
+                .ok_or_else(|| AppError::InvalidQuery("credits must be between 1 and 6".into()))?,
+        ),
+        None => None,
+    };
+    if let Some(department) = &department
+        && (department.chars().count() > MAX_SEARCH_CHARS
+            || department.chars().any(char::is_control))
+    {
+        return Err(AppError::InvalidQuery(format!(
+            "department must be at most {MAX_SEARCH_CHARS} characters, without control characters"
+        )));
+    }
+    Ok(SearchFilter {
+        department: department.filter(|d| !d.trim().is_empty()),
+        weekday,
+        credits,
+        has_seats: has_seats.unwrap_or(false),
+    })
+}
+
 impl CourseQuery {
-    fn parse(self) -> Result<(CourseFilter, PageRequest), AppError> {
-        let credits =
-            match self.credits {
-                Some(raw) => Some(Credits::new(raw).ok_or_else(|| {
-                    AppError::InvalidQuery("credits must be between 1 and 6".into())
-                })?),
-                None => None,
-            };
-        let text = match self.q.as_deref().map(str::trim) {
-            Some(text) if text.chars().count() > MAX_SEARCH_CHARS => {
-                return Err(AppError::InvalidQuery(format!(
-                    "q must be at most {MAX_SEARCH_CHARS} characters"
-                )));
-            }
-            // No title or name holds one, and PostgreSQL refuses NUL in text outright.
-            Some(text) if text.chars().any(char::is_control) => {
-                return Err(AppError::InvalidQuery(
-                    "q must not contain control characters".into(),
-                ));
-            }
-            Some(text) if !text.is_empty() => Some(text.to_owned()),
-            _ => None,
-        };
-        if let Some(department) = &self.department
-            && (department.chars().count() > MAX_SEARCH_CHARS
-                || department.chars().any(char::is_control))
-        {
-            return Err(AppError::InvalidQuery(format!(
-                "department must be at most {MAX_SEARCH_CHARS} characters, without control characters"
-            )));
-        }
+    fn parse(self) -> Result<(SearchRequest, u32, u32), AppError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(20);
         if !(1..=MAX_PAGE).contains(&page) {
@@ -180,18 +189,19 @@ impl CourseQuery {
                 "per_page must be between 1 and {MAX_PER_PAGE}"
             )));
         }
-        let filter = CourseFilter {
-            department: self.department.filter(|d| !d.trim().is_empty()),
-            weekday: self.weekday,
-            credits,
-            has_seats: self.has_seats.unwrap_or(false),
-            text,
+        let request = SearchRequest {
+            text: search_text(self.q.as_deref())?,
+            filter: search_filter(self.department, self.weekday, self.credits, self.has_seats)?,
+            window: Window::Skip(((page - 1) * per_page) as usize),
+            limit: per_page as usize,
+            facets: false,
         };
-        Ok((filter, PageRequest { page, per_page }))
+        Ok((request, page, per_page))
     }
 }
 
-/// Lists the catalog, filtered and paged, ordered by course code and section.
+/// Lists the catalog, filtered and paged, from the search index: in code order, or most
+/// relevant first when searching. Seats come from the live counter.
 #[utoipa::path(
     get,
     path = "/api/v1/courses",
@@ -207,15 +217,272 @@ pub async fn list_courses(
     State(state): State<AppState>,
     Query(query): Query<CourseQuery>,
 ) -> Result<Json<CoursePage>, AppError> {
-    let (filter, request) = query.parse()?;
-    let page = state.store.courses(&filter, request).await?;
+    let (request, page, per_page) = query.parse()?;
+    let found = state
+        .search
+        .index
+        .search(&request, state.store.seats())
+        .await?;
     Ok(Json(CoursePage {
-        items: page.items.iter().map(CourseView::from).collect(),
-        page: request.page,
-        per_page: request.per_page,
-        total: page.total,
+        items: found
+            .hits
+            .iter()
+            .map(|h| CourseView::from(&h.course))
+            .collect(),
+        page,
+        per_page,
+        total: found.total,
     }))
 }
+
+/// Search filters and the cursor.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// What the student typed: words of the title (자료구조 finds 고급 자료구조, 구조 finds
+    /// 자료구조), the start of a word (운영체 finds 운영체제), 초성 (ㅈㄹㄱㅈ, or mixed 자ㄹ구조),
+    /// a professor, a course code typed loosely (`CSE2010`, `cse 2010`, `2010`), English words
+    /// with a typo or two. Query syntax (`*?~^"():!`, `AND OR NOT`) means nothing: only the
+    /// words count, and a text of symbols only finds nothing. At most 100 characters once
+    /// trimmed and 8 words, no control characters; blank finds everything in code order.
+    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub q: Option<String>,
+    /// Exact department name; at most 100 characters, no control characters.
+    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub department: Option<String>,
+    /// Courses meeting on this day.
+    pub weekday: Option<Weekday>,
+    /// Courses worth exactly this many credits (1–6).
+    #[param(minimum = 1, maximum = 6)]
+    pub credits: Option<i64>,
+    /// Only courses with a free seat (by the live counter).
+    pub has_seats: Option<bool>,
+    /// `next_cursor` of the previous page; absent for the first.
+    #[param(max_length = 64)]
+    pub cursor: Option<String>,
+    /// Hits per page, 1–100; default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+/// Which characters of a hit the query matched, as `[start, end)` character offsets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HighlightView {
+    pub title: Vec<Span>,
+    pub professor: Vec<Span>,
+    pub code: Vec<Span>,
+}
+
+/// A course found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHitView {
+    pub course: CourseView,
+    pub highlight: HighlightView,
+}
+
+/// How many hits one value of a facet has.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetCount<T> {
+    pub value: T,
+    pub count: u64,
+}
+
+/// Hits per value, each counted with every filter but its own (what choosing another value
+/// would give).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetsView {
+    /// Most hits first.
+    pub department: Vec<FacetCount<String>>,
+    pub credits: Vec<FacetCount<u8>>,
+    pub weekday: Vec<FacetCount<Weekday>>,
+}
+
+/// A page of search hits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchPage {
+    pub items: Vec<SearchHitView>,
+    /// Hits over all pages.
+    pub total: u64,
+    /// Pass as `cursor` for the next page; null on the last. A cursor stays valid while
+    /// courses change: the next page starts after the last hit of this one.
+    pub next_cursor: Option<String>,
+    pub facets: FacetsView,
+}
+
+/// Searches the catalog: most relevant first (exact title, title prefix, whole words, parts of
+/// words), ties in code order, with facet counts, the matched parts and live seats.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/search",
+    tag = "courses",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "A page of hits", body = SearchPage),
+        (status = 400, description = "INVALID_QUERY: the text is too long or holds control characters, a filter is out of range, or the cursor is not one this server made", body = ErrorBody),
+        ServerErrors,
+    )
+)]
+pub async fn search_courses(
+    State(state): State<AppState>,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<SearchPage>, AppError> {
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=MAX_PER_PAGE).contains(&limit) {
+        return Err(AppError::InvalidQuery(format!(
+            "limit must be between 1 and {MAX_PER_PAGE}"
+        )));
+    }
+    let after = match query.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => Some(
+            Rank::from_cursor(cursor)
+                .ok_or_else(|| AppError::InvalidQuery("cursor is not valid".into()))?,
+        ),
+    };
+    let text = search_text(query.q.as_deref())?;
+    let request = SearchRequest {
+        text: text.clone(),
+        filter: search_filter(
+            query.department,
+            query.weekday,
+            query.credits,
+            query.has_seats,
+        )?,
+        window: Window::After(after),
+        // One more than the page, to know whether another follows.
+        limit: limit as usize + 1,
+        facets: true,
+    };
+    let mut found = state
+        .search
+        .index
+        .search(&request, state.store.seats())
+        .await?;
+    let next_cursor = match found.hits.len() > limit as usize {
+        true => {
+            found.hits.truncate(limit as usize);
+            found.hits.last().map(|hit| hit.rank.cursor())
+        }
+        false => None,
+    };
+    let facets = found.facets.unwrap_or_default();
+    let items = found
+        .hits
+        .iter()
+        .map(|hit| {
+            let spec = &hit.course.spec;
+            let marks = |field: &str| {
+                text.as_ref()
+                    .map_or_else(Vec::new, |t| highlight::spans(field, t))
+            };
+            SearchHitView {
+                highlight: HighlightView {
+                    title: marks(&spec.title),
+                    professor: marks(&spec.professor),
+                    code: marks(&spec.code.to_string()),
+                },
+                course: CourseView::from(&hit.course),
+            }
+        })
+        .collect();
+    Ok(Json(SearchPage {
+        items,
+        total: found.total,
+        next_cursor,
+        facets: FacetsView {
+            department: facets
+                .department
+                .into_iter()
+                .map(|(value, count)| FacetCount { value, count })
+                .collect(),
+            credits: facets
+                .credits
+                .into_iter()
+                .map(|(value, count)| FacetCount { value, count })
+                .collect(),
+            weekday: facets
+                .weekday
+                .into_iter()
+                .map(|(value, count)| FacetCount { value, count })
+                .collect(),
+        },
+    }))
+}
+
+/// What was typed so far.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestQuery {
+    /// What the student has typed so far; 1 to 100 characters once trimmed, no control
+    /// characters.
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    pub q: String,
+    /// Entries, 1–10; default 10.
+    #[param(minimum = 1, maximum = 10)]
+    pub limit: Option<u32>,
+}
+
+/// One autocomplete entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuggestionView {
+    pub kind: SuggestionKind,
+    /// What to show and put in the search box (for a code, the code and the title).
+    pub text: String,
+    /// The course, for a code.
+    pub course_id: Option<i64>,
+}
+
+/// Autocomplete entries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestions {
+    pub items: Vec<SuggestionView>,
+}
+
+/// Completes what a student is typing: course titles, codes and professors, best first, each
+/// once.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/suggest",
+    tag = "courses",
+    params(SuggestQuery),
+    responses(
+        (status = 200, description = "Up to `limit` entries (none for a blank text)", body = Suggestions),
+        (status = 400, description = "INVALID_QUERY: q is missing, too long or holds control characters, or limit is out of range", body = ErrorBody),
+        ServerErrors,
+    )
+)]
+pub async fn suggest_courses(
+    State(state): State<AppState>,
+    Query(query): Query<SuggestQuery>,
+) -> Result<Json<Suggestions>, AppError> {
+    let limit = query.limit.unwrap_or(MAX_SUGGESTIONS);
+    if !(1..=MAX_SUGGESTIONS).contains(&limit) {
+        return Err(AppError::InvalidQuery(format!(
+            "limit must be between 1 and {MAX_SUGGESTIONS}"
+        )));
+    }
+    let items = match search_text(Some(&query.q))? {
+        None => Vec::new(),
+        Some(text) => state.search.index.suggest(&text, limit as usize).await?,
+    };
+    Ok(Json(Suggestions {
+        items: items
+            .into_iter()
+            .map(|s| SuggestionView {
+                kind: s.kind,
+                text: s.text,
+                course_id: s.course_id.map(|id| id.0),
+            })
+            .collect(),
+    }))
+}
+
+/// The most autocomplete entries one request returns.
+pub const MAX_SUGGESTIONS: u32 = 10;
 
 /// One course.
 #[utoipa::path(

@@ -18,6 +18,7 @@ use crate::clock::rfc3339_ms;
 use crate::domain::{FieldError, Rejection, RejectionCode};
 use crate::queue::QueueError;
 use crate::registration::RegistrationError;
+use crate::search::SearchError;
 use crate::store::{StoreError, Taken};
 use crate::telemetry::error_chain;
 
@@ -545,6 +546,12 @@ impl From<RegistrationError> for AppError {
             RegistrationError::Store(e) => e.into(),
             RegistrationError::Queue(e) => e.into(),
         }
+    }
+}
+
+impl From<SearchError> for AppError {
+    fn from(error: SearchError) -> Self {
+        AppError::Internal(error_chain(&error))
     }
 }
 

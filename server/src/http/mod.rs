@@ -47,6 +47,7 @@ use crate::auth::{Hashing, Logouts, SignUpPolicy, Tokens};
 use crate::queue::Queue;
 use crate::queue::hub::Hub;
 use crate::registration::Registration;
+use crate::search::sync::Search;
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -56,6 +57,8 @@ pub struct AppState {
     pub registration: Registration,
     /// For plain reads (the catalog, profiles) and readiness.
     pub store: Arc<dyn Store>,
+    /// Course search and the sync that keeps it on the catalog.
+    pub search: Arc<Search>,
     pub queue: Arc<dyn Queue>,
     pub hub: Arc<Hub>,
     pub tokens: Arc<Tokens>,
@@ -130,6 +133,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(courses::list_courses))
+        .routes(routes!(courses::search_courses))
+        .routes(routes!(courses::suggest_courses))
         .routes(routes!(courses::get_course))
         .routes(routes!(cart::get_cart, cart::add_to_cart))
         .routes(routes!(cart::remove_from_cart))

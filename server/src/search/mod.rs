@@ -1,4 +1,331 @@
-//! Course search. So far its Korean text analysis ([`text`]): what the index backends build their
-//! fields and queries from.
+//! Course search: one [`SearchIndex`] trait and its backends, the Korean text analysis they
+//! share ([`text`], [`query`]), highlighting, and the sync that keeps an index on the catalog.
+//!
+//! The catalog lives in the database; an index is a copy made for searching, kept in step by
+//! [`sync`] from each course's `updated_at` (bulk after seeding, then incrementally). Seat counts
+//! change too often to reindex: every hit takes them from the store's live [`SeatBoard`].
 
+pub mod highlight;
+pub mod query;
+pub mod sync;
+pub mod tantivy_index;
 pub mod text;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::OffsetDateTime;
+
+pub use query::{QueryError, SearchText};
+
+use crate::domain::{Course, CourseId, Credits, Weekday};
+use crate::store::SeatBoard;
+
+/// Which engine answers searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchBackend {
+    /// An index in this process, on disk (the default).
+    Tantivy,
+}
+
+impl fmt::Display for SearchBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SearchBackend::Tantivy => "tantivy",
+        })
+    }
+}
+
+/// Where an index lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexLocation {
+    /// A directory of its own, kept across restarts.
+    Dir(PathBuf),
+    /// A temporary directory removed with the process: rebuilt from the database at start.
+    Temporary,
+}
+
+/// Filters a search applies besides its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    /// Exact department name.
+    pub department: Option<String>,
+    /// Courses with a meeting on this day.
+    pub weekday: Option<Weekday>,
+    pub credits: Option<Credits>,
+    /// Only courses with a free seat, by the live counter.
+    pub has_seats: bool,
+}
+
+/// Where in the ranking a hit stands: points for how well it matched (higher first), then the
+/// course code's order, then the id. It depends only on the course and the query, never on the
+/// rest of the catalog, so a cursor made of it stays valid while courses change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rank {
+    pub points: u32,
+    pub order: u64,
+    pub id: i64,
+}
+
+impl Rank {
+    /// Whether this hit comes after `cursor` in the ranking.
+    pub fn is_after(&self, cursor: &Rank) -> bool {
+        match self.points.cmp(&cursor.points) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Greater => false,
+            std::cmp::Ordering::Equal => (self.order, self.id) > (cursor.order, cursor.id),
+        }
+    }
+
+    /// The opaque cursor a client passes back for the next page.
+    pub fn cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("1.{}.{}.{}", self.points, self.order, self.id))
+    }
+
+    /// Reads a cursor made by [`Rank::cursor`]; `None` for anything else.
+    pub fn from_cursor(cursor: &str) -> Option<Rank> {
+        if cursor.len() > 64 {
+            return None;
+        }
+        let decoded = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+        let decoded = std::str::from_utf8(&decoded).ok()?;
+        let mut parts = decoded.split('.');
+        if parts.next()? != "1" {
+            return None;
+        }
+        let rank = Rank {
+            points: parts.next()?.parse().ok()?,
+            order: parts.next()?.parse().ok()?,
+            id: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(rank)
+    }
+}
+
+/// Which part of the ranking a search returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The hits after a cursor.
+    After(Option<Rank>),
+    /// The hits after skipping this many (the catalog's numbered pages).
+    Skip(usize),
+}
+
+/// One search.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// `None` finds every course, in code order.
+    pub text: Option<SearchText>,
+    pub filter: SearchFilter,
+    pub window: Window,
+    pub limit: usize,
+    /// Whether to count facets.
+    pub facets: bool,
+}
+
+/// How many hits each value of a facet has. Each facet counts with every filter but its own,
+/// so a student sees what choosing another value would give.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    /// Most hits first, then by name.
+    pub department: Vec<(String, u64)>,
+    /// By credits.
+    pub credits: Vec<(u8, u64)>,
+    /// Monday first.
+    pub weekday: Vec<(Weekday, u64)>,
+}
+
+/// A course found, with its seats from the live counter.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub course: Course,
+    pub rank: Rank,
+}
+
+/// A page of hits.
+#[derive(Debug, Clone, Default)]
+pub struct SearchResults {
+    pub hits: Vec<Hit>,
+    /// Hits over all pages.
+    pub total: u64,
+    pub facets: Option<Facets>,
+}
+
+/// What an autocomplete entry completes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionKind {
+    Title,
+    Code,
+    Professor,
+}
+
+/// One autocomplete entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    pub kind: SuggestionKind,
+    pub text: String,
+    /// The course, for a code (titles and professors stand for several).
+    pub course_id: Option<CourseId>,
+}
+
+/// How far an index has followed the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Watermark {
+    /// Every change up to this time is in the index (later ones may be too).
+    pub settled: Option<OffsetDateTime>,
+}
+
+/// What an index reports about itself.
+#[derive(Debug, Clone)]
+pub struct IndexStatus {
+    pub backend: SearchBackend,
+    pub documents: u64,
+    pub watermark: Watermark,
+    /// Lowest and highest course id in the index.
+    pub ids: (i64, i64),
+}
+
+/// What can go wrong in an index.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(String),
+    #[error("search index directory {0} is in use by another process")]
+    Locked(PathBuf),
+    #[error("search index I/O")]
+    Io(#[from] std::io::Error),
+}
+
+/// A search engine over the catalog.
+#[async_trait]
+pub trait SearchIndex: Send + Sync {
+    fn backend(&self) -> SearchBackend;
+
+    /// One page of hits, with seats from `seats`.
+    async fn search(
+        &self,
+        request: &SearchRequest,
+        seats: &Arc<SeatBoard>,
+    ) -> Result<SearchResults, SearchError>;
+
+    /// Up to `limit` completions of what was typed so far: titles, codes and professors.
+    async fn suggest(
+        &self,
+        text: &SearchText,
+        limit: usize,
+    ) -> Result<Vec<Suggestion>, SearchError>;
+
+    /// Adds or replaces these courses, and records how far the index has followed.
+    async fn apply(&self, courses: &[Course], watermark: Watermark) -> Result<(), SearchError>;
+
+    /// Starts a replacement index, filled by [`Rebuild::add`] while this one keeps answering,
+    /// and swapped in at once by [`Rebuild::finish`].
+    async fn rebuild(&self) -> Result<Box<dyn Rebuild + '_>, SearchError>;
+
+    async fn status(&self) -> Result<IndexStatus, SearchError>;
+}
+
+/// A replacement index being filled.
+#[async_trait]
+pub trait Rebuild: Send {
+    async fn add(&mut self, courses: &[Course]) -> Result<(), SearchError>;
+
+    /// Swaps the replacement in and records how far it followed the catalog.
+    async fn finish(self: Box<Self>, watermark: Watermark) -> Result<(), SearchError>;
+}
+
+/// A course code's place in code order as a number, so an index can sort by it: the subject
+/// (2–4 letters and 3–4 digits, at most 8 characters) in base 37 padded to 8 places, then the
+/// two-digit section. Digits sort before letters and a shorter subject before a longer one,
+/// as `ORDER BY subject, section` does.
+pub fn code_order(course: &Course) -> u64 {
+    let code = &course.spec.code;
+    let mut order = 0u64;
+    let mut chars = code.subject().bytes();
+    for _ in 0..8 {
+        let digit = match chars.next() {
+            None => 0,
+            Some(b @ b'0'..=b'9') => u64::from(b - b'0') + 1,
+            Some(b @ b'A'..=b'Z') => u64::from(b - b'A') + 11,
+            Some(_) => 36,
+        };
+        order = order * 37 + digit;
+    }
+    order * 100 + code.section().parse::<u64>().unwrap_or(99)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CourseCode, CourseSpec, Restrictions};
+
+    fn course(code: &str) -> Course {
+        Course {
+            id: CourseId(1),
+            spec: CourseSpec {
+                code: CourseCode::parse(code).unwrap(),
+                title: "t".into(),
+                department: "d".into(),
+                professor: "p".into(),
+                credits: Credits::new(3).unwrap(),
+                capacity: 1,
+                meetings: vec![],
+                restrictions: Restrictions::default(),
+                is_open: true,
+            },
+            enrolled: 0,
+        }
+    }
+
+    #[test]
+    fn code_order_is_subject_then_section() {
+        let codes = [
+            "CS101-01",
+            "CS101-02",
+            "CS1010-01",
+            "CSE101-01",
+            "CSE2010-01",
+            "CSE2010-02",
+            "CSE2011-01",
+            "CSEA101-01",
+            "EEE1001-01",
+        ];
+        let orders: Vec<u64> = codes.iter().map(|c| code_order(&course(c))).collect();
+        let mut sorted = orders.clone();
+        sorted.sort_unstable();
+        assert_eq!(orders, sorted, "codes in subject, section order");
+        sorted.dedup();
+        assert_eq!(sorted.len(), codes.len());
+    }
+
+    #[test]
+    fn a_cursor_reads_back_and_garbage_does_not() {
+        let rank = Rank {
+            points: 310,
+            order: 12345,
+            id: 77,
+        };
+        assert_eq!(Rank::from_cursor(&rank.cursor()), Some(rank));
+        for bad in ["", "xyz", "MS4x", &"A".repeat(100), "MS4xLjIuMy40"] {
+            assert_eq!(Rank::from_cursor(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn after_a_cursor_is_fewer_points_or_later_code() {
+        let at = |points, order, id| Rank { points, order, id };
+        let cursor = at(100, 50, 5);
+        assert!(at(99, 0, 0).is_after(&cursor));
+        assert!(at(100, 51, 0).is_after(&cursor));
+        assert!(at(100, 50, 6).is_after(&cursor));
+        assert!(!at(100, 50, 5).is_after(&cursor));
+        assert!(!at(100, 49, 9).is_after(&cursor));
+        assert!(!at(101, 99, 9).is_after(&cursor));
+    }
+}

@@ -94,13 +94,28 @@ pub fn matches_chosung(text: &str, pattern: &str) -> bool {
         .any(|window| window.iter().zip(&pattern).all(|(t, p)| fits(*t, *p)))
 }
 
-/// The words of a text: normalised, split at anything that is not a letter or digit.
+/// The words of a text: normalised, split at anything that is not a letter or digit, and where
+/// Hangul meets another script (C프로그래밍 is `c` and 프로그래밍, 5G이동통신 is `5g` and 이동통신).
 pub fn words(text: &str) -> Vec<String> {
-    normalize(text)
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
+    let is_hangul = |c: char| is_syllable(c) || is_initial(c);
+    let mut words = Vec::new();
+    for piece in normalize(text).split(|c: char| !c.is_alphanumeric()) {
+        let mut word = String::new();
+        for c in piece.chars() {
+            if word
+                .chars()
+                .last()
+                .is_some_and(|last| is_hangul(last) != is_hangul(c))
+            {
+                words.push(std::mem::take(&mut word));
+            }
+            word.push(c);
+        }
+        if !word.is_empty() {
+            words.push(word);
+        }
+    }
+    words
 }
 
 /// Every pair of neighbouring characters of each run of Hangul syllables: 데이터베이스 gives

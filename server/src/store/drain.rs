@@ -6,6 +6,7 @@
 //! the commit.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::query::Query;
@@ -14,7 +15,7 @@ use sqlx::{Database, Executor, FromRow, IntoArguments, Transaction};
 use super::dialect::Dialect;
 use super::rows::{CourseRow, DecisionRow, StudentCourseRow, StudentRow, convert_all};
 use super::sql::placeholders;
-use super::{StoreError, sql};
+use super::{SeatBoard, StoreError, sql};
 use crate::domain::{Course, CourseId, Settled, Student, StudentId, Ticket, TicketState};
 
 /// What a drain batch decides on, as the database holds it inside the batch's transaction.
@@ -58,11 +59,15 @@ fn unique(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
 
 pub(super) struct SqlDrainTx<DB: Database> {
     pub(super) tx: Transaction<'static, DB>,
+    pub(super) seats: Arc<SeatBoard>,
+    /// Seat counters the batch left, for the board once it commits.
+    pub(super) seen: Vec<(CourseId, u32)>,
 }
 
 /// Passes the fence and reads the batch's snapshot.
 pub(super) async fn begin<DB>(
     mut tx: Transaction<'static, DB>,
+    seats: Arc<SeatBoard>,
     epoch: u64,
     tickets: &[Ticket],
 ) -> Result<(SqlDrainTx<DB>, DrainReads), StoreError>
@@ -81,7 +86,12 @@ where
 {
     pass_fence(&mut tx, epoch).await?;
     if tickets.is_empty() {
-        return Ok((SqlDrainTx { tx }, DrainReads::default()));
+        let tx = SqlDrainTx {
+            tx,
+            seats,
+            seen: Vec::new(),
+        };
+        return Ok((tx, DrainReads::default()));
     }
 
     let statement = format!(
@@ -117,7 +127,12 @@ where
         schedules,
         courses,
     };
-    Ok((SqlDrainTx { tx }, reads))
+    let tx = SqlDrainTx {
+        tx,
+        seats,
+        seen: Vec::new(),
+    };
+    Ok((tx, reads))
 }
 
 /// Runs `head` followed by the placeholders of `rows` (`width` columns each) in chunks of
@@ -210,6 +225,7 @@ where
     for<'q> Option<String>: sqlx::Encode<'q, DB>,
     for<'q> time::OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> i64: sqlx::Decode<'r, DB>,
+    for<'r> (i64, i32): FromRow<'r, DB::Row>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     async fn record(
@@ -254,16 +270,23 @@ where
                 placeholders(chunk.len(), 2, DB::NUMBERED_PARAMS),
                 sql::TAKE_SEATS[1]
             );
-            let mut query = sqlx::query_scalar::<DB, i64>(&statement);
+            let mut query = sqlx::query_as::<DB, (i64, i32)>(&statement);
             for (course_id, taken) in chunk {
                 query = query.bind(*course_id).bind(*taken);
             }
-            let done: Vec<i64> = query.fetch_all(&mut *self.tx).await?;
-            if let Some((course_id, _)) = chunk.iter().find(|(id, _)| !done.contains(id)) {
+            let done: Vec<(i64, i32)> = query.fetch_all(&mut *self.tx).await?;
+            if let Some((course_id, _)) = chunk
+                .iter()
+                .find(|(id, _)| !done.iter().any(|(taken, _)| taken == id))
+            {
                 return Err(StoreError::SeatsChanged {
                     course_id: CourseId(*course_id),
                 });
             }
+            self.seen.extend(
+                done.into_iter()
+                    .map(|(id, enrolled)| (CourseId(id), u32::try_from(enrolled).unwrap_or(0))),
+            );
         }
 
         let epoch = i64::try_from(epoch).map_err(|_| StoreError::Fenced { epoch })?;
@@ -291,6 +314,7 @@ where
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await?;
+        self.seats.record(&self.seen);
         Ok(())
     }
 }

@@ -17,6 +17,7 @@ mod drain;
 mod postgres;
 mod relational;
 mod rows;
+mod seats;
 mod sql;
 mod sqlite;
 
@@ -37,6 +38,7 @@ pub use drain::{DrainReads, DrainTx};
 
 pub use postgres::PgStore;
 pub use relational::SqlStore;
+pub use seats::{RefreshMark, SeatBoard, SeatView};
 pub use sqlite::SqliteStore;
 
 /// Which database a store runs on.
@@ -253,6 +255,13 @@ pub struct Generation {
     pub full: Vec<CourseId>,
 }
 
+/// A course as the search index follows it: with the time it last changed.
+#[derive(Debug, Clone)]
+pub struct ChangedCourse {
+    pub course: Course,
+    pub updated_at: OffsetDateTime,
+}
+
 /// What requests and the drain need of the database.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -325,6 +334,24 @@ pub trait Store: Send + Sync {
         filter: &CourseFilter,
         page: PageRequest,
     ) -> Result<Page<Course>, StoreError>;
+
+    /// Courses changed after `after` (a time and, among courses changed at that very time, an
+    /// id), in that order, at most `limit`: what the search index follows.
+    async fn courses_changed(
+        &self,
+        after: (OffsetDateTime, CourseId),
+        limit: u32,
+    ) -> Result<Vec<ChangedCourse>, StoreError>;
+
+    /// The number of courses, their lowest and their highest id (0 when there are none): how the
+    /// search index notices a catalog that was replaced under it.
+    async fn catalog_fingerprint(&self) -> Result<(u64, i64, i64), StoreError>;
+
+    /// The live seat counters this store keeps current with its own commits.
+    fn seats(&self) -> &Arc<SeatBoard>;
+
+    /// Reads every course's seat counter into [`Store::seats`]: what other processes took.
+    async fn refresh_seats(&self) -> Result<(), StoreError>;
 
     /// The student's cart, ordered by when each course was added.
     async fn cart(&self, student: StudentId) -> Result<Vec<CartEntry>, StoreError>;

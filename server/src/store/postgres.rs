@@ -57,6 +57,7 @@ impl PgStore {
         Ok(SqlStore {
             writer: pool.clone(),
             reader: pool,
+            seats: Default::default(),
         })
     }
 }

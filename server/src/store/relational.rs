@@ -5,6 +5,8 @@
 //! of readers; PostgreSQL uses one pool for both. The audit and bulk loading are implemented for
 //! the same type in `audit.rs` and `bulk.rs`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Transaction,
@@ -15,13 +17,14 @@ use time::OffsetDateTime;
 use super::dialect::Dialect;
 use super::drain::{self, DrainReads, DrainTx};
 use super::rows::{
-    AdminCredentialsRow, AdminRow, CartRow, CourseColumns, CourseRow, CredentialsRow, DecisionRow,
-    EnrollmentRow, SettingsRow, StudentCourseRow, StudentRow, convert_all,
+    AdminCredentialsRow, AdminRow, CartRow, ChangedCourseRow, CourseColumns, CourseRow,
+    CredentialsRow, DecisionRow, EnrollmentRow, SettingsRow, StudentCourseRow, StudentRow,
+    convert_all,
 };
 use super::{
-    Admin, Backend, CartEntry, CourseFilter, Enrollment, EnrollmentRecord, Generation, Page,
-    PageRequest, QueueSettings, SettingsChange, Store, StoreError, StudentTx, Taken,
-    is_unique_violation, sql,
+    Admin, Backend, CartEntry, ChangedCourse, CourseFilter, Enrollment, EnrollmentRecord,
+    Generation, Page, PageRequest, QueueSettings, SeatBoard, SettingsChange, Store, StoreError,
+    StudentTx, Taken, is_unique_violation, sql,
 };
 use crate::clock::unix_ms;
 use crate::domain::{
@@ -34,6 +37,7 @@ use crate::domain::{
 pub struct SqlStore<DB: Database> {
     pub(super) writer: Pool<DB>,
     pub(super) reader: Pool<DB>,
+    pub(super) seats: Arc<SeatBoard>,
 }
 
 impl<DB: Database> Clone for SqlStore<DB> {
@@ -41,6 +45,7 @@ impl<DB: Database> Clone for SqlStore<DB> {
         SqlStore {
             writer: self.writer.clone(),
             reader: self.reader.clone(),
+            seats: self.seats.clone(),
         }
     }
 }
@@ -93,6 +98,8 @@ where
     for<'r> (i64, String, String): FromRow<'r, DB::Row>,
     for<'r> (i64, String): FromRow<'r, DB::Row>,
     for<'r> (i64, i64, i64): FromRow<'r, DB::Row>,
+    for<'r> (i64, i32): FromRow<'r, DB::Row>,
+    for<'r> ChangedCourseRow: FromRow<'r, DB::Row>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB>,
     for<'q> Option<i64>: Encode<'q, DB>,
@@ -311,6 +318,44 @@ where
         })
     }
 
+    async fn courses_changed(
+        &self,
+        after: (OffsetDateTime, CourseId),
+        limit: u32,
+    ) -> Result<Vec<ChangedCourse>, StoreError> {
+        let rows: Vec<ChangedCourseRow> = sqlx::query_as(sql::COURSES_CHANGED)
+            .bind(after.0)
+            .bind(after.1.0)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+        convert_all(rows)
+    }
+
+    async fn catalog_fingerprint(&self) -> Result<(u64, i64, i64), StoreError> {
+        let (count, min, max): (i64, i64, i64) = sqlx::query_as(sql::CATALOG_FINGERPRINT)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok((count.unsigned_abs(), min, max))
+    }
+
+    fn seats(&self) -> &Arc<SeatBoard> {
+        &self.seats
+    }
+
+    async fn refresh_seats(&self) -> Result<(), StoreError> {
+        let mark = self.seats.begin_refresh();
+        let rows: Vec<(i64, i32)> = sqlx::query_as(sql::SEAT_COUNTS)
+            .fetch_all(&self.reader)
+            .await?;
+        self.seats.refresh(
+            mark,
+            rows.into_iter()
+                .map(|(id, enrolled)| (CourseId(id), u32::try_from(enrolled).unwrap_or(0))),
+        );
+        Ok(())
+    }
+
     async fn cart(&self, student: StudentId) -> Result<Vec<CartEntry>, StoreError> {
         let rows: Vec<CartRow> = sqlx::query_as(sql::CART)
             .bind(student.0)
@@ -353,6 +398,8 @@ where
         Ok(Some(Box::new(SqlStudentTx::<DB> {
             student: row.try_into()?,
             tx,
+            seats: self.seats.clone(),
+            seen: Vec::new(),
         })))
     }
 
@@ -392,7 +439,7 @@ where
         tickets: &[Ticket],
     ) -> Result<(Box<dyn DrainTx>, DrainReads), StoreError> {
         let tx = self.writer.begin_with(DB::BEGIN).await?;
-        let (tx, reads) = drain::begin(tx, epoch, tickets).await?;
+        let (tx, reads) = drain::begin(tx, self.seats.clone(), epoch, tickets).await?;
         Ok((Box::new(tx), reads))
     }
 
@@ -463,6 +510,22 @@ where
 struct SqlStudentTx<DB: Database> {
     tx: Transaction<'static, DB>,
     student: Student,
+    seats: Arc<SeatBoard>,
+    /// Seat counters this transaction left, for the board once it commits.
+    seen: Vec<(CourseId, u32)>,
+}
+
+impl<DB: Database> SqlStudentTx<DB> {
+    fn saw(&mut self, counter: Option<(i64, i32)>) -> bool {
+        match counter {
+            Some((id, enrolled)) => {
+                self.seen
+                    .push((CourseId(id), u32::try_from(enrolled).unwrap_or(0)));
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 #[async_trait]
@@ -474,6 +537,7 @@ where
     for<'q> OffsetDateTime: Encode<'q, DB> + Type<DB>,
     for<'r> i64: Decode<'r, DB>,
     for<'r> CourseRow: FromRow<'r, DB::Row>,
+    for<'r> (i64, i32): FromRow<'r, DB::Row>,
     usize: ColumnIndex<DB::Row>,
 {
     fn student(&self) -> &Student {
@@ -525,11 +589,11 @@ where
     }
 
     async fn take_seat(&mut self, course: CourseId) -> Result<bool, StoreError> {
-        let done: Option<i64> = sqlx::query_scalar(sql::TAKE_SEAT)
+        let counter: Option<(i64, i32)> = sqlx::query_as(sql::TAKE_SEAT)
             .bind(course.0)
             .fetch_optional(&mut *self.tx)
             .await?;
-        Ok(done.is_some())
+        Ok(self.saw(counter))
     }
 
     async fn delete_enrollment(&mut self, course: CourseId) -> Result<bool, StoreError> {
@@ -542,13 +606,13 @@ where
     }
 
     async fn release_seat(&mut self, course: CourseId) -> Result<(), StoreError> {
-        let done: Option<i64> = sqlx::query_scalar(sql::RELEASE_SEAT)
+        let counter: Option<(i64, i32)> = sqlx::query_as(sql::RELEASE_SEAT)
             .bind(course.0)
             .fetch_optional(&mut *self.tx)
             .await?;
-        match done {
-            Some(_) => Ok(()),
-            None => Err(StoreError::Corrupt(format!(
+        match self.saw(counter) {
+            true => Ok(()),
+            false => Err(StoreError::Corrupt(format!(
                 "course {course}: an enrollment existed but the seat counter was 0"
             ))),
         }
@@ -556,6 +620,7 @@ where
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await?;
+        self.seats.record(&self.seen);
         Ok(())
     }
 }

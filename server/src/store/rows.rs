@@ -4,7 +4,9 @@ use sqlx::query::QueryScalar;
 use sqlx::{Database, Encode, Type};
 use time::OffsetDateTime;
 
-use super::{Admin, CartEntry, Enrollment, EnrollmentMode, QueueSettings, StoreError};
+use super::{
+    Admin, CartEntry, ChangedCourse, Enrollment, EnrollmentMode, QueueSettings, StoreError,
+};
 use crate::domain::{
     Course, CourseCode, CourseId, CourseSpec, Credits, Meeting, Restrictions, Student, StudentId,
     StudentNumber, Ticket, TicketId, TicketState, Year, YearSet,
@@ -206,6 +208,24 @@ impl TryFrom<EnrollmentRow> for Enrollment {
             id: row.enrollment_id,
             course: row.course.try_into()?,
             enrolled_at: row.enrolled_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ChangedCourseRow {
+    #[sqlx(flatten)]
+    course: CourseRow,
+    updated_at: OffsetDateTime,
+}
+
+impl TryFrom<ChangedCourseRow> for ChangedCourse {
+    type Error = StoreError;
+
+    fn try_from(row: ChangedCourseRow) -> Result<ChangedCourse, StoreError> {
+        Ok(ChangedCourse {
+            course: row.course.try_into()?,
+            updated_at: row.updated_at,
         })
     }
 }

@@ -98,6 +98,21 @@ pub(super) const COURSE_LISTING: &str = concat!(
 
 pub(super) const COURSE_COUNT: &str = concat!("SELECT count(*) FROM courses c", course_filter!());
 
+/// Every course's seat counter, for the live seat board.
+pub(super) const SEAT_COUNTS: &str = "SELECT id, enrolled FROM courses";
+
+pub(super) const CATALOG_FINGERPRINT: &str =
+    "SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0) FROM courses";
+
+/// Courses changed after `($1, $2)` in `(updated_at, id)` order, `$3` at most: what the search
+/// index follows.
+pub(super) const COURSES_CHANGED: &str = concat!(
+    "SELECT ",
+    course_columns!(),
+    ", c.updated_at FROM courses c WHERE c.updated_at > $1 OR (c.updated_at = $1 AND c.id > $2) \
+     ORDER BY c.updated_at, c.id LIMIT $3"
+);
+
 pub(super) const CART: &str = concat!(
     "SELECT ",
     course_columns!(),
@@ -133,13 +148,13 @@ pub(super) const INSERT_ENROLLMENT: &str = "INSERT INTO enrollments \
 /// The seat guard. One statement reads and writes the counter, so concurrent enrollments queue
 /// on the course's row (PostgreSQL) or on the write lock (SQLite) and none passes capacity.
 pub(super) const TAKE_SEAT: &str = "UPDATE courses SET enrolled = enrolled + 1 \
-     WHERE id = $1 AND is_open AND enrolled < capacity RETURNING id";
+     WHERE id = $1 AND is_open AND enrolled < capacity RETURNING id, enrolled";
 
 pub(super) const DELETE_ENROLLMENT: &str =
     "DELETE FROM enrollments WHERE student_id = $1 AND course_id = $2 RETURNING id";
 
-pub(super) const RELEASE_SEAT: &str =
-    "UPDATE courses SET enrolled = enrolled - 1 WHERE id = $1 AND enrolled > 0 RETURNING id";
+pub(super) const RELEASE_SEAT: &str = "UPDATE courses SET enrolled = enrolled - 1 WHERE id = $1 AND enrolled > 0 \
+     RETURNING id, enrolled";
 
 /// The decision columns every decision query selects, in `DecisionRow`'s order.
 macro_rules! decision_columns {
@@ -164,12 +179,14 @@ pub(super) const UPDATE_SETTINGS: &str = "UPDATE queue_state SET opens_at_ms = $
      admission_rate = $3, mode = $4 WHERE id = 1";
 
 /// Takes seats in many courses at once, each only if it stays within capacity: between the two
-/// parts go rows of `(course id, seats)`. Returns the id of each course that took its seats; a
+/// parts go rows of `(course id, seats)`. Returns the id and new counter of each course that took
+/// its seats; a
 /// course missing from the answer would have gone over (or closed), and the batch rolls back.
 /// `VALUES` columns are `column1`, `column2` in PostgreSQL and SQLite alike.
 pub(super) const TAKE_SEATS: [&str; 2] = [
     "UPDATE courses SET enrolled = enrolled + v.column2 FROM (VALUES ",
-    ") AS v WHERE id = v.column1 AND is_open AND enrolled + v.column2 <= capacity RETURNING id",
+    ") AS v WHERE id = v.column1 AND is_open AND enrolled + v.column2 <= capacity \
+     RETURNING id, enrolled",
 ];
 
 /// Followed by `(id, …)`.

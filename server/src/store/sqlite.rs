@@ -112,6 +112,10 @@ impl SqliteStore {
                     .await?
             }
         };
-        Ok(SqlStore { writer, reader })
+        Ok(SqlStore {
+            writer,
+            reader,
+            seats: Default::default(),
+        })
     }
 }

@@ -1,0 +1,143 @@
+//! Which parts of a hit's title, professor and code the query matched, as character ranges a
+//! page can mark.
+
+use super::SearchText;
+use super::text::{initial_of, is_initial};
+
+/// A matched part: characters `start..end` of the text (Unicode scalar values; every Hangul
+/// syllable is one, as it is one UTF-16 unit in a browser).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The parts of `text` the query matched, in order, never overlapping.
+pub fn spans(text: &str, query: &SearchText) -> Vec<Span> {
+    // Folded one character at a time so positions stay those of the original.
+    let folded: Vec<char> = text
+        .chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect();
+    let mut found = Vec::new();
+    match &query.chosung {
+        Some(pattern) => {
+            let pattern: Vec<char> = pattern.chars().collect();
+            find_chosung(&folded, &pattern, &mut found);
+        }
+        None => {
+            for word in &query.words {
+                let word: Vec<char> = word.chars().collect();
+                let before = found.len();
+                find(&folded, &word, &mut found);
+                // A compound's part: each neighbouring pair of the word that occurs.
+                if found.len() == before && word.len() > 2 {
+                    for pair in word.windows(2) {
+                        find(&folded, pair, &mut found);
+                    }
+                }
+            }
+            if let Some(code) = &query.code {
+                let code: Vec<char> = code.chars().collect();
+                find(&folded, &code, &mut found);
+            }
+        }
+    }
+    merge(found)
+}
+
+fn find(text: &[char], part: &[char], found: &mut Vec<Span>) {
+    if part.is_empty() || part.len() > text.len() {
+        return;
+    }
+    for start in 0..=text.len() - part.len() {
+        if text[start..start + part.len()] == *part {
+            found.push(Span {
+                start,
+                end: start + part.len(),
+            });
+        }
+    }
+}
+
+/// Runs where each syllable starts with the pattern's consonant (or is its syllable), spaces in
+/// the text skipped.
+fn find_chosung(text: &[char], pattern: &[char], found: &mut Vec<Span>) {
+    if pattern.is_empty() {
+        return;
+    }
+    for start in 0..text.len() {
+        let (mut at, mut matched) = (start, 0);
+        while matched < pattern.len() && at < text.len() {
+            if text[at] == ' ' && matched > 0 {
+                at += 1;
+                continue;
+            }
+            let want = pattern[matched];
+            let ok = if is_initial(want) {
+                initial_of(text[at]) == Some(want)
+            } else {
+                text[at] == want
+            };
+            if !ok {
+                break;
+            }
+            matched += 1;
+            at += 1;
+        }
+        if matched == pattern.len() {
+            found.push(Span { start, end: at });
+        }
+    }
+}
+
+fn merge(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.sort_by_key(|s| (s.start, s.end));
+    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match merged.last_mut() {
+            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+            _ => merged.push(span),
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marked(text: &str, query: &str) -> String {
+        let query = SearchText::parse(query).unwrap().unwrap();
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = String::new();
+        let mut at = 0;
+        for span in spans(text, &query) {
+            out.extend(&chars[at..span.start]);
+            out.push('[');
+            out.extend(&chars[span.start..span.end]);
+            out.push(']');
+            at = span.end;
+        }
+        out.extend(&chars[at..]);
+        out
+    }
+
+    #[test]
+    fn the_matched_parts_are_marked() {
+        let cases = [
+            ("자료구조", "자료구조", "[자료구조]"),
+            ("고급 자료구조", "구조", "고급 자료[구조]"),
+            ("데이터베이스", "베이스", "데이터[베이스]"),
+            ("자료구조론", "ㅈㄹㄱㅈ", "[자료구조]론"),
+            ("고급 자료구조", "자ㄹ구조", "고급 [자료구조]"),
+            ("Operating Systems", "operating", "[Operating] Systems"),
+            ("운영체제", "운영", "[운영]체제"),
+            ("CSE2010-01", "cse 2010", "[CSE2010]-01"),
+            ("운영체제", "컴파일러", "운영체제"),
+        ];
+        for (text, query, expected) in cases {
+            assert_eq!(marked(text, query), expected, "{query} in {text}");
+        }
+    }
+}

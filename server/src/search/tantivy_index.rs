@@ -1,0 +1,1160 @@
+//! The default index: tantivy, on disk, one copy per server process.
+//!
+//! No tokenizer of tantivy's runs: every field is fed tokens made by [`text`] (words, Hangul
+//! bigrams, edge n-grams, 초성 n-grams, code forms), and every query is built from terms, so
+//! nothing a student types is ever parsed as query syntax. Each kind of match is a field of its
+//! own with a fixed number of points ([`points`]); a hit's points depend only on the course and
+//! the query, so the ranking is stable and a cursor stays valid while the catalog changes.
+//!
+//! The directory holds generations (`gen-1`, `gen-2`, …) and a `CURRENT` file naming the live
+//! one. A rebuild fills the next generation while the live one answers, then renames `CURRENT`
+//! and swaps the reader: the swap is atomic for searches and survives a crash.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{ColumnValues, StrColumn};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{
+    AllQuery, BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::tokenizer::{PreTokenizedString, Token};
+use tantivy::{
+    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal,
+    SegmentReader, TantivyDocument, TantivyError, Term,
+};
+use time::OffsetDateTime;
+
+use super::text::{self, chosung, code_forms, edge_ngrams, hangul_bigrams, initial_of, words};
+use super::{
+    Facets, Hit, IndexLocation, IndexStatus, Rank, Rebuild, SearchBackend, SearchError,
+    SearchFilter, SearchIndex, SearchRequest, SearchResults, SearchText, Suggestion,
+    SuggestionKind, Watermark, Window, code_order,
+};
+use crate::domain::{
+    Course, CourseCode, CourseId, CourseSpec, Credits, Meeting, Restrictions, Weekday, YearSet,
+};
+use crate::store::SeatBoard;
+
+/// Bumped whenever the fields or their tokens change: an index of another version is rebuilt.
+const SCHEMA_VERSION: u32 = 1;
+
+/// The writer's memory, tantivy's minimum for one indexing thread.
+const WRITER_MEMORY: usize = 15_000_000;
+
+/// The longest whole-title prefix indexed: a longer query is matched as exact title or words.
+const MAX_PREFIX: usize = 30;
+
+/// Points for each kind of match. A hit's points are the sum over what it matched, so an exact
+/// title outranks a title prefix, which outranks whole words, which outrank parts of words.
+pub mod points {
+    pub const EXACT_TITLE: f32 = 1000.0;
+    pub const CODE: f32 = 800.0;
+    pub const TITLE_PREFIX: f32 = 300.0;
+    pub const WORD: f32 = 100.0;
+    pub const CODE_WORD: f32 = 80.0;
+    pub const PROFESSOR: f32 = 60.0;
+    pub const WORD_PREFIX: f32 = 50.0;
+    pub const PROFESSOR_PREFIX: f32 = 40.0;
+    pub const CODE_PREFIX: f32 = 30.0;
+    pub const PART: f32 = 10.0;
+    pub const CHOSUNG: f32 = 5.0;
+    pub const TYPO: f32 = 2.0;
+}
+
+/// The fields, by what they hold.
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    doc: Field,
+    exact: Field,
+    prefix: Field,
+    word: Field,
+    word_prefix: Field,
+    gram: Field,
+    professor: Field,
+    professor_prefix: Field,
+    code: Field,
+    code_prefix: Field,
+    chosung: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let tokens = || {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::Basic),
+        )
+    };
+    let fields = Fields {
+        id: builder.add_u64_field("id", INDEXED | FAST),
+        doc: builder.add_bytes_field("doc", STORED),
+        exact: builder.add_text_field("exact", tokens()),
+        prefix: builder.add_text_field("prefix", tokens()),
+        word: builder.add_text_field("word", tokens()),
+        word_prefix: builder.add_text_field("word_prefix", tokens()),
+        gram: builder.add_text_field("gram", tokens()),
+        professor: builder.add_text_field("professor", tokens()),
+        professor_prefix: builder.add_text_field("professor_prefix", tokens()),
+        code: builder.add_text_field("code", tokens()),
+        code_prefix: builder.add_text_field("code_prefix", tokens()),
+        chosung: builder.add_text_field("chosung", tokens()),
+    };
+    builder.add_u64_field("order", FAST);
+    builder.add_u64_field("capacity", FAST);
+    builder.add_u64_field("enrolled", FAST);
+    builder.add_u64_field("credits", FAST);
+    builder.add_u64_field("weekdays", FAST);
+    builder.add_text_field("department", STRING | FAST);
+    builder.add_text_field("title_key", TextOptions::default().set_fast("raw"));
+    (builder.build(), fields)
+}
+
+/// A course as the index stores it, to answer without the database.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    id: i64,
+    subject: String,
+    section: String,
+    title: String,
+    department: String,
+    professor: String,
+    credits: u8,
+    capacity: u32,
+    enrolled: u32,
+    meetings: Vec<Meeting>,
+    years: u8,
+    own_department_only: bool,
+    is_open: bool,
+}
+
+impl From<&Course> for Stored {
+    fn from(course: &Course) -> Stored {
+        let spec = &course.spec;
+        Stored {
+            id: course.id.0,
+            subject: spec.code.subject().to_owned(),
+            section: spec.code.section().to_owned(),
+            title: spec.title.clone(),
+            department: spec.department.clone(),
+            professor: spec.professor.clone(),
+            credits: spec.credits.get(),
+            capacity: spec.capacity,
+            enrolled: course.enrolled,
+            meetings: spec.meetings.clone(),
+            years: spec.restrictions.years.map_or(0, YearSet::bits),
+            own_department_only: spec.restrictions.own_department_only,
+            is_open: spec.is_open,
+        }
+    }
+}
+
+impl Stored {
+    fn into_course(self) -> Option<Course> {
+        Some(Course {
+            id: CourseId(self.id),
+            spec: CourseSpec {
+                code: CourseCode::from_parts(&self.subject, &self.section)?,
+                title: self.title,
+                department: self.department,
+                professor: self.professor,
+                credits: Credits::new(self.credits.into())?,
+                capacity: self.capacity,
+                meetings: self.meetings,
+                restrictions: Restrictions {
+                    years: match self.years {
+                        0 => None,
+                        bits => Some(YearSet::from_bits(bits)?),
+                    },
+                    own_department_only: self.own_department_only,
+                },
+                is_open: self.is_open,
+            },
+            enrolled: self.enrolled,
+        })
+    }
+}
+
+/// What a commit records beside the documents.
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    schema: u32,
+    /// Unix nanoseconds up to which every change is in.
+    settled_ns: Option<i128>,
+}
+
+fn pre_tokenized(tokens: impl IntoIterator<Item = String>) -> PreTokenizedString {
+    let mut seen: Vec<String> = tokens.into_iter().filter(|t| !t.is_empty()).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    PreTokenizedString {
+        text: String::new(),
+        tokens: seen
+            .into_iter()
+            .enumerate()
+            .map(|(position, text)| Token {
+                offset_from: 0,
+                offset_to: 0,
+                position,
+                text,
+                position_length: 1,
+            })
+            .collect(),
+    }
+}
+
+/// The prefixes of `text` from one character to `max`.
+fn prefixes(text: &str, max: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    (1..=chars.len().min(max))
+        .map(|len| chars[..len].iter().collect())
+        .collect()
+}
+
+/// The 2- and 3-grams of a title's 초성, without spaces.
+fn chosung_grams(title: &str) -> Vec<String> {
+    let initials: Vec<char> = chosung(title).chars().filter(|c| *c != ' ').collect();
+    let mut grams: Vec<String> = initials.windows(2).map(|w| w.iter().collect()).collect();
+    grams.extend(initials.windows(3).map(|w| w.iter().collect::<String>()));
+    grams
+}
+
+fn compact(text: &str) -> String {
+    text::normalize(text).replace(' ', "")
+}
+
+fn document(schema: &Schema, fields: &Fields, course: &Course) -> TantivyDocument {
+    let spec = &course.spec;
+    let field = |name: &str| schema.get_field(name).expect("a field of the schema");
+    let mut doc = TantivyDocument::default();
+    doc.add_u64(fields.id, course.id.0.unsigned_abs());
+    doc.add_bytes(
+        fields.doc,
+        &serde_json::to_vec(&Stored::from(course)).expect("a course serializes"),
+    );
+    let title = compact(&spec.title);
+    let code = spec.code.to_string();
+    let forms = code_forms(&code);
+    doc.add_pre_tokenized_text(fields.exact, pre_tokenized([title.clone()]));
+    doc.add_pre_tokenized_text(fields.prefix, pre_tokenized(prefixes(&title, MAX_PREFIX)));
+    doc.add_pre_tokenized_text(fields.word, pre_tokenized(words(&spec.title)));
+    doc.add_pre_tokenized_text(
+        fields.word_prefix,
+        pre_tokenized(edge_ngrams(&spec.title, 1, 20)),
+    );
+    doc.add_pre_tokenized_text(fields.gram, pre_tokenized(hangul_bigrams(&spec.title)));
+    let mut names = words(&spec.professor);
+    names.push(compact(&spec.professor));
+    doc.add_pre_tokenized_text(fields.professor, pre_tokenized(names));
+    let mut name_prefixes = edge_ngrams(&spec.professor, 1, 10);
+    name_prefixes.extend(prefixes(&compact(&spec.professor), 10));
+    doc.add_pre_tokenized_text(fields.professor_prefix, pre_tokenized(name_prefixes));
+    doc.add_pre_tokenized_text(
+        fields.code_prefix,
+        pre_tokenized(
+            forms
+                .iter()
+                .flat_map(|f| prefixes(f, 12))
+                .filter(|p| p.len() >= 2),
+        ),
+    );
+    doc.add_pre_tokenized_text(fields.code, pre_tokenized(forms));
+    doc.add_pre_tokenized_text(fields.chosung, pre_tokenized(chosung_grams(&spec.title)));
+    doc.add_u64(field("order"), code_order(course));
+    doc.add_u64(field("capacity"), u64::from(spec.capacity));
+    doc.add_u64(field("enrolled"), u64::from(course.enrolled));
+    doc.add_u64(field("credits"), u64::from(spec.credits.get()));
+    let days = spec
+        .meetings
+        .iter()
+        .fold(0u64, |mask, m| mask | 1 << m.weekday.index());
+    doc.add_u64(field("weekdays"), days);
+    doc.add_text(field("department"), &spec.department);
+    doc.add_text(field("title_key"), &title);
+    doc
+}
+
+fn term(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn worth(query: Box<dyn Query>, points: f32) -> (Occur, Box<dyn Query>) {
+    (Occur::Should, Box::new(ConstScoreQuery::new(query, points)))
+}
+
+fn all_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(
+        queries.into_iter().map(|q| (Occur::Must, q)).collect(),
+    ))
+}
+
+/// What one word of the query may match, each worth its points.
+fn word_query(fields: &Fields, word: &str) -> Box<dyn Query> {
+    let mut any = vec![
+        worth(term(fields.word, word), points::WORD),
+        worth(term(fields.word_prefix, word), points::WORD_PREFIX),
+        worth(term(fields.professor, word), points::PROFESSOR),
+        worth(
+            term(fields.professor_prefix, word),
+            points::PROFESSOR_PREFIX,
+        ),
+        worth(term(fields.code, word), points::CODE_WORD),
+        worth(term(fields.code_prefix, word), points::CODE_PREFIX),
+    ];
+    let grams = hangul_bigrams(word);
+    if word.chars().any(text::is_syllable) && !grams.is_empty() {
+        let parts = grams.iter().map(|g| term(fields.gram, g)).collect();
+        any.push(worth(all_of(parts), points::PART));
+    }
+    let letters = word.chars().count();
+    if letters >= 4 && word.chars().all(|c| c.is_ascii_alphabetic()) {
+        let distance = if letters >= 8 { 2 } else { 1 };
+        let typo = FuzzyTermQuery::new(Term::from_field_text(fields.word, word), distance, true);
+        any.push(worth(Box::new(typo), points::TYPO));
+    }
+    Box::new(BooleanQuery::new(any))
+}
+
+/// The query for a search text; `None` when nothing can match.
+fn text_query(fields: &Fields, text: &SearchText) -> Option<Box<dyn Query>> {
+    if let Some(pattern) = &text.chosung {
+        let initials: Vec<char> = pattern
+            .chars()
+            .map(|c| initial_of(c).unwrap_or(c))
+            .collect();
+        let width = initials.len().min(3);
+        if width < 2 {
+            return None;
+        }
+        let grams = initials
+            .windows(width)
+            .map(|w| term(fields.chosung, &w.iter().collect::<String>()))
+            .collect();
+        return Some(Box::new(ConstScoreQuery::new(
+            all_of(grams),
+            points::CHOSUNG,
+        )));
+    }
+    if text.is_void() {
+        return None;
+    }
+    let mut any = Vec::new();
+    if !text.words.is_empty() {
+        let every_word = text.words.iter().map(|w| word_query(fields, w)).collect();
+        any.push((Occur::Should, all_of(every_word)));
+    }
+    any.push(worth(
+        term(fields.exact, &text.compact),
+        points::EXACT_TITLE,
+    ));
+    if text.compact.chars().count() <= MAX_PREFIX {
+        any.push(worth(
+            term(fields.prefix, &text.compact),
+            points::TITLE_PREFIX,
+        ));
+    }
+    if let Some(code) = &text.code {
+        any.push(worth(term(fields.code, code), points::CODE));
+    }
+    Some(Box::new(BooleanQuery::new(any)))
+}
+
+/// One generation of the index: its directory, reader and writer.
+struct Generation {
+    name: String,
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter<TantivyDocument>>,
+    /// Set once another generation replaced this one: its directory goes when the last search
+    /// using it ends.
+    retired: AtomicBool,
+}
+
+impl Drop for Generation {
+    fn drop(&mut self) {
+        if self.retired.load(Ordering::Acquire) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn index_error(error: TantivyError) -> SearchError {
+    SearchError::Index(error.to_string())
+}
+
+impl Generation {
+    fn open(root: &Path, name: &str, schema: &Schema, fresh: bool) -> Result<Self, SearchError> {
+        let dir = root.join(name);
+        if fresh && dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let directory = MmapDirectory::open(&dir)
+            .map_err(|e| SearchError::Index(format!("{}: {e}", dir.display())))?;
+        let index = Index::open_or_create(directory, schema.clone()).map_err(index_error)?;
+        let writer = index
+            .writer_with_num_threads(1, WRITER_MEMORY)
+            .map_err(|e| match e {
+                TantivyError::LockFailure(..) => SearchError::Locked(root.to_owned()),
+                e => index_error(e),
+            })?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(index_error)?;
+        Ok(Generation {
+            name: name.to_owned(),
+            dir,
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            retired: AtomicBool::new(false),
+        })
+    }
+
+    fn payload(&self) -> Option<Payload> {
+        let metas = self.index.load_metas().ok()?;
+        serde_json::from_str(metas.payload.as_deref()?).ok()
+    }
+
+    fn watermark(&self) -> Watermark {
+        let settled = self
+            .payload()
+            .and_then(|p| p.settled_ns)
+            .and_then(|ns| OffsetDateTime::from_unix_timestamp_nanos(ns).ok());
+        Watermark { settled }
+    }
+
+    /// Writes `courses` (replacing any with the same id) and commits with `watermark`.
+    fn write(
+        &self,
+        schema: &Schema,
+        fields: &Fields,
+        courses: &[Course],
+        watermark: Option<Watermark>,
+    ) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        for course in courses {
+            writer.delete_term(Term::from_field_u64(fields.id, course.id.0.unsigned_abs()));
+            writer
+                .add_document(document(schema, fields, course))
+                .map_err(index_error)?;
+        }
+        if let Some(watermark) = watermark {
+            let payload = Payload {
+                schema: SCHEMA_VERSION,
+                settled_ns: watermark.settled.map(OffsetDateTime::unix_timestamp_nanos),
+            };
+            let mut commit = writer.prepare_commit().map_err(index_error)?;
+            commit.set_payload(&serde_json::to_string(&payload).expect("a payload serializes"));
+            commit.commit().map_err(index_error)?;
+            self.reader.reload().map_err(index_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the index lives, and whether to remove it at the end.
+struct Root {
+    path: PathBuf,
+    temporary: bool,
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The tantivy index.
+pub struct TantivyIndex {
+    schema: Schema,
+    fields: Fields,
+    current: RwLock<Arc<Generation>>,
+    /// Declared after `current`, so the generations close before a temporary root goes.
+    root: Root,
+}
+
+static TEMPORARY: AtomicU64 = AtomicU64::new(0);
+
+const CURRENT: &str = "CURRENT";
+
+impl TantivyIndex {
+    /// Opens the index at `location`, or makes an empty one. An index of another schema
+    /// version is discarded (the sync fills the new one from the database).
+    pub fn open(location: &IndexLocation) -> Result<TantivyIndex, SearchError> {
+        let root = match location {
+            IndexLocation::Dir(path) => Root {
+                path: path.clone(),
+                temporary: false,
+            },
+            IndexLocation::Temporary => Root {
+                path: std::env::temp_dir().join(format!(
+                    "classmate-search-{}-{}",
+                    std::process::id(),
+                    TEMPORARY.fetch_add(1, Ordering::Relaxed)
+                )),
+                temporary: true,
+            },
+        };
+        std::fs::create_dir_all(&root.path)?;
+        let (schema, fields) = schema();
+        let named = std::fs::read_to_string(root.path.join(CURRENT))
+            .ok()
+            .map(|name| name.trim().to_owned())
+            .filter(|name| is_generation(name));
+        let generation = match named {
+            Some(name) => {
+                let generation = Generation::open(&root.path, &name, &schema, false)?;
+                match generation.payload() {
+                    Some(p) if p.schema == SCHEMA_VERSION => generation,
+                    _ => {
+                        drop(generation);
+                        Self::start(&root.path, &schema, &fields, &next_generation(&name))?
+                    }
+                }
+            }
+            None => Self::start(&root.path, &schema, &fields, "gen-1")?,
+        };
+        Ok(TantivyIndex {
+            schema,
+            fields,
+            current: RwLock::new(Arc::new(generation)),
+            root,
+        })
+    }
+
+    /// A fresh, empty, committed generation named `name`, made current.
+    fn start(
+        root: &Path,
+        schema: &Schema,
+        fields: &Fields,
+        name: &str,
+    ) -> Result<Generation, SearchError> {
+        let generation = Generation::open(root, name, schema, true)?;
+        generation.write(schema, fields, &[], Some(Watermark::default()))?;
+        make_current(root, name)?;
+        Ok(generation)
+    }
+
+    fn live(&self) -> Arc<Generation> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn collect(
+        &self,
+        request: &SearchRequest,
+        seats: &Arc<SeatBoard>,
+    ) -> Result<SearchResults, SearchError> {
+        let query: Box<dyn Query> = match &request.text {
+            None => Box::new(AllQuery),
+            Some(text) => match text_query(&self.fields, text) {
+                Some(query) => query,
+                None => return Ok(SearchResults::default()),
+            },
+        };
+        let (keep, skip) = match request.window {
+            Window::After(_) => (request.limit, 0),
+            Window::Skip(skip) => (skip + request.limit, skip),
+        };
+        let collector = Ranked {
+            filter: request.filter.clone(),
+            after: match request.window {
+                Window::After(cursor) => cursor,
+                Window::Skip(_) => None,
+            },
+            keep,
+            facets: request.facets,
+            chosung: request.text.as_ref().and_then(|t| t.chosung.clone()),
+            seats: seats.clone(),
+        };
+        let generation = self.live();
+        let searcher = generation.reader.searcher();
+        let found = searcher
+            .search(query.as_ref(), &collector)
+            .map_err(index_error)?;
+        let view = seats.view();
+        let mut hits = Vec::with_capacity(found.top.len().saturating_sub(skip));
+        for (rank, address) in found.top.into_iter().skip(skip) {
+            let mut course = stored_course(&searcher, &self.fields, address)?;
+            if let Some(enrolled) = view.enrolled(course.id) {
+                course.enrolled = enrolled;
+            }
+            hits.push(Hit { course, rank });
+        }
+        Ok(SearchResults {
+            hits,
+            total: found.total,
+            facets: request.facets.then(|| found.facets.into_facets()),
+        })
+    }
+}
+
+fn stored_course(
+    searcher: &tantivy::Searcher,
+    fields: &Fields,
+    address: DocAddress,
+) -> Result<Course, SearchError> {
+    let doc: TantivyDocument = searcher.doc(address).map_err(index_error)?;
+    doc.get_first(fields.doc)
+        .and_then(|value| value.as_bytes())
+        .and_then(|bytes| serde_json::from_slice::<Stored>(bytes).ok())
+        .and_then(Stored::into_course)
+        .ok_or_else(|| SearchError::Index("a stored course does not read back".into()))
+}
+
+fn is_generation(name: &str) -> bool {
+    name.strip_prefix("gen-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn next_generation(name: &str) -> String {
+    let number: u64 = name
+        .strip_prefix("gen-")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    format!("gen-{}", number + 1)
+}
+
+/// Points `CURRENT` at `name`: written aside, then renamed over, so it is never half written.
+fn make_current(root: &Path, name: &str) -> Result<(), SearchError> {
+    let aside = root.join("CURRENT.new");
+    std::fs::write(&aside, name)?;
+    std::fs::rename(&aside, root.join(CURRENT))?;
+    Ok(())
+}
+
+#[async_trait]
+impl SearchIndex for TantivyIndex {
+    fn backend(&self) -> SearchBackend {
+        SearchBackend::Tantivy
+    }
+
+    async fn search(
+        &self,
+        request: &SearchRequest,
+        seats: &Arc<SeatBoard>,
+    ) -> Result<SearchResults, SearchError> {
+        self.collect(request, seats)
+    }
+
+    async fn suggest(
+        &self,
+        text: &SearchText,
+        limit: usize,
+    ) -> Result<Vec<Suggestion>, SearchError> {
+        let request = SearchRequest {
+            text: Some(text.clone()),
+            filter: SearchFilter::default(),
+            window: Window::After(None),
+            limit: 50,
+            facets: false,
+        };
+        let found = self.collect(&request, &Arc::default())?;
+        Ok(suggestions(
+            text,
+            found.hits.iter().map(|h| &h.course),
+            limit,
+        ))
+    }
+
+    async fn apply(&self, courses: &[Course], watermark: Watermark) -> Result<(), SearchError> {
+        let generation = self.live();
+        let (schema, fields, courses) = (self.schema.clone(), self.fields, courses.to_vec());
+        tokio::task::spawn_blocking(move || {
+            generation.write(&schema, &fields, &courses, Some(watermark))
+        })
+        .await
+        .map_err(|e| SearchError::Index(e.to_string()))?
+    }
+
+    async fn rebuild(&self) -> Result<Box<dyn Rebuild + '_>, SearchError> {
+        let name = next_generation(&self.live().name);
+        let generation = Generation::open(&self.root.path, &name, &self.schema, true)?;
+        Ok(Box::new(TantivyRebuild {
+            index: self,
+            generation: Arc::new(generation),
+        }))
+    }
+
+    async fn status(&self) -> Result<IndexStatus, SearchError> {
+        let generation = self.live();
+        let searcher = generation.reader.searcher();
+        let mut ids = (i64::MAX, 0i64);
+        for segment in searcher.segment_readers() {
+            let column = segment.fast_fields().u64("id").map_err(index_error)?;
+            for doc in segment.doc_ids_alive() {
+                if let Some(id) = column.first(doc) {
+                    let id = i64::try_from(id).unwrap_or(i64::MAX);
+                    ids = (ids.0.min(id), ids.1.max(id));
+                }
+            }
+        }
+        Ok(IndexStatus {
+            backend: SearchBackend::Tantivy,
+            documents: searcher.num_docs(),
+            watermark: generation.watermark(),
+            ids: if ids.0 == i64::MAX { (0, 0) } else { ids },
+        })
+    }
+}
+
+/// A replacement generation being filled.
+struct TantivyRebuild<'a> {
+    index: &'a TantivyIndex,
+    generation: Arc<Generation>,
+}
+
+#[async_trait]
+impl Rebuild for TantivyRebuild<'_> {
+    async fn add(&mut self, courses: &[Course]) -> Result<(), SearchError> {
+        let generation = self.generation.clone();
+        let (schema, fields, courses) = (
+            self.index.schema.clone(),
+            self.index.fields,
+            courses.to_vec(),
+        );
+        tokio::task::spawn_blocking(move || generation.write(&schema, &fields, &courses, None))
+            .await
+            .map_err(|e| SearchError::Index(e.to_string()))?
+    }
+
+    async fn finish(self: Box<Self>, watermark: Watermark) -> Result<(), SearchError> {
+        let generation = self.generation.clone();
+        let (schema, fields) = (self.index.schema.clone(), self.index.fields);
+        let name = generation.name.clone();
+        tokio::task::spawn_blocking(move || {
+            generation.write(&schema, &fields, &[], Some(watermark))
+        })
+        .await
+        .map_err(|e| SearchError::Index(e.to_string()))??;
+        make_current(&self.index.root.path, &name)?;
+        let old = std::mem::replace(
+            &mut *self
+                .index
+                .current
+                .write()
+                .unwrap_or_else(|e| e.into_inner()),
+            self.generation,
+        );
+        old.retired.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// Turns hits into autocomplete entries: a code when the text is the start of the hit's code,
+/// a professor when it is the start of the name, else the title; each text once.
+fn suggestions<'a>(
+    text: &SearchText,
+    courses: impl Iterator<Item = &'a Course>,
+    limit: usize,
+) -> Vec<Suggestion> {
+    let mut out: Vec<Suggestion> = Vec::new();
+    for course in courses {
+        let spec = &course.spec;
+        let code = spec.code.to_string();
+        let suggestion = if code_forms(&code)
+            .iter()
+            .any(|form| form.starts_with(&text.compact))
+        {
+            Suggestion {
+                kind: SuggestionKind::Code,
+                text: format!("{code} {}", spec.title),
+                course_id: Some(course.id),
+            }
+        } else if compact(&spec.professor).starts_with(&text.compact) {
+            Suggestion {
+                kind: SuggestionKind::Professor,
+                text: spec.professor.clone(),
+                course_id: None,
+            }
+        } else {
+            Suggestion {
+                kind: SuggestionKind::Title,
+                text: spec.title.clone(),
+                course_id: None,
+            }
+        };
+        if !out
+            .iter()
+            .any(|s| s.kind == suggestion.kind && s.text == suggestion.text)
+        {
+            out.push(suggestion);
+        }
+        if out.len() == limit {
+            break;
+        }
+    }
+    out
+}
+
+/// Collects the ranked page, the total and the facets in one pass over the matches.
+struct Ranked {
+    filter: SearchFilter,
+    after: Option<Rank>,
+    keep: usize,
+    facets: bool,
+    /// A 초성 pattern every hit's title must match (the index only narrows by n-grams).
+    chosung: Option<String>,
+    seats: Arc<SeatBoard>,
+}
+
+/// Best first: most points, then code order, then id.
+type Key = (Reverse<u32>, u64, i64);
+
+#[derive(Default)]
+struct Counts {
+    department: HashMap<String, u64>,
+    credits: [u64; 7],
+    weekday: [u64; 6],
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        for (name, n) in other.department {
+            *self.department.entry(name).or_default() += n;
+        }
+        for (a, b) in self.credits.iter_mut().zip(other.credits) {
+            *a += b;
+        }
+        for (a, b) in self.weekday.iter_mut().zip(other.weekday) {
+            *a += b;
+        }
+    }
+
+    fn into_facets(self) -> Facets {
+        let mut department: Vec<(String, u64)> = self.department.into_iter().collect();
+        department.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Facets {
+            department,
+            credits: (1u8..=6)
+                .filter_map(|c| {
+                    let n = self.credits[usize::from(c)];
+                    (n > 0).then_some((c, n))
+                })
+                .collect(),
+            weekday: Weekday::ALL
+                .iter()
+                .filter_map(|d| {
+                    let n = self.weekday[usize::from(d.index())];
+                    (n > 0).then_some((*d, n))
+                })
+                .collect(),
+        }
+    }
+}
+
+struct Found {
+    /// Best first.
+    top: Vec<(Rank, DocAddress)>,
+    total: u64,
+    facets: Counts,
+}
+
+struct SegmentRanked {
+    segment: SegmentOrdinal,
+    filter: SearchFilter,
+    after: Option<Rank>,
+    keep: usize,
+    facets: bool,
+    seats: Arc<SeatBoard>,
+    id: Arc<dyn ColumnValues<u64>>,
+    order: Arc<dyn ColumnValues<u64>>,
+    capacity: Arc<dyn ColumnValues<u64>>,
+    enrolled: Arc<dyn ColumnValues<u64>>,
+    credits: Arc<dyn ColumnValues<u64>>,
+    weekdays: Arc<dyn ColumnValues<u64>>,
+    department: Option<StrColumn>,
+    /// The wanted department's ordinal in this segment; `Some(None)` when no course of the
+    /// segment is in it.
+    wanted_department: Option<Option<u64>>,
+    chosung: Option<(String, StrColumn, HashMap<u64, bool>)>,
+    heap: BinaryHeap<(Key, DocId)>,
+    total: u64,
+    counts: HashMap<u64, u64>,
+    credit_counts: [u64; 7],
+    weekday_counts: [u64; 6],
+}
+
+impl Collector for Ranked {
+    type Fruit = Found;
+    type Child = SegmentRanked;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentRanked> {
+        let fast = reader.fast_fields();
+        let column = |name: &str| -> tantivy::Result<Arc<dyn ColumnValues<u64>>> {
+            Ok(fast.u64(name)?.first_or_default_col(0))
+        };
+        let department = fast.str("department")?;
+        let wanted_department = match (&self.filter.department, &department) {
+            (None, _) => None,
+            (Some(name), Some(column)) => Some(column.dictionary().term_ord(name.as_bytes())?),
+            (Some(_), None) => Some(None),
+        };
+        let chosung = match (&self.chosung, fast.str("title_key")?) {
+            (Some(pattern), Some(titles)) => Some((pattern.clone(), titles, HashMap::new())),
+            _ => None,
+        };
+        Ok(SegmentRanked {
+            segment,
+            filter: self.filter.clone(),
+            after: self.after,
+            keep: self.keep,
+            facets: self.facets,
+            seats: self.seats.clone(),
+            id: column("id")?,
+            order: column("order")?,
+            capacity: column("capacity")?,
+            enrolled: column("enrolled")?,
+            credits: column("credits")?,
+            weekdays: column("weekdays")?,
+            department,
+            wanted_department,
+            chosung,
+            heap: BinaryHeap::new(),
+            total: 0,
+            counts: HashMap::new(),
+            credit_counts: [0; 7],
+            weekday_counts: [0; 6],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Found>) -> tantivy::Result<Found> {
+        let mut top = Vec::new();
+        let mut total = 0;
+        let mut facets = Counts::default();
+        for fruit in fruits {
+            top.extend(fruit.top);
+            total += fruit.total;
+            facets.add(fruit.facets);
+        }
+        top.sort_by_key(|(rank, _)| (Reverse(rank.points), rank.order, rank.id));
+        top.truncate(self.keep);
+        Ok(Found { top, total, facets })
+    }
+}
+
+impl SegmentRanked {
+    fn title_matches(&mut self, doc: DocId) -> bool {
+        let Some((pattern, titles, seen)) = &mut self.chosung else {
+            return true;
+        };
+        let Some(ord) = titles.term_ords(doc).next() else {
+            return false;
+        };
+        *seen.entry(ord).or_insert_with(|| {
+            let mut title = String::new();
+            titles.ord_to_str(ord, &mut title).unwrap_or(false)
+                && text::matches_chosung(&title, pattern)
+        })
+    }
+}
+
+impl SegmentCollector for SegmentRanked {
+    type Fruit = Found;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if !self.title_matches(doc) {
+            return;
+        }
+        let id = i64::try_from(self.id.get_val(doc)).unwrap_or(i64::MAX);
+        let department = self
+            .department
+            .as_ref()
+            .and_then(|column| column.term_ords(doc).next());
+        let department_ok = match self.wanted_department {
+            None => true,
+            Some(wanted) => wanted.is_some() && wanted == department,
+        };
+        let days = self.weekdays.get_val(doc);
+        let day_ok = self
+            .filter
+            .weekday
+            .is_none_or(|day| days & (1 << day.index()) != 0);
+        let credits = self.credits.get_val(doc);
+        let credits_ok = self
+            .filter
+            .credits
+            .is_none_or(|c| u64::from(c.get()) == credits);
+        let seats_ok = !self.filter.has_seats || {
+            let enrolled = self
+                .seats
+                .enrolled(CourseId(id))
+                .map_or(self.enrolled.get_val(doc), u64::from);
+            enrolled < self.capacity.get_val(doc)
+        };
+        if self.facets {
+            if day_ok && credits_ok && seats_ok {
+                if let Some(ord) = department {
+                    *self.counts.entry(ord).or_default() += 1;
+                }
+            }
+            if department_ok && day_ok && seats_ok {
+                if let Some(slot) = self.credit_counts.get_mut(credits as usize) {
+                    *slot += 1;
+                }
+            }
+            if department_ok && credits_ok && seats_ok {
+                for (d, slot) in self.weekday_counts.iter_mut().enumerate() {
+                    if days & (1 << d) != 0 {
+                        *slot += 1;
+                    }
+                }
+            }
+        }
+        if !(department_ok && day_ok && credits_ok && seats_ok) {
+            return;
+        }
+        self.total += 1;
+        let rank = Rank {
+            points: score.round().max(0.0) as u32,
+            order: self.order.get_val(doc),
+            id,
+        };
+        if self.after.is_some_and(|cursor| !rank.is_after(&cursor)) {
+            return;
+        }
+        let key = (Reverse(rank.points), rank.order, rank.id);
+        if self.heap.len() < self.keep {
+            self.heap.push((key, doc));
+        } else if self.heap.peek().is_some_and(|(worst, _)| key < *worst) {
+            self.heap.pop();
+            self.heap.push((key, doc));
+        }
+    }
+
+    fn harvest(self) -> Found {
+        let mut department = HashMap::new();
+        if let Some(column) = &self.department {
+            for (ord, n) in self.counts {
+                let mut name = String::new();
+                if column.ord_to_str(ord, &mut name).unwrap_or(false) {
+                    department.insert(name, n);
+                }
+            }
+        }
+        let top = self
+            .heap
+            .into_iter()
+            .map(|((Reverse(points), order, id), doc)| {
+                (
+                    Rank { points, order, id },
+                    DocAddress::new(self.segment, doc),
+                )
+            })
+            .collect();
+        Found {
+            top,
+            total: self.total,
+            facets: Counts {
+                department,
+                credits: self.credit_counts,
+                weekday: self.weekday_counts,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CourseCode, Meeting};
+
+    fn course(id: i64, code: &str, title: &str, professor: &str) -> Course {
+        Course {
+            id: CourseId(id),
+            spec: CourseSpec {
+                code: CourseCode::parse(code).unwrap(),
+                title: title.into(),
+                department: "컴퓨터공학과".into(),
+                professor: professor.into(),
+                credits: Credits::new(3).unwrap(),
+                capacity: 10,
+                meetings: vec![Meeting {
+                    weekday: Weekday::Mon,
+                    start_min: 540,
+                    end_min: 615,
+                    room: "공학관 101".into(),
+                }],
+                restrictions: Restrictions::default(),
+                is_open: true,
+            },
+            enrolled: 0,
+        }
+    }
+
+    fn request(q: &str) -> SearchRequest {
+        SearchRequest {
+            text: SearchText::parse(q).unwrap(),
+            filter: SearchFilter::default(),
+            window: Window::After(None),
+            limit: 10,
+            facets: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn what_is_written_is_found_and_survives_a_reopen() {
+        let dir =
+            std::env::temp_dir().join(format!("classmate-tantivy-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let location = IndexLocation::Dir(dir.clone());
+        let seats = Arc::new(SeatBoard::default());
+        {
+            let index = TantivyIndex::open(&location).unwrap();
+            let settled = OffsetDateTime::now_utc();
+            index
+                .apply(
+                    &[
+                        course(1, "CSE2010-01", "자료구조", "김철수"),
+                        course(2, "CSE3010-01", "운영체제", "이영희"),
+                    ],
+                    Watermark {
+                        settled: Some(settled),
+                    },
+                )
+                .await
+                .unwrap();
+            let found = index.search(&request(""), &seats).await.unwrap();
+            assert_eq!(found.total, 2);
+            let found = index.search(&request("구조"), &seats).await.unwrap();
+            let ids: Vec<i64> = found.hits.iter().map(|h| h.course.id.0).collect();
+            assert_eq!(ids, [1]);
+        }
+        let index = TantivyIndex::open(&location).unwrap();
+        let status = index.status().await.unwrap();
+        assert_eq!((status.documents, status.ids), (2, (1, 2)));
+        assert!(status.watermark.settled.is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
