@@ -5,6 +5,8 @@
 //! [`sync`] from each course's `updated_at` (bulk after seeding, then incrementally). Seat counts
 //! change too often to reindex: every hit takes them from the store's live [`SeatBoard`].
 
+#[cfg(test)]
+mod contract;
 pub mod highlight;
 pub mod query;
 pub mod sync;

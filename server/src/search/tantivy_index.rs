@@ -1087,8 +1087,52 @@ impl SegmentCollector for SegmentRanked {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicI64;
+
     use super::*;
     use crate::domain::{CourseCode, Meeting};
+    use crate::search::contract::{Harness, contract_tests};
+
+    /// A temporary index, filled as the sync would fill it.
+    #[derive(Default)]
+    struct Tantivy {
+        index: Mutex<Option<Arc<TantivyIndex>>>,
+        ids: AtomicI64,
+    }
+
+    impl Tantivy {
+        fn stored(&self, specs: &[CourseSpec]) -> Vec<Course> {
+            specs
+                .iter()
+                .map(|spec| Course {
+                    id: CourseId(self.ids.fetch_add(1, Ordering::Relaxed) + 1),
+                    spec: spec.clone(),
+                    enrolled: 0,
+                })
+                .collect()
+        }
+    }
+
+    #[async_trait]
+    impl Harness for Tantivy {
+        async fn index(&self, specs: &[CourseSpec]) -> (Arc<dyn SearchIndex>, Vec<Course>) {
+            let index = Arc::new(TantivyIndex::open(&IndexLocation::Temporary).unwrap());
+            let courses = self.stored(specs);
+            index.apply(&courses, Watermark::default()).await.unwrap();
+            *self.index.lock().unwrap() = Some(index.clone());
+            (index, courses)
+        }
+
+        async fn change(&self, courses: &[Course], new: &[CourseSpec]) -> Vec<Course> {
+            let index = self.index.lock().unwrap().clone().expect("an index");
+            let mut all = courses.to_vec();
+            all.extend(self.stored(new));
+            index.apply(&all, Watermark::default()).await.unwrap();
+            all
+        }
+    }
+
+    contract_tests!(tantivy, async { Tantivy::default() });
 
     fn course(id: i64, code: &str, title: &str, professor: &str) -> Course {
         Course {
