@@ -209,3 +209,98 @@ pub async fn change_queue(
     );
     Ok(Json(overview(&state, &settings)))
 }
+
+/// A rebuild of the search index.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RebuildView {
+    pub running: bool,
+    /// Courses written to the new index so far.
+    pub done: u64,
+    /// Courses to write.
+    pub total: u64,
+    /// Rebuilds this process finished since it started.
+    pub finished: u64,
+}
+
+/// How this process's search index stands.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchStatusView {
+    /// `tantivy`.
+    pub backend: String,
+    /// Courses in the index.
+    pub documents: u64,
+    /// Every change to the catalog up to this time is in the index (RFC 3339); null before
+    /// the first sync.
+    pub watermark: Option<String>,
+    /// Milliseconds since the index last caught up with the database (the sync looks every
+    /// 200 ms); null before it first has.
+    pub lag_ms: Option<u64>,
+    pub rebuild: RebuildView,
+}
+
+async fn search_status_view(state: &AppState) -> Result<SearchStatusView, AppError> {
+    let status = state.search.status().await?;
+    Ok(SearchStatusView {
+        backend: status.index.backend.to_string(),
+        documents: status.index.documents,
+        watermark: status
+            .index
+            .watermark
+            .settled
+            .map(|at| rfc3339_ms(unix_ms(at))),
+        lag_ms: status
+            .lag
+            .map(|lag| u64::try_from(lag.as_millis()).unwrap_or(u64::MAX)),
+        rebuild: RebuildView {
+            running: status.rebuild.running,
+            done: status.rebuild.done,
+            total: status.rebuild.total,
+            finished: status.rebuild.finished,
+        },
+    })
+}
+
+/// This process's search index: backend, documents, watermark, lag, a rebuild's progress.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/search",
+    tag = "admin",
+    responses(
+        (status = 200, description = "The index's status", body = SearchStatusView),
+        AuthErrors,
+        ServerErrors,
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn search_status(
+    State(state): State<AppState>,
+    _admin: CurrentAdmin,
+) -> Result<Json<SearchStatusView>, AppError> {
+    Ok(Json(search_status_view(&state).await?))
+}
+
+/// Rebuilds this process's search index from the database: a new index is filled while the
+/// old one answers, then swapped in at once. Returns at once; follow the progress with
+/// `GET /api/v1/admin/search`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/search/reindex",
+    tag = "admin",
+    responses(
+        (status = 202, description = "The rebuild started (or was already running)", body = SearchStatusView),
+        AuthErrors,
+        ServerErrors,
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn reindex_search(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+) -> Result<(StatusCode, Json<SearchStatusView>), AppError> {
+    state.search.ask_rebuild();
+    tracing::info!(admin_id = admin.id, "search index rebuild asked");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(search_status_view(&state).await?),
+    ))
+}

@@ -143,6 +143,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::create_course))
         .routes(routes!(admin::update_course))
         .routes(routes!(admin::queue_overview, admin::change_queue))
+        .routes(routes!(admin::search_status))
+        .routes(routes!(admin::reindex_search))
         .routes(routes!(tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::leave_queue))
         .routes(routes!(queue::status))

@@ -18,6 +18,9 @@ pub enum QueryError {
     TooManyWords,
     #[error("q must not contain control characters")]
     ControlCharacter,
+    /// A query string's invalid UTF-8 arrives decoded as U+FFFD, which no one types.
+    #[error("q must be valid UTF-8")]
+    NotUtf8,
 }
 
 /// A search text, taken apart.
@@ -47,6 +50,9 @@ impl SearchText {
         // No title or name holds one, and PostgreSQL refuses NUL in text outright.
         if raw.chars().any(char::is_control) {
             return Err(QueryError::ControlCharacter);
+        }
+        if raw.contains(char::REPLACEMENT_CHARACTER) {
+            return Err(QueryError::NotUtf8);
         }
         if raw.is_empty() {
             return Ok(None);
@@ -107,6 +113,7 @@ mod tests {
             SearchText::parse("자료\u{0}구조"),
             Err(QueryError::ControlCharacter)
         );
+        assert_eq!(SearchText::parse("자료\u{fffd}"), Err(QueryError::NotUtf8));
         // Query syntax is not syntax here: the words are what is left.
         let text = SearchText::parse("자료구조 AND (NOT 운영체제)")
             .unwrap()

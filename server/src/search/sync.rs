@@ -34,7 +34,7 @@ pub const OVERLAP: Duration = Duration::from_secs(2);
 pub const SEATS_EVERY: Duration = Duration::from_secs(1);
 
 /// How often the index is compared with the catalog for courses that are gone.
-pub const CHECK_EVERY: Duration = Duration::from_secs(10);
+pub const CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// Courses read per query.
 const PAGE: u32 = 2_000;

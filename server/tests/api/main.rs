@@ -12,4 +12,5 @@ mod health;
 mod limits;
 mod openapi;
 mod queue;
+mod search;
 mod slow_clients;
