@@ -15,7 +15,7 @@ use crate::auth::{SignUpPolicy, SigningKey};
 
 use crate::domain::CreditCap;
 use crate::http::Rate;
-use crate::search::IndexLocation;
+use crate::search::{IndexLocation, SearchBackend};
 
 /// The database settings, shared by `serve` and the tools that open the database. Its `Debug`
 /// hides the URL's password.
@@ -196,6 +196,11 @@ pub struct Config {
     /// Longest a request may take before the server answers 503.
     #[arg(long, env = "CLASSMATE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
+
+    /// What answers course searches: `tantivy`, an index in this process (the default), or
+    /// `database`, the database's own LIKE over pg_trgm trigram indexes (the baseline).
+    #[arg(long, env = "CLASSMATE_SEARCH", value_enum, default_value_t = SearchBackend::Tantivy)]
+    pub search: SearchBackend,
 
     /// Where the search index lives; give every server process its own [default: a directory
     /// beside the SQLite file, e.g. data/classmate.search; with PostgreSQL a temporary

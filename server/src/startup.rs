@@ -19,9 +19,10 @@ use crate::queue::hub::Hub;
 use crate::queue::{MemoryQueue, Queue, QueueError, RedisQueue};
 use crate::redis_conn;
 use crate::registration::{DrainConfig, Drainer, LiveSettings, Registration, Rules};
-use crate::search::SearchError;
+use crate::search::database::DatabaseSearch;
 use crate::search::sync::{Search, SyncError};
 use crate::search::tantivy_index::TantivyIndex;
+use crate::search::{SearchBackend, SearchError, SearchIndex};
 use crate::store::{self, Store, StoreError, Taken};
 
 /// Why the server could not start.
@@ -115,8 +116,11 @@ impl Application {
             }
         }
         let shared = Shared::open(&config.queue).await?;
-        let index = TantivyIndex::open(&config.search_location())?;
-        let search = Search::new(Arc::new(index), store.clone()).await?;
+        let index: Arc<dyn SearchIndex> = match config.search {
+            SearchBackend::Tantivy => Arc::new(TantivyIndex::open(&config.search_location())?),
+            SearchBackend::Database => Arc::new(DatabaseSearch::new(store.clone()).await?),
+        };
+        let search = Search::new(index, store.clone()).await?;
         // Searches answer from the first request: an empty index is filled now, in bulk.
         search.catch_up().await?;
         store.refresh_seats().await?;

@@ -7,6 +7,7 @@
 
 #[cfg(test)]
 mod contract;
+pub mod database;
 pub mod highlight;
 pub mod query;
 pub mod sync;
@@ -28,17 +29,22 @@ use crate::domain::{Course, CourseId, Credits, Weekday};
 use crate::store::SeatBoard;
 
 /// Which engine answers searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SearchBackend {
     /// An index in this process, on disk (the default).
     Tantivy,
+    /// The database's own `LIKE` over `pg_trgm` trigram indexes: the baseline.
+    Database,
 }
 
 impl fmt::Display for SearchBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             SearchBackend::Tantivy => "tantivy",
+            SearchBackend::Database => "database",
         })
     }
 }
@@ -262,6 +268,77 @@ pub fn code_order(course: &Course) -> u64 {
     order * 100 + code.section().parse::<u64>().unwrap_or(99)
 }
 
+/// Turns hits into autocomplete entries: a code when the text is the start of the hit's code,
+/// a professor when it is the start of the name, else the title; each text once.
+pub(crate) fn suggestions<'a>(
+    text: &SearchText,
+    courses: impl Iterator<Item = &'a Course>,
+    limit: usize,
+) -> Vec<Suggestion> {
+    let mut out: Vec<Suggestion> = Vec::new();
+    for course in courses {
+        let spec = &course.spec;
+        let code = spec.code.to_string();
+        let suggestion = if text::code_forms(&code)
+            .iter()
+            .any(|form| form.starts_with(&text.compact))
+        {
+            Suggestion {
+                kind: SuggestionKind::Code,
+                text: format!("{code} {}", spec.title),
+                course_id: Some(course.id),
+            }
+        } else if text::normalize(&spec.professor)
+            .replace(' ', "")
+            .starts_with(&text.compact)
+        {
+            Suggestion {
+                kind: SuggestionKind::Professor,
+                text: spec.professor.clone(),
+                course_id: None,
+            }
+        } else {
+            Suggestion {
+                kind: SuggestionKind::Title,
+                text: spec.title.clone(),
+                course_id: None,
+            }
+        };
+        if !out
+            .iter()
+            .any(|s| s.kind == suggestion.kind && s.text == suggestion.text)
+        {
+            out.push(suggestion);
+        }
+        if out.len() == limit {
+            break;
+        }
+    }
+    out
+}
+
+/// The subject and section a [`code_order`] was made from.
+pub fn code_of_order(order: u64) -> Option<(String, String)> {
+    let section = order % 100;
+    let mut rest = order / 100;
+    let mut subject = Vec::with_capacity(8);
+    for _ in 0..8 {
+        let digit = (rest % 37) as u8;
+        rest /= 37;
+        match digit {
+            0 => {}
+            1..=10 => subject.push(b'0' + digit - 1),
+            11..=36 => subject.push(b'A' + digit - 11),
+            _ => return None,
+        }
+    }
+    if rest != 0 || subject.is_empty() {
+        return None;
+    }
+    subject.reverse();
+    Some((String::from_utf8(subject).ok()?, format!("{section:02}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +381,10 @@ mod tests {
         assert_eq!(orders, sorted, "codes in subject, section order");
         sorted.dedup();
         assert_eq!(sorted.len(), codes.len());
+        for code in codes {
+            let (subject, section) = code_of_order(code_order(&course(code))).unwrap();
+            assert_eq!(format!("{subject}-{section}"), code);
+        }
     }
 
     #[test]

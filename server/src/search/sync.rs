@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
-use super::{IndexStatus, SearchError, SearchIndex, Watermark};
+use super::{IndexStatus, SearchBackend, SearchError, SearchIndex, Watermark};
 use crate::domain::{Course, CourseId};
 use crate::store::{Store, StoreError};
 
@@ -111,6 +111,9 @@ impl Search {
     /// Brings the index up to date once: a bulk fill when it is empty or holds courses the
     /// database no longer has, else the changes past the watermark.
     pub async fn catch_up(&self) -> Result<(), SyncError> {
+        if !self.follows_catalog() {
+            return Ok(());
+        }
         let status = self.index.status().await?;
         let (count, min_id, _) = self.store.catalog_fingerprint().await?;
         let replaced = status.documents > count || (status.documents > 0 && status.ids.0 < min_id);
@@ -122,6 +125,9 @@ impl Search {
 
     /// Writes the changes past the watermark.
     async fn follow(&self) -> Result<(), SyncError> {
+        if !self.follows_catalog() {
+            return Ok(());
+        }
         let mut followed = self.followed.lock().await;
         let started = OffsetDateTime::now_utc();
         let mut after = (
@@ -172,6 +178,11 @@ impl Search {
         followed.recent.retain(|_, at| *at > settled);
         *self.caught_up.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         Ok(())
+    }
+
+    /// Whether the index is a copy to keep in step (not the database itself).
+    fn follows_catalog(&self) -> bool {
+        self.index.backend() != SearchBackend::Database
     }
 
     /// Writes courses this process just changed, so their administrator finds them at once;

@@ -38,8 +38,8 @@ use time::OffsetDateTime;
 use super::text::{self, chosung, code_forms, edge_ngrams, hangul_bigrams, initial_of, words};
 use super::{
     Facets, Hit, IndexLocation, IndexStatus, Rank, Rebuild, SearchBackend, SearchError,
-    SearchFilter, SearchIndex, SearchRequest, SearchResults, SearchText, Suggestion,
-    SuggestionKind, Watermark, Window, code_order,
+    SearchFilter, SearchIndex, SearchRequest, SearchResults, SearchText, Suggestion, Watermark,
+    Window, code_order, suggestions,
 };
 use crate::domain::{
     Course, CourseCode, CourseId, CourseSpec, Credits, Meeting, Restrictions, Weekday, YearSet,
@@ -764,52 +764,6 @@ impl Rebuild for TantivyRebuild<'_> {
     }
 }
 
-/// Turns hits into autocomplete entries: a code when the text is the start of the hit's code,
-/// a professor when it is the start of the name, else the title; each text once.
-fn suggestions<'a>(
-    text: &SearchText,
-    courses: impl Iterator<Item = &'a Course>,
-    limit: usize,
-) -> Vec<Suggestion> {
-    let mut out: Vec<Suggestion> = Vec::new();
-    for course in courses {
-        let spec = &course.spec;
-        let code = spec.code.to_string();
-        let suggestion = if code_forms(&code)
-            .iter()
-            .any(|form| form.starts_with(&text.compact))
-        {
-            Suggestion {
-                kind: SuggestionKind::Code,
-                text: format!("{code} {}", spec.title),
-                course_id: Some(course.id),
-            }
-        } else if compact(&spec.professor).starts_with(&text.compact) {
-            Suggestion {
-                kind: SuggestionKind::Professor,
-                text: spec.professor.clone(),
-                course_id: None,
-            }
-        } else {
-            Suggestion {
-                kind: SuggestionKind::Title,
-                text: spec.title.clone(),
-                course_id: None,
-            }
-        };
-        if !out
-            .iter()
-            .any(|s| s.kind == suggestion.kind && s.text == suggestion.text)
-        {
-            out.push(suggestion);
-        }
-        if out.len() == limit {
-            break;
-        }
-    }
-    out
-}
-
 /// Collects the ranked page, the total and the facets in one pass over the matches.
 struct Ranked {
     filter: SearchFilter,
@@ -1014,15 +968,14 @@ impl SegmentCollector for SegmentRanked {
             enrolled < self.capacity.get_val(doc)
         };
         if self.facets {
-            if day_ok && credits_ok && seats_ok {
-                if let Some(ord) = department {
-                    *self.counts.entry(ord).or_default() += 1;
-                }
+            if let (true, Some(ord)) = (day_ok && credits_ok && seats_ok, department) {
+                *self.counts.entry(ord).or_default() += 1;
             }
-            if department_ok && day_ok && seats_ok {
-                if let Some(slot) = self.credit_counts.get_mut(credits as usize) {
-                    *slot += 1;
-                }
+            if let (true, Some(slot)) = (
+                department_ok && day_ok && seats_ok,
+                self.credit_counts.get_mut(credits as usize),
+            ) {
+                *slot += 1;
             }
             if department_ok && credits_ok && seats_ok {
                 for (d, slot) in self.weekday_counts.iter_mut().enumerate() {
@@ -1129,6 +1082,10 @@ mod tests {
             all.extend(self.stored(new));
             index.apply(&all, Watermark::default()).await.unwrap();
             all
+        }
+
+        async fn fill(&self, course: &Course, seats: &SeatBoard) {
+            seats.record(&[(course.id, course.spec.capacity)]);
         }
     }
 

@@ -12,6 +12,7 @@
 
 mod audit;
 mod bulk;
+mod catalog_search;
 mod dialect;
 mod drain;
 mod postgres;
@@ -27,8 +28,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Course, CourseId, CourseSpec, Credits, NewStudent, RosterClaim, Student, StudentId,
-    StudentNumber, Ticket, TicketId, Weekday,
+    Course, CourseId, CourseSpec, NewStudent, RosterClaim, Student, StudentId, StudentNumber,
+    Ticket, TicketId,
 };
 
 pub use audit::{Audit, AuditScope, Finding};
@@ -138,42 +139,6 @@ pub struct Admin {
     pub username: String,
 }
 
-/// Filters of the course catalog; every `None` matches all.
-#[derive(Debug, Clone, Default)]
-pub struct CourseFilter {
-    pub department: Option<String>,
-    /// Courses with at least one meeting on this day.
-    pub weekday: Option<Weekday>,
-    pub credits: Option<Credits>,
-    /// Only courses with a free seat.
-    pub has_seats: bool,
-    /// Text the title or the professor contains, or the course code does upper-cased: already
-    /// trimmed and non-empty; matched literally, wildcards included.
-    pub text: Option<String>,
-}
-
-/// Which page of a listing to return, 1-based.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
-    pub page: u32,
-    pub per_page: u32,
-}
-
-impl PageRequest {
-    /// Rows to skip before this page.
-    pub fn offset(self) -> i64 {
-        i64::from(self.page.saturating_sub(1)) * i64::from(self.per_page)
-    }
-}
-
-/// One page of a listing and the size of the whole.
-#[derive(Debug, Clone)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-    pub request: PageRequest,
-}
-
 /// A course in a student's cart.
 #[derive(Debug, Clone)]
 pub struct CartEntry {
@@ -255,6 +220,49 @@ pub struct Generation {
     pub full: Vec<CourseId>,
 }
 
+/// A catalog search in SQL (the baseline without a search engine): every word must occur in
+/// the title, the professor or the code.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogQuery {
+    /// Lower-case words.
+    pub words: Vec<String>,
+    /// The whole text, lower case, without spaces.
+    pub compact: Option<String>,
+    /// A course code form, lower case (`cse2010`, `cse2010-01`).
+    pub code: Option<String>,
+    pub department: Option<String>,
+    /// Monday is 0.
+    pub weekday: Option<u8>,
+    pub credits: Option<u8>,
+    pub has_seats: bool,
+    /// Only hits ranked after this one.
+    pub after: Option<CatalogCursor>,
+    pub skip: u32,
+    pub limit: u32,
+    pub facets: bool,
+}
+
+/// A hit's place in a SQL search's order: points (higher first), then code, then id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogCursor {
+    pub points: i64,
+    pub subject: String,
+    pub section: String,
+    pub id: i64,
+}
+
+/// What a SQL search found.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogHits {
+    /// Courses with their points, best first.
+    pub hits: Vec<(Course, u32)>,
+    pub total: u64,
+    pub departments: Vec<(String, u64)>,
+    pub credits: Vec<(u8, u64)>,
+    /// Hits per weekday, Monday first.
+    pub weekdays: [u64; 6],
+}
+
 /// A course as the search index follows it: with the time it last changed.
 #[derive(Debug, Clone)]
 pub struct ChangedCourse {
@@ -328,13 +336,6 @@ pub trait Store: Send + Sync {
     /// The course with this id.
     async fn course(&self, id: CourseId) -> Result<Option<Course>, StoreError>;
 
-    /// A page of the catalog, ordered by code and section.
-    async fn courses(
-        &self,
-        filter: &CourseFilter,
-        page: PageRequest,
-    ) -> Result<Page<Course>, StoreError>;
-
     /// Courses changed after `after` (a time and, among courses changed at that very time, an
     /// id), in that order, at most `limit`: what the search index follows.
     async fn courses_changed(
@@ -346,6 +347,13 @@ pub trait Store: Send + Sync {
     /// The number of courses, their lowest and their highest id (0 when there are none): how the
     /// search index notices a catalog that was replaced under it.
     async fn catalog_fingerprint(&self) -> Result<(u64, i64, i64), StoreError>;
+
+    /// Searches the catalog in SQL ([`CatalogQuery`]).
+    async fn search_catalog(&self, query: &CatalogQuery) -> Result<CatalogHits, StoreError>;
+
+    /// Makes SQL searches fast where the database can: `pg_trgm` trigram indexes on
+    /// PostgreSQL (nothing on SQLite). Safe to run again.
+    async fn prepare_catalog_search(&self) -> Result<(), StoreError>;
 
     /// The live seat counters this store keeps current with its own commits.
     fn seats(&self) -> &Arc<SeatBoard>;

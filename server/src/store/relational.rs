@@ -14,6 +14,7 @@ use sqlx::{
 };
 use time::OffsetDateTime;
 
+use super::catalog_search::{self, HitRow};
 use super::dialect::Dialect;
 use super::drain::{self, DrainReads, DrainTx};
 use super::rows::{
@@ -22,8 +23,8 @@ use super::rows::{
     convert_all,
 };
 use super::{
-    Admin, Backend, CartEntry, ChangedCourse, CourseFilter, Enrollment, EnrollmentRecord,
-    Generation, Page, PageRequest, QueueSettings, SeatBoard, SettingsChange, Store, StoreError,
+    Admin, Backend, CartEntry, CatalogHits, CatalogQuery, ChangedCourse, Enrollment,
+    EnrollmentRecord, Generation, QueueSettings, SeatBoard, SettingsChange, Store, StoreError,
     StudentTx, Taken, is_unique_violation, sql,
 };
 use crate::clock::unix_ms;
@@ -100,6 +101,11 @@ where
     for<'r> (i64, i64, i64): FromRow<'r, DB::Row>,
     for<'r> (i64, i32): FromRow<'r, DB::Row>,
     for<'r> ChangedCourseRow: FromRow<'r, DB::Row>,
+    for<'r> HitRow: FromRow<'r, DB::Row>,
+    for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> (i64, i64): FromRow<'r, DB::Row>,
+    for<'r> (i64, i64, i64, i64, i64, i64): FromRow<'r, DB::Row>,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB>,
     for<'q> Option<i64>: Encode<'q, DB>,
@@ -224,7 +230,7 @@ where
     }
 
     async fn is_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar(sql::IS_REVOKED)
+        Ok(sqlx::query_scalar::<_, bool>(sql::IS_REVOKED)
             .bind(jti)
             .fetch_one(&self.reader)
             .await?)
@@ -284,40 +290,6 @@ where
         course_in(&self.reader, id).await
     }
 
-    async fn courses(
-        &self,
-        filter: &CourseFilter,
-        page: PageRequest,
-    ) -> Result<Page<Course>, StoreError> {
-        let department = filter.department.as_deref();
-        let weekday_bit = filter.weekday.map(|day| 1i16 << day.index());
-        let credits = filter.credits.map(|c| i16::from(c.get()));
-        let pattern = filter.text.as_deref().map(sql::contains_pattern);
-        let rows: Vec<CourseRow> = sqlx::query_as(sql::COURSE_LISTING)
-            .bind(department)
-            .bind(weekday_bit)
-            .bind(credits)
-            .bind(filter.has_seats)
-            .bind(pattern.as_deref())
-            .bind(i64::from(page.per_page))
-            .bind(page.offset())
-            .fetch_all(&self.reader)
-            .await?;
-        let total: i64 = sqlx::query_scalar(sql::COURSE_COUNT)
-            .bind(department)
-            .bind(weekday_bit)
-            .bind(credits)
-            .bind(filter.has_seats)
-            .bind(pattern.as_deref())
-            .fetch_one(&self.reader)
-            .await?;
-        Ok(Page {
-            items: convert_all(rows)?,
-            total: total.unsigned_abs(),
-            request: page,
-        })
-    }
-
     async fn courses_changed(
         &self,
         after: (OffsetDateTime, CourseId),
@@ -337,6 +309,19 @@ where
             .fetch_one(&self.reader)
             .await?;
         Ok((count.unsigned_abs(), min, max))
+    }
+
+    async fn search_catalog(&self, query: &CatalogQuery) -> Result<CatalogHits, StoreError> {
+        catalog_search::search(&self.reader, query).await
+    }
+
+    async fn prepare_catalog_search(&self) -> Result<(), StoreError> {
+        if self.backend() == Backend::Postgres {
+            for statement in catalog_search::TRIGRAM_INDEXES {
+                sqlx::query(statement).execute(&self.writer).await?;
+            }
+        }
+        Ok(())
     }
 
     fn seats(&self) -> &Arc<SeatBoard> {

@@ -68,36 +68,6 @@ pub(super) const COURSE_BY_ID: &str = concat!(
     " FROM courses c WHERE c.id = $1"
 );
 
-/// The catalog filter: `$1` department, `$2` weekday bit, `$3` credits, each NULL for any;
-/// `$4` true for only courses with a free seat; `$5` a `contains_pattern`, NULL for any.
-///
-/// The text is compared lower-cased on both sides because SQLite's `LIKE` ignores ASCII case
-/// and PostgreSQL's does not; so both backends answer alike. Course codes are stored
-/// upper-case, so the pattern is upper-cased for them instead.
-macro_rules! course_filter {
-    () => {
-        " WHERE ($1 IS NULL OR c.department = $1) \
-          AND ($2 IS NULL OR (c.weekday_mask & $2) <> 0) \
-          AND ($3 IS NULL OR c.credits = $3) \
-          AND (NOT $4 OR c.enrolled < c.capacity) \
-          AND ($5 IS NULL \
-               OR lower(c.title) LIKE lower($5) ESCAPE '\\' \
-               OR lower(c.professor) LIKE lower($5) ESCAPE '\\' \
-               OR c.subject LIKE upper($5) ESCAPE '\\')"
-    };
-}
-
-/// A page of the catalog: the filter, then `$6` rows after skipping `$7`.
-pub(super) const COURSE_LISTING: &str = concat!(
-    "SELECT ",
-    course_columns!(),
-    " FROM courses c",
-    course_filter!(),
-    " ORDER BY c.subject, c.section LIMIT $6 OFFSET $7"
-);
-
-pub(super) const COURSE_COUNT: &str = concat!("SELECT count(*) FROM courses c", course_filter!());
-
 /// Every course's seat counter, for the live seat board.
 pub(super) const SEAT_COUNTS: &str = "SELECT id, enrolled FROM courses";
 
@@ -243,21 +213,6 @@ pub(super) const INSERT_DRAIN_ENROLLMENTS: &str =
 pub(super) const INSERT_DECISIONS: &str = "INSERT INTO ticket_decisions (ticket_id, generation, \
      seq, student_id, course_id, state, code, admitted_at_ms, decided_at_ms, epoch) VALUES ";
 
-/// A `LIKE` pattern, for the catalog filter's `ESCAPE '\'`, that matches values containing
-/// `text` literally: `\`, `%` and `_` in it are escaped.
-pub(super) fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 /// `($1, $2, …)` for `rows` rows of `columns` placeholders each, comma-separated; with one row,
 /// an `IN` list. With `numbered` false, plain `?`: SQLite looks numbered names up one by one on
 /// every bind, which turns a statement of thousands of parameters quadratic.
@@ -298,23 +253,3 @@ pub(super) const BULK_ROSTER: &str =
 pub(super) const DATA_COUNTS: &str = "SELECT (SELECT count(*) FROM courses), \
      (SELECT count(*) FROM students), (SELECT count(*) FROM enrollments), \
      (SELECT count(*) FROM roster)";
-
-#[cfg(test)]
-mod tests {
-    use super::contains_pattern;
-
-    #[test]
-    fn contains_pattern_escapes_wildcards_and_the_escape() {
-        let cases = [
-            ("운영체제", "%운영체제%"),
-            ("cse", "%cse%"),
-            ("100%", "%100\\%%"),
-            ("a_b", "%a\\_b%"),
-            ("c:\\dir", "%c:\\\\dir%"),
-            ("' OR 1=1 --", "%' OR 1=1 --%"),
-        ];
-        for (text, pattern) in cases {
-            assert_eq!(contains_pattern(text), pattern, "{text}");
-        }
-    }
-}

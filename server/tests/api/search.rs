@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use classmate_server::domain::Weekday::*;
 use classmate_server::domain::{CourseSpec, CourseSpecInput, Weekday};
+use classmate_server::search::SearchBackend;
 use serde_json::Value;
 
 use classmate_testkit::{Backend, Reply, TestApp, course_input, eventually, on_both_backends};
@@ -17,6 +18,7 @@ on_both_backends!(
     seats_in_hits_follow_enrollments_without_a_reindex,
     administrators_see_the_index_and_rebuild_it_while_it_answers,
     a_replaced_catalog_is_noticed_and_the_index_rebuilt,
+    the_database_baseline_answers_the_same_endpoints,
 );
 
 fn titled(code: &str, title: &str, professor: &str, day: Weekday) -> CourseSpecInput {
@@ -410,4 +412,58 @@ async fn a_replaced_catalog_is_noticed_and_the_index_rebuilt(backend: Backend) {
         },
     )
     .await;
+}
+
+async fn the_database_baseline_answers_the_same_endpoints(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.search = SearchBackend::Database).await;
+    app.course(titled("CSE2010-01", "자료구조", "김철수", Mon))
+        .await;
+    app.course(titled("CSE3010-01", "고급 자료구조", "이영희", Tue))
+        .await;
+    // Written to the database, so searched at once: there is no copy to sync.
+    let spec = CourseSpec::parse(&titled("CSE2020-01", "운영체제", "박민수", Wed)).unwrap();
+    app.store().insert_course(&spec).await.unwrap();
+    let found = get(
+        &app,
+        "/api/v1/courses/search",
+        &[("q", "구조"), ("limit", "1")],
+    )
+    .await
+    .expect(200);
+    assert_eq!(found["total"], 2);
+    assert_eq!(hit_codes(&found), ["CSE2010-01"]);
+    assert_eq!(
+        found["facets"]["weekday"],
+        serde_json::json!([
+            { "value": "MON", "count": 1 }, { "value": "TUE", "count": 1 }
+        ])
+    );
+    let cursor = found["next_cursor"].as_str().unwrap();
+    let next = get(
+        &app,
+        "/api/v1/courses/search",
+        &[("q", "구조"), ("limit", "1"), ("cursor", cursor)],
+    )
+    .await
+    .expect(200);
+    assert_eq!(hit_codes(&next), ["CSE3010-01"]);
+    let listing = get(&app, "/api/v1/courses", &[("q", "운영체제")])
+        .await
+        .expect(200);
+    assert_eq!(listing["total"], 1);
+    let admin = app.admin_token().await;
+    let status = app
+        .get("/api/v1/admin/search", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(
+        (status["backend"].as_str(), status["documents"].as_u64()),
+        (Some("database"), Some(3))
+    );
+    for q in ["ㅈㄹㄱㅈ", "*?~^\"():!"] {
+        let reply = get(&app, "/api/v1/courses/search", &[("q", q)])
+            .await
+            .expect(200);
+        assert_eq!(reply["total"], 0, "{q}: the baseline has no 초성");
+    }
 }
