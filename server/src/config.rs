@@ -199,7 +199,12 @@ pub struct Config {
 
     /// What answers course searches: `tantivy`, an index in this process (the default), or
     /// `database`, the database's own LIKE over pg_trgm trigram indexes (the baseline).
-    #[arg(long, env = "CLASSMATE_SEARCH", value_enum, default_value_t = SearchBackend::Tantivy)]
+    #[arg(
+        long = "search-backend",
+        env = "CLASSMATE_SEARCH_BACKEND",
+        value_enum,
+        default_value_t = SearchBackend::Tantivy
+    )]
     pub search: SearchBackend,
 
     /// Where the search index lives; give every server process its own [default: a directory

@@ -7,14 +7,15 @@ use super::report::Report;
 pub fn render(report: &Report) -> String {
     let run = &report.run;
     let mut out = format!(
-        "# classmate bench: {}\n\n{}\n\nStarted {}, {:.1} s against {}, mode `{}`. \
-         Result: **{}**. Peak resident memory: {}.\n\n## How it was simulated\n\n{}\n",
+        "# classmate bench: {}\n\n{}\n\nStarted {}, {:.1} s against {}, mode `{}`, search \
+         `{}`. Result: **{}**. Peak resident memory: {}.\n\n## How it was simulated\n\n{}\n",
         run.scenario,
         run.description,
         run.started_at,
         run.duration_seconds,
         run.target,
         run.mode,
+        run.search.as_deref().unwrap_or("tantivy"),
         if report.passed { "passed" } else { "FAILED" },
         peak_memory(run.peak_memory_mib),
         run.simulation,

@@ -173,18 +173,24 @@ fn steps(phase: &Phase, mix: &[(Step, u32)], cart: usize, rng: &mut Rng) -> Vec<
         .collect()
 }
 
-/// A catalog search as a student types it: a Korean title word, whole or its first two
-/// syllables; sometimes narrowed to a department or a day; sometimes a later page.
+/// A catalog search as a student types it into the search box: a Korean title word, whole or
+/// its first two syllables, or a course code typed loosely (`cse 2010`); sometimes narrowed to
+/// a department or a day, or to courses with seats.
 pub fn search_path(rng: &mut Rng) -> String {
     let data = &*DATA;
     let department = rng.pick(&data.departments);
     let (title, _) = *rng.pick(&department.titles);
     let word = title.split_whitespace().next().unwrap_or(title);
-    let query: String = match rng.chance(30) {
-        true => word.chars().take(2).collect(),
-        false => word.to_owned(),
+    let query: String = match rng.between(0, 9) {
+        0..=5 => word.to_owned(),
+        6..=8 => word.chars().take(2).collect(),
+        _ => format!(
+            "{} {}",
+            department.code.to_lowercase(),
+            rng.between(1, 4) * 1000 + rng.between(0, 9) * 10
+        ),
     };
-    let mut path = format!("/api/v1/courses?q={}&per_page=20", encode(&query));
+    let mut path = format!("/api/v1/courses/search?q={}&limit=20", encode(&query));
     if rng.chance(25) {
         path.push_str(&format!("&department={}", encode(department.name)));
     }
@@ -194,9 +200,6 @@ pub fn search_path(rng: &mut Rng) -> String {
     }
     if rng.chance(10) {
         path.push_str("&has_seats=true");
-    }
-    if rng.chance(20) {
-        path.push_str(&format!("&page={}", rng.between(2, 3)));
     }
     path
 }
@@ -297,9 +300,22 @@ mod tests {
     fn searches_are_korean_and_encoded() {
         let mut rng = Rng::new(1);
         let paths: Vec<String> = (0..200).map(|_| search_path(&mut rng)).collect();
-        assert!(paths.iter().all(|p| p.is_ascii() && p.contains("q=%")));
+        assert!(paths.iter().all(|p| p.is_ascii() && p.contains("q=")));
+        assert!(
+            paths.iter().filter(|p| p.contains("q=%")).count() > 150,
+            "mostly Korean"
+        );
+        assert!(
+            paths.iter().any(|p| p.contains("%20")),
+            "codes typed loosely"
+        );
         assert!(paths.iter().any(|p| p.contains("department=")));
-        assert!(paths.iter().any(|p| p.contains("page=")));
+        assert!(paths.iter().any(|p| p.contains("has_seats=")));
+        assert!(
+            paths
+                .iter()
+                .all(|p| p.starts_with("/api/v1/courses/search?"))
+        );
         assert_eq!(encode("운영 a&b"), "%EC%9A%B4%EC%98%81%20a%26b");
     }
 }

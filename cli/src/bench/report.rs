@@ -113,6 +113,9 @@ pub struct RunInfo {
     pub queue: Option<String>,
     /// `queue` or `direct`.
     pub mode: String,
+    /// What answered searches: `tantivy` or `database`.
+    #[serde(default)]
+    pub search: Option<String>,
     /// Distinct students simulated.
     pub students: u64,
     /// Goose users: each is one lane with one connection that plays many students.
@@ -322,6 +325,7 @@ pub(crate) mod fixtures {
                 database: Some("sqlite".to_owned()),
                 queue: Some("memory".to_owned()),
                 mode: "queue".to_owned(),
+                search: Some("tantivy".to_owned()),
                 students: 300,
                 lanes: 32,
                 simulation: "Each lane plays students in turn.\nThink time 1–3 s.".to_owned(),

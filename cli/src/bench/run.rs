@@ -10,6 +10,7 @@ use classmate_server::Config;
 use classmate_server::audit::audit;
 use classmate_server::auth::Role;
 use classmate_server::clock::{now_ms, rfc3339_ms};
+use classmate_server::search::SearchBackend;
 use classmate_server::store::{self, AuditScope};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -51,6 +52,17 @@ impl Mode {
     }
 }
 
+/// What answers searches in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SearchChoice {
+    /// The tantivy index in the server process.
+    Tantivy,
+    /// The database: LIKE over pg_trgm trigram indexes, the baseline.
+    Database,
+    /// Tantivy, then the database, each on freshly seeded identical data; then compared.
+    Both,
+}
+
 /// How long before the first arrival enrollment opens.
 const OPENING_MARGIN_MS: i64 = 100;
 
@@ -69,6 +81,8 @@ pub struct Settings {
     pub lanes: Option<u64>,
     pub seconds: Option<f64>,
     pub mode: Mode,
+    /// `None` keeps the server's own setting.
+    pub search: Option<SearchChoice>,
     pub fresh: bool,
     pub calibrate_seconds: f64,
     /// The server's settings: started with them, or (with `target`) reached with them.
@@ -87,17 +101,31 @@ pub async fn run(settings: Settings) -> anyhow::Result<i32> {
         Mode::Both => vec![Mode::Queue, Mode::Direct],
         mode => vec![mode],
     };
-    let fresh = settings.fresh || modes.len() > 1;
+    let searches = match settings.search {
+        Some(SearchChoice::Both) if settings.target.is_some() => {
+            bail!("--search both starts the server twice, which a running --target server cannot")
+        }
+        Some(SearchChoice::Both) if modes.len() > 1 => {
+            bail!("--search both and --mode both cannot be combined: choose one comparison")
+        }
+        Some(SearchChoice::Both) => vec![SearchBackend::Tantivy, SearchBackend::Database],
+        Some(SearchChoice::Tantivy) => vec![SearchBackend::Tantivy],
+        Some(SearchChoice::Database) => vec![SearchBackend::Database],
+        None => vec![settings.server.search],
+    };
+    let fresh = settings.fresh || modes.len() > 1 || searches.len() > 1;
     let mut runs = Vec::new();
-    for mode in modes {
-        runs.push(run_once(&settings, mode, fresh).await?);
+    for &search in &searches {
+        for &mode in &modes {
+            runs.push(run_once(&settings, mode, search, fresh).await?);
+        }
     }
-    if let [(queue, _), (direct, _)] = runs.as_slice() {
-        println!("\nqueue (A) against direct (B), on the same data:\n");
-        print!(
-            "{}",
-            compare::render(&compare::compare(queue, direct, 10.0))
-        );
+    if let [(a, _), (b, _)] = runs.as_slice() {
+        match searches.len() {
+            2 => println!("\ntantivy (A) against the database's pg_trgm (B), on the same data:\n"),
+            _ => println!("\nqueue (A) against direct (B), on the same data:\n"),
+        }
+        print!("{}", compare::render(&compare::compare(a, b, 10.0)));
     }
     let correct = runs.iter().all(|(report, _)| report.correct());
     let passed = runs.iter().all(|(report, _)| report.passed);
@@ -119,11 +147,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<i32> {
 async fn run_once(
     settings: &Settings,
     mode: Mode,
+    search: SearchBackend,
     fresh: bool,
 ) -> anyhow::Result<(Report, PathBuf)> {
     let mut scenario = Scenario::load(&settings.scenario)?;
     scenario.override_with(settings.students, settings.lanes, settings.seconds);
-    let config = &settings.server;
+    let mut config = settings.server.clone();
+    config.search = search;
+    let config = &config;
     let database = store::connect(&config.database.url, config.database.max_connections)
         .await
         .context("cannot open the database")?;
@@ -140,7 +171,15 @@ async fn run_once(
         None => Server::start(config, database).await?,
         Some(url) => Server::reach(config, url, database).await?,
     };
-    let outcome = drive(settings, mode, &scenario, &manifest, &server, backend).await;
+    let outcome = drive(
+        settings,
+        (mode, search),
+        &scenario,
+        &manifest,
+        &server,
+        backend,
+    )
+    .await;
     server.stop().await;
     let report = outcome?;
     let dir = output::write(&report, &settings.report_dir)?;
@@ -152,7 +191,7 @@ async fn run_once(
 /// Plays the scenario against `server` and builds the report.
 async fn drive(
     settings: &Settings,
-    mode: Mode,
+    (mode, search): (Mode, SearchBackend),
     scenario: &Scenario,
     manifest: &Manifest,
     server: &Server,
@@ -321,6 +360,7 @@ async fn drive(
                     None => "memory".to_owned(),
                 }),
                 mode: mode.name().to_owned(),
+                search: Some(search.to_string()),
                 students: students as u64,
                 lanes: lanes as u64,
                 simulation: simulation(scenario, mode),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use classmate_server::Config;
 
 use crate::bench::compare::{self, CompareArgs};
-use crate::bench::run::{self, Mode, Settings};
+use crate::bench::run::{self, Mode, SearchChoice, Settings};
 
 /// `classmate bench`: run a scenario, or compare two reports.
 #[derive(clap::Args)]
@@ -53,6 +53,11 @@ struct RunArgs {
     /// seeded identical data, and compares them.
     #[arg(long, value_enum, default_value = "queue")]
     mode: Mode,
+    /// What answers searches: `tantivy`, `database` (LIKE over pg_trgm), or `both`: the
+    /// scenario against tantivy, then against the database, each on freshly seeded identical
+    /// data, compared [default: --search-backend].
+    #[arg(long = "search", value_enum)]
+    search_choice: Option<SearchChoice>,
     /// Reseed first (same seed, so the same data) and clear the queue: a run that enrolls
     /// measures a fresh registration day. Deletes every course, student and enrollment.
     #[arg(long)]
@@ -83,6 +88,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 lanes: args.lanes,
                 seconds: args.seconds,
                 mode: args.mode,
+                search: args.search_choice,
                 fresh: args.fresh,
                 calibrate_seconds: args.calibrate_seconds,
                 server: args.server,
