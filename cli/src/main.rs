@@ -1,11 +1,8 @@
 //! `classmate`: run, seed, load-test and operate a Classmate course-registration system.
 
-#[cfg(feature = "bench")]
-mod bench;
-mod commands;
-mod seed;
-
 use std::process::ExitCode;
+
+use classmate::commands;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +26,9 @@ enum Command {
     Bench(Box<commands::bench::BenchArgs>),
     /// Generate and load a realistic Korean catalog and students (or a catalog from CSV).
     Seed(Box<commands::seed::SeedArgs>),
+    /// See and rebuild a server's course search index.
+    #[command(subcommand)]
+    Search(commands::search::SearchCommand),
     /// Inspect and release ShedLock-compatible scheduler locks in Redis.
     #[command(subcommand)]
     Lock(commands::lock::LockCommand),
@@ -41,6 +41,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(*args).await,
         Command::Admin(command) => commands::admin::run(command).await,
         Command::Lock(command) => commands::lock::run(command).await,
+        Command::Search(command) => commands::search::run(command).await,
         Command::Seed(args) => commands::seed::run(*args).await,
         #[cfg(feature = "bench")]
         Command::Bench(args) => commands::bench::run(*args).await,

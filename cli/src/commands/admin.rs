@@ -24,7 +24,7 @@ pub enum AdminCommand {
 pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::Create { username, database } => {
-            let password = read_password()?;
+            let password = read_password(true)?;
             let store = store::connect(&database.url, 2)
                 .await
                 .with_context(|| "cannot open the database")?;
@@ -50,10 +50,14 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
     }
 }
 
-/// The password: prompted twice without echo on a terminal, else the first line of stdin.
-fn read_password() -> anyhow::Result<String> {
+/// A password: prompted without echo on a terminal (twice when `confirm`), else the first line
+/// of stdin.
+pub fn read_password(confirm: bool) -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("비밀번호: ")?;
+        if !confirm {
+            return Ok(first);
+        }
         let second = rpassword::prompt_password("비밀번호 확인: ")?;
         if first != second {
             bail!("the two passwords differ");

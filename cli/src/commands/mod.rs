@@ -4,5 +4,6 @@ pub mod admin;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod lock;
+pub mod search;
 pub mod seed;
 pub mod serve;

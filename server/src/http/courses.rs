@@ -108,9 +108,9 @@ impl From<&Course> for CourseView {
 pub struct CourseQuery {
     /// Search text, matched as `GET /api/v1/courses/search` matches it (words, parts of
     /// compounds, 초성, codes, professors); hits come most relevant first. At most 100
-    /// characters once trimmed and 8 words, no control characters; blank lists everything in
-    /// code order.
-    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    /// characters once trimmed, no control characters (nor U+FFFD, what invalid UTF-8 decodes
+    /// to); blank lists everything in code order.
+    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f\ufffd]*$")]
     pub q: Option<String>,
     /// Exact department name, e.g. `컴퓨터공학과`; at most 100 characters, no control characters.
     #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
@@ -244,8 +244,8 @@ pub struct SearchQuery {
     /// a professor, a course code typed loosely (`CSE2010`, `cse 2010`, `2010`), English words
     /// with a typo or two. Query syntax (`*?~^"():!`, `AND OR NOT`) means nothing: only the
     /// words count, and a text of symbols only finds nothing. At most 100 characters once
-    /// trimmed and 8 words, no control characters; blank finds everything in code order.
-    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    /// trimmed, no control characters (nor U+FFFD); blank finds everything in code order.
+    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f\ufffd]*$")]
     pub q: Option<String>,
     /// Exact department name; at most 100 characters, no control characters.
     #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
@@ -414,11 +414,11 @@ pub async fn search_courses(
 #[into_params(parameter_in = Query)]
 pub struct SuggestQuery {
     /// What the student has typed so far; 1 to 100 characters once trimmed, no control
-    /// characters.
+    /// characters (nor U+FFFD).
     #[param(
         min_length = 1,
         max_length = 100,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\ufffd]*$"
     )]
     pub q: String,
     /// Entries, 1–10; default 10.

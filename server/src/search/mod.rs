@@ -10,6 +10,7 @@ mod contract;
 pub mod database;
 pub mod highlight;
 pub mod query;
+pub mod relevance;
 pub mod sync;
 pub mod tantivy_index;
 pub mod text;

@@ -6,16 +6,11 @@ use super::text;
 /// The longest search text taken, in characters once trimmed.
 pub const MAX_CHARS: usize = 100;
 
-/// The most words a search text may have.
-pub const MAX_WORDS: usize = 8;
-
 /// Why a search text is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
     #[error("q must be at most {MAX_CHARS} characters")]
     TooLong,
-    #[error("q must have at most {MAX_WORDS} words")]
-    TooManyWords,
     #[error("q must not contain control characters")]
     ControlCharacter,
     /// A query string's invalid UTF-8 arrives decoded as U+FFFD, which no one types.
@@ -59,9 +54,6 @@ impl SearchText {
         }
         let normalized = text::normalize(raw);
         let words = text::words(raw);
-        if words.len() > MAX_WORDS {
-            return Err(QueryError::TooManyWords);
-        }
         let chosung = text::is_chosung_query(&normalized).then(|| normalized.replace(' ', ""));
         Ok(Some(SearchText {
             raw: raw.to_owned(),
@@ -105,10 +97,6 @@ mod tests {
             Err(QueryError::TooLong)
         );
         assert!(SearchText::parse(&"가".repeat(100)).is_ok());
-        assert_eq!(
-            SearchText::parse("a b c d e f g h i"),
-            Err(QueryError::TooManyWords)
-        );
         assert_eq!(
             SearchText::parse("자료\u{0}구조"),
             Err(QueryError::ControlCharacter)

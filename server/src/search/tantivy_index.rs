@@ -21,9 +21,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{ColumnValues, StrColumn};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
-};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
@@ -303,8 +301,12 @@ fn all_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     ))
 }
 
-/// What one word of the query may match, each worth its points.
-fn word_query(fields: &Fields, word: &str) -> Box<dyn Query> {
+/// The most words of one query that tolerate typos: each is an automaton to walk.
+const MAX_TYPO_WORDS: usize = 4;
+
+/// What one word of the query may match, each worth its points; `typos` whether it may match
+/// with one.
+fn word_query(fields: &Fields, word: &str, typos: bool) -> Box<dyn Query> {
     let mut any = vec![
         worth(term(fields.word, word), points::WORD),
         worth(term(fields.word_prefix, word), points::WORD_PREFIX),
@@ -322,9 +324,10 @@ fn word_query(fields: &Fields, word: &str) -> Box<dyn Query> {
         any.push(worth(all_of(parts), points::PART));
     }
     let letters = word.chars().count();
-    if letters >= 4 && word.chars().all(|c| c.is_ascii_alphabetic()) {
-        let distance = if letters >= 8 { 2 } else { 1 };
-        let typo = FuzzyTermQuery::new(Term::from_field_text(fields.word, word), distance, true);
+    if typos && letters >= 4 && word.chars().all(|c| c.is_ascii_alphabetic()) {
+        // One edit (a transposition counts as one): two would cost more than the 2 ms a query
+        // may take, for little more found.
+        let typo = FuzzyTermQuery::new(Term::from_field_text(fields.word, word), 1, true);
         any.push(worth(Box::new(typo), points::TYPO));
     }
     Box::new(BooleanQuery::new(any))
@@ -355,7 +358,12 @@ fn text_query(fields: &Fields, text: &SearchText) -> Option<Box<dyn Query>> {
     }
     let mut any = Vec::new();
     if !text.words.is_empty() {
-        let every_word = text.words.iter().map(|w| word_query(fields, w)).collect();
+        let every_word = text
+            .words
+            .iter()
+            .enumerate()
+            .map(|(n, w)| word_query(fields, w, n < MAX_TYPO_WORDS))
+            .collect();
         any.push((Occur::Should, all_of(every_word)));
     }
     any.push(worth(
@@ -490,6 +498,8 @@ pub struct TantivyIndex {
     schema: Schema,
     fields: Fields,
     current: RwLock<Arc<Generation>>,
+    /// The catalog in code order, for listings without text; rebuilt when the index changes.
+    listing: Mutex<Option<Arc<Listing>>>,
     /// Declared after `current`, so the generations close before a temporary root goes.
     root: Root,
 }
@@ -539,6 +549,7 @@ impl TantivyIndex {
             schema,
             fields,
             current: RwLock::new(Arc::new(generation)),
+            listing: Mutex::new(None),
             root,
         })
     }
@@ -569,10 +580,15 @@ impl TantivyIndex {
         seats: &Arc<SeatBoard>,
     ) -> Result<SearchResults, SearchError> {
         let query: Box<dyn Query> = match &request.text {
-            None => Box::new(AllQuery),
+            None => return self.list(request, seats),
             Some(text) => match text_query(&self.fields, text) {
                 Some(query) => query,
-                None => return Ok(SearchResults::default()),
+                None => {
+                    return Ok(SearchResults {
+                        facets: request.facets.then(Facets::default),
+                        ..SearchResults::default()
+                    });
+                }
             },
         };
         let (keep, skip) = match request.window {
@@ -608,6 +624,200 @@ impl TantivyIndex {
             hits,
             total: found.total,
             facets: request.facets.then(|| found.facets.into_facets()),
+        })
+    }
+}
+
+/// One course of the catalog as a listing needs it.
+#[derive(Clone, Copy)]
+struct Row {
+    order: u64,
+    id: i64,
+    address: DocAddress,
+    /// Index into [`Listing::departments`].
+    department: u32,
+    credits: u8,
+    days: u8,
+    capacity: u32,
+    enrolled: u32,
+}
+
+/// The whole catalog in code order, read from the index's columns once per version of the
+/// index: a listing without text walks these rows (a few MiB for 100,000 courses) instead of
+/// every document's columns, and stops paying for rows once its page is full.
+struct Listing {
+    version: u64,
+    rows: Vec<Row>,
+    departments: Vec<String>,
+}
+
+impl Listing {
+    fn read(searcher: &tantivy::Searcher) -> Result<Listing, SearchError> {
+        let mut rows = Vec::with_capacity(searcher.num_docs() as usize);
+        let mut departments: Vec<String> = Vec::new();
+        let mut known: HashMap<String, u32> = HashMap::new();
+        for (segment, reader) in searcher.segment_readers().iter().enumerate() {
+            let fast = reader.fast_fields();
+            let column = |name: &str| -> Result<Arc<dyn ColumnValues<u64>>, SearchError> {
+                Ok(fast.u64(name).map_err(index_error)?.first_or_default_col(0))
+            };
+            let (id, order) = (column("id")?, column("order")?);
+            let (capacity, enrolled) = (column("capacity")?, column("enrolled")?);
+            let (credits, days) = (column("credits")?, column("weekdays")?);
+            let names = fast.str("department").map_err(index_error)?;
+            // This segment's department ordinals as indexes into `departments`.
+            let mut global = Vec::new();
+            if let Some(names) = &names {
+                for ord in 0..names.dictionary().num_terms() as u64 {
+                    let mut name = String::new();
+                    names.ord_to_str(ord, &mut name)?;
+                    let next = departments.len() as u32;
+                    let index = *known.entry(name.clone()).or_insert_with(|| {
+                        departments.push(name);
+                        next
+                    });
+                    global.push(index);
+                }
+            }
+            for doc in reader.doc_ids_alive() {
+                let department = names
+                    .as_ref()
+                    .and_then(|n| n.term_ords(doc).next())
+                    .and_then(|ord| global.get(ord as usize).copied())
+                    .unwrap_or(u32::MAX);
+                rows.push(Row {
+                    order: order.get_val(doc),
+                    id: i64::try_from(id.get_val(doc)).unwrap_or(i64::MAX),
+                    address: DocAddress::new(segment as SegmentOrdinal, doc),
+                    department,
+                    credits: u8::try_from(credits.get_val(doc)).unwrap_or(0),
+                    days: u8::try_from(days.get_val(doc)).unwrap_or(0),
+                    capacity: u32::try_from(capacity.get_val(doc)).unwrap_or(0),
+                    enrolled: u32::try_from(enrolled.get_val(doc)).unwrap_or(0),
+                });
+            }
+        }
+        rows.sort_unstable_by_key(|r| (r.order, r.id));
+        Ok(Listing {
+            version: searcher.generation().generation_id(),
+            rows,
+            departments,
+        })
+    }
+}
+
+impl TantivyIndex {
+    fn listing(&self, searcher: &tantivy::Searcher) -> Result<Arc<Listing>, SearchError> {
+        let version = searcher.generation().generation_id();
+        let mut cached = self.listing.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(listing) = cached.as_ref().filter(|l| l.version == version) {
+            return Ok(listing.clone());
+        }
+        let listing = Arc::new(Listing::read(searcher)?);
+        *cached = Some(listing.clone());
+        Ok(listing)
+    }
+
+    /// Every course, filtered, in code order (each worth one point, as with no text every
+    /// course matches equally).
+    fn list(
+        &self,
+        request: &SearchRequest,
+        seats: &Arc<SeatBoard>,
+    ) -> Result<SearchResults, SearchError> {
+        let generation = self.live();
+        let searcher = generation.reader.searcher();
+        let listing = self.listing(&searcher)?;
+        let filter = &request.filter;
+        let wanted = filter.department.as_ref().map(|name| {
+            listing
+                .departments
+                .iter()
+                .position(|d| d == name)
+                .map(|i| i as u32)
+        });
+        let (skip, after) = match request.window {
+            Window::Skip(skip) => (skip, None),
+            Window::After(cursor) => (0, cursor),
+        };
+        let mut counts = Counts::default();
+        let mut department_counts = vec![0u64; listing.departments.len()];
+        let (mut total, mut page) = (0u64, Vec::with_capacity(request.limit));
+        let view = seats.view();
+        for row in &listing.rows {
+            let department_ok = match wanted {
+                None => true,
+                Some(wanted) => wanted == Some(row.department),
+            };
+            let day_ok = filter
+                .weekday
+                .is_none_or(|day| row.days & (1 << day.index()) != 0);
+            let credits_ok = filter.credits.is_none_or(|c| c.get() == row.credits);
+            let seats_ok = !filter.has_seats
+                || view.enrolled(CourseId(row.id)).unwrap_or(row.enrolled) < row.capacity;
+            if request.facets {
+                if let (true, Some(slot)) = (
+                    day_ok && credits_ok && seats_ok,
+                    department_counts.get_mut(row.department as usize),
+                ) {
+                    *slot += 1;
+                }
+                if department_ok && day_ok && seats_ok {
+                    counts.credits[usize::from(row.credits.min(6))] += 1;
+                }
+                if department_ok && credits_ok && seats_ok {
+                    for (d, slot) in counts.weekday.iter_mut().enumerate() {
+                        if row.days & (1 << d) != 0 {
+                            *slot += 1;
+                        }
+                    }
+                }
+            } else if page.len() == request.limit
+                && wanted.is_none()
+                && !filter.has_seats
+                && filter.weekday.is_none()
+                && filter.credits.is_none()
+            {
+                // Nothing filtered and nothing to count: the rest only add to the total.
+                total = listing.rows.len() as u64;
+                break;
+            }
+            if !(department_ok && day_ok && credits_ok && seats_ok) {
+                continue;
+            }
+            total += 1;
+            let rank = Rank {
+                points: 1,
+                order: row.order,
+                id: row.id,
+            };
+            let in_window = match after {
+                Some(cursor) => rank.is_after(&cursor),
+                None => total > skip as u64,
+            };
+            if in_window && page.len() < request.limit {
+                page.push((rank, row.address));
+            }
+        }
+        drop(view);
+        let view = seats.view();
+        let mut hits = Vec::with_capacity(page.len());
+        for (rank, address) in page {
+            let mut course = stored_course(&searcher, &self.fields, address)?;
+            if let Some(enrolled) = view.enrolled(course.id) {
+                course.enrolled = enrolled;
+            }
+            hits.push(Hit { course, rank });
+        }
+        for (name, n) in listing.departments.iter().zip(department_counts) {
+            if n > 0 {
+                counts.department.insert(name.clone(), n);
+            }
+        }
+        Ok(SearchResults {
+            hits,
+            total,
+            facets: request.facets.then(|| counts.into_facets()),
         })
     }
 }
@@ -847,7 +1057,8 @@ struct SegmentRanked {
     chosung: Option<(String, StrColumn, HashMap<u64, bool>)>,
     heap: BinaryHeap<(Key, DocId)>,
     total: u64,
-    counts: HashMap<u64, u64>,
+    /// Hits per department ordinal of this segment.
+    department_counts: Vec<u64>,
     credit_counts: [u64; 7],
     weekday_counts: [u64; 6],
 }
@@ -871,6 +1082,10 @@ impl Collector for Ranked {
             (Some(name), Some(column)) => Some(column.dictionary().term_ord(name.as_bytes())?),
             (Some(_), None) => Some(None),
         };
+        let department_counts = match (&department, self.facets) {
+            (Some(column), true) => vec![0; column.dictionary().num_terms()],
+            _ => Vec::new(),
+        };
         let chosung = match (&self.chosung, fast.str("title_key")?) {
             (Some(pattern), Some(titles)) => Some((pattern.clone(), titles, HashMap::new())),
             _ => None,
@@ -893,7 +1108,7 @@ impl Collector for Ranked {
             chosung,
             heap: BinaryHeap::new(),
             total: 0,
-            counts: HashMap::new(),
+            department_counts,
             credit_counts: [0; 7],
             weekday_counts: [0; 6],
         })
@@ -941,35 +1156,47 @@ impl SegmentCollector for SegmentRanked {
         if !self.title_matches(doc) {
             return;
         }
-        let id = i64::try_from(self.id.get_val(doc)).unwrap_or(i64::MAX);
-        let department = self
-            .department
-            .as_ref()
-            .and_then(|column| column.term_ords(doc).next());
+        // Each column is read only when a filter or the facets need it.
+        let department = match self.wanted_department.is_some() || self.facets {
+            true => self
+                .department
+                .as_ref()
+                .and_then(|column| column.term_ords(doc).next()),
+            false => None,
+        };
         let department_ok = match self.wanted_department {
             None => true,
             Some(wanted) => wanted.is_some() && wanted == department,
         };
-        let days = self.weekdays.get_val(doc);
+        let days = match self.filter.weekday.is_some() || self.facets {
+            true => self.weekdays.get_val(doc),
+            false => 0,
+        };
         let day_ok = self
             .filter
             .weekday
             .is_none_or(|day| days & (1 << day.index()) != 0);
-        let credits = self.credits.get_val(doc);
+        let credits = match self.filter.credits.is_some() || self.facets {
+            true => self.credits.get_val(doc),
+            false => 0,
+        };
         let credits_ok = self
             .filter
             .credits
             .is_none_or(|c| u64::from(c.get()) == credits);
         let seats_ok = !self.filter.has_seats || {
+            let id = CourseId(i64::try_from(self.id.get_val(doc)).unwrap_or(i64::MAX));
             let enrolled = self
                 .seats
-                .enrolled(CourseId(id))
+                .enrolled(id)
                 .map_or(self.enrolled.get_val(doc), u64::from);
             enrolled < self.capacity.get_val(doc)
         };
         if self.facets {
-            if let (true, Some(ord)) = (day_ok && credits_ok && seats_ok, department) {
-                *self.counts.entry(ord).or_default() += 1;
+            if let (true, Some(ord)) = (day_ok && credits_ok && seats_ok, department)
+                && let Some(slot) = self.department_counts.get_mut(ord as usize)
+            {
+                *slot += 1;
             }
             if let (true, Some(slot)) = (
                 department_ok && day_ok && seats_ok,
@@ -989,10 +1216,20 @@ impl SegmentCollector for SegmentRanked {
             return;
         }
         self.total += 1;
+        let points = score.round().max(0.0) as u32;
+        // Fewer points than the worst kept hit: it cannot make the page.
+        if self.heap.len() == self.keep
+            && self
+                .heap
+                .peek()
+                .is_some_and(|((Reverse(worst), _, _), _)| points < *worst)
+        {
+            return;
+        }
         let rank = Rank {
-            points: score.round().max(0.0) as u32,
+            points,
             order: self.order.get_val(doc),
-            id,
+            id: i64::try_from(self.id.get_val(doc)).unwrap_or(i64::MAX),
         };
         if self.after.is_some_and(|cursor| !rank.is_after(&cursor)) {
             return;
@@ -1009,10 +1246,10 @@ impl SegmentCollector for SegmentRanked {
     fn harvest(self) -> Found {
         let mut department = HashMap::new();
         if let Some(column) = &self.department {
-            for (ord, n) in self.counts {
+            for (ord, n) in self.department_counts.iter().enumerate() {
                 let mut name = String::new();
-                if column.ord_to_str(ord, &mut name).unwrap_or(false) {
-                    department.insert(name, n);
+                if *n > 0 && column.ord_to_str(ord as u64, &mut name).unwrap_or(false) {
+                    department.insert(name, *n);
                 }
             }
         }

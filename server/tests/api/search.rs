@@ -199,7 +199,7 @@ async fn every_endpoint_taking_q_refuses_or_finds_nothing_for_hostile_queries(ba
     let before = app.row_counts().await;
     // 10 KB of text.
     let long = "자".repeat(10 * 1024 / 3);
-    let refused = [long.as_str(), "a\u{0}b", "자료\n구조", "a b c d e f g h i"];
+    let refused = [long.as_str(), "a\u{0}b", "자료\n구조"];
     let nothing = [
         "*?~^\"():!",
         "AND OR NOT",
@@ -210,6 +210,7 @@ async fn every_endpoint_taking_q_refuses_or_finds_nothing_for_hostile_queries(ba
         "🙂🙂",
         "title:*",
         "NOT 자료구조",
+        "a b c d e f g h i j k l m n o p",
     ];
     for path in [
         "/api/v1/courses",
