@@ -26,10 +26,11 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
 };
+use tantivy::store::Compressor;
 use tantivy::tokenizer::{PreTokenizedString, Token};
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal,
-    SegmentReader, TantivyDocument, TantivyError, Term,
+    DocAddress, DocId, Index, IndexBuilder, IndexReader, IndexSettings, IndexWriter, ReloadPolicy,
+    Score, SegmentOrdinal, SegmentReader, TantivyDocument, TantivyError, Term,
 };
 use time::OffsetDateTime;
 
@@ -45,7 +46,10 @@ use crate::domain::{
 use crate::store::SeatBoard;
 
 /// Bumped whenever the fields or their tokens change: an index of another version is rebuilt.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
+
+/// Bytes per block of the document store: two or three courses.
+const DOCSTORE_BLOCK: usize = 1024;
 
 /// The writer's memory, tantivy's minimum for one indexing thread.
 const WRITER_MEMORY: usize = 15_000_000;
@@ -415,7 +419,19 @@ impl Generation {
         std::fs::create_dir_all(&dir)?;
         let directory = MmapDirectory::open(&dir)
             .map_err(|e| SearchError::Index(format!("{}: {e}", dir.display())))?;
-        let index = Index::open_or_create(directory, schema.clone()).map_err(index_error)?;
+        let settings = IndexSettings {
+            // Small blocks: a page of hits reads 20 courses from all over the store, and each
+            // read copies its whole block (uncompressed: nothing to unpack).
+            docstore_blocksize: DOCSTORE_BLOCK,
+            docstore_compression: Compressor::None,
+            docstore_compress_dedicated_thread: false,
+            ..IndexSettings::default()
+        };
+        let index = IndexBuilder::new()
+            .schema(schema.clone())
+            .settings(settings)
+            .open_or_create(directory)
+            .map_err(index_error)?;
         let writer = index
             .writer_with_num_threads(1, WRITER_MEMORY)
             .map_err(|e| match e {
