@@ -10,8 +10,7 @@ use time::OffsetDateTime;
 
 use super::{
     Facets, Hit, IndexStatus, Rank, Rebuild, SearchBackend, SearchError, SearchFilter, SearchIndex,
-    SearchRequest, SearchResults, SearchText, Suggestion, Watermark, Window, code_of_order,
-    code_order, suggestions,
+    SearchRequest, SearchResults, Watermark, Window, code_of_order, code_order,
 };
 use crate::domain::{Course, Weekday};
 use crate::store::{CatalogCursor, CatalogQuery, SeatBoard, Store, StoreError};
@@ -109,46 +108,19 @@ impl SearchIndex for DatabaseSearch {
             })
             .collect();
         let facets = request.facets.then(|| {
-            let mut department = found.departments;
-            department.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            let mut credits = found.credits;
-            credits.sort_unstable();
-            Facets {
-                department,
-                credits,
-                weekday: Weekday::ALL
-                    .iter()
-                    .zip(found.weekdays)
-                    .filter(|(_, n)| *n > 0)
-                    .map(|(d, n)| (*d, n))
-                    .collect(),
+            let mut credits = [0u64; 7];
+            for (c, n) in found.credits {
+                if let Some(slot) = credits.get_mut(usize::from(c)) {
+                    *slot = n;
+                }
             }
+            Facets::from_counts(found.departments, credits, found.weekdays)
         });
         Ok(SearchResults {
             hits,
             total: found.total,
             facets,
         })
-    }
-
-    async fn suggest(
-        &self,
-        text: &SearchText,
-        limit: usize,
-    ) -> Result<Vec<Suggestion>, SearchError> {
-        let request = SearchRequest {
-            text: Some(text.clone()),
-            filter: SearchFilter::default(),
-            window: Window::After(None),
-            limit: 50,
-            facets: false,
-        };
-        let found = self.search(&request, &Arc::default()).await?;
-        Ok(suggestions(
-            text,
-            found.hits.iter().map(|h| &h.course),
-            limit,
-        ))
     }
 
     async fn apply(&self, _courses: &[Course], _watermark: Watermark) -> Result<(), SearchError> {

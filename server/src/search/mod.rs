@@ -149,6 +149,36 @@ pub struct Facets {
     pub weekday: Vec<(Weekday, u64)>,
 }
 
+impl Facets {
+    /// Facets from hits per department, per credits (index 1–6) and per weekday (Monday
+    /// first), values without hits left out.
+    pub fn from_counts(
+        department: impl IntoIterator<Item = (String, u64)>,
+        credits: [u64; 7],
+        weekday: [u64; 6],
+    ) -> Facets {
+        let mut department: Vec<(String, u64)> =
+            department.into_iter().filter(|(_, n)| *n > 0).collect();
+        department.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Facets {
+            department,
+            credits: (1u8..=6)
+                .filter_map(|c| {
+                    let n = credits[usize::from(c)];
+                    (n > 0).then_some((c, n))
+                })
+                .collect(),
+            weekday: Weekday::ALL
+                .iter()
+                .filter_map(|d| {
+                    let n = weekday[usize::from(d.index())];
+                    (n > 0).then_some((*d, n))
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A course found, with its seats from the live counter.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -223,12 +253,27 @@ pub trait SearchIndex: Send + Sync {
         seats: &Arc<SeatBoard>,
     ) -> Result<SearchResults, SearchError>;
 
-    /// Up to `limit` completions of what was typed so far: titles, codes and professors.
+    /// Up to `limit` completions of what was typed so far: titles, codes and professors, from
+    /// the best 50 hits of the text.
     async fn suggest(
         &self,
         text: &SearchText,
         limit: usize,
-    ) -> Result<Vec<Suggestion>, SearchError>;
+    ) -> Result<Vec<Suggestion>, SearchError> {
+        let request = SearchRequest {
+            text: Some(text.clone()),
+            filter: SearchFilter::default(),
+            window: Window::After(None),
+            limit: 50,
+            facets: false,
+        };
+        let found = self.search(&request, &Arc::default()).await?;
+        Ok(suggestions(
+            text,
+            found.hits.iter().map(|h| &h.course),
+            limit,
+        ))
+    }
 
     /// Adds or replaces these courses, and records how far the index has followed.
     async fn apply(&self, courses: &[Course], watermark: Watermark) -> Result<(), SearchError>;

@@ -37,11 +37,11 @@ use time::OffsetDateTime;
 use super::text::{self, chosung, code_forms, edge_ngrams, hangul_bigrams, initial_of, words};
 use super::{
     Facets, Hit, IndexLocation, IndexStatus, Rank, Rebuild, SearchBackend, SearchError,
-    SearchFilter, SearchIndex, SearchRequest, SearchResults, SearchText, Suggestion, Watermark,
-    Window, code_order, suggestions,
+    SearchFilter, SearchIndex, SearchRequest, SearchResults, SearchText, Watermark, Window,
+    code_order,
 };
 use crate::domain::{
-    Course, CourseCode, CourseId, CourseSpec, Credits, Meeting, Restrictions, Weekday, YearSet,
+    Course, CourseCode, CourseId, CourseSpec, Credits, Meeting, Restrictions, YearSet,
 };
 use crate::store::SeatBoard;
 
@@ -886,26 +886,6 @@ impl SearchIndex for TantivyIndex {
         self.collect(request, seats)
     }
 
-    async fn suggest(
-        &self,
-        text: &SearchText,
-        limit: usize,
-    ) -> Result<Vec<Suggestion>, SearchError> {
-        let request = SearchRequest {
-            text: Some(text.clone()),
-            filter: SearchFilter::default(),
-            window: Window::After(None),
-            limit: 50,
-            facets: false,
-        };
-        let found = self.collect(&request, &Arc::default())?;
-        Ok(suggestions(
-            text,
-            found.hits.iter().map(|h| &h.course),
-            limit,
-        ))
-    }
-
     async fn apply(&self, courses: &[Course], watermark: Watermark) -> Result<(), SearchError> {
         let generation = self.live();
         let (schema, fields, courses) = (self.schema.clone(), self.fields, courses.to_vec());
@@ -1025,24 +1005,7 @@ impl Counts {
     }
 
     fn into_facets(self) -> Facets {
-        let mut department: Vec<(String, u64)> = self.department.into_iter().collect();
-        department.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        Facets {
-            department,
-            credits: (1u8..=6)
-                .filter_map(|c| {
-                    let n = self.credits[usize::from(c)];
-                    (n > 0).then_some((c, n))
-                })
-                .collect(),
-            weekday: Weekday::ALL
-                .iter()
-                .filter_map(|d| {
-                    let n = self.weekday[usize::from(d.index())];
-                    (n > 0).then_some((*d, n))
-                })
-                .collect(),
-        }
+        Facets::from_counts(self.department, self.credits, self.weekday)
     }
 }
 
@@ -1296,7 +1259,7 @@ mod tests {
     use std::sync::atomic::AtomicI64;
 
     use super::*;
-    use crate::domain::{CourseCode, Meeting};
+    use crate::domain::{CourseCode, Meeting, Weekday};
     use crate::search::contract::{Harness, contract_tests};
 
     /// A temporary index, filled as the sync would fill it.
