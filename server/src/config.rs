@@ -197,15 +197,24 @@ pub struct Config {
     #[arg(long, env = "CLASSMATE_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
 
-    /// What answers course searches: `tantivy`, an index in this process (the default), or
-    /// `database`, the database's own LIKE over pg_trgm trigram indexes (the baseline).
+    /// What answers course searches: `tantivy`, an index in this process on disk, `database`,
+    /// the database's own LIKE over pg_trgm trigram indexes (the baseline), or `elasticsearch`
+    /// [default: elasticsearch when CLASSMATE_ELASTICSEARCH_URL is set, else tantivy].
+    #[arg(long = "search-backend", env = "CLASSMATE_SEARCH_BACKEND", value_enum)]
+    pub search: Option<SearchBackend>,
+
+    /// Elasticsearch to search with (`http://host:9200`, or `https://user:password@host:9200`);
+    /// it needs the analysis-nori plugin. One index, shared by every server process.
+    #[arg(long, env = "CLASSMATE_ELASTICSEARCH_URL", value_parser = parse_secret)]
+    pub elasticsearch_url: Option<Secret>,
+
+    /// The alias searches go to in Elasticsearch; the indices behind it are `<alias>-<ms>`.
     #[arg(
-        long = "search-backend",
-        env = "CLASSMATE_SEARCH_BACKEND",
-        value_enum,
-        default_value_t = SearchBackend::Tantivy
+        long,
+        env = "CLASSMATE_ELASTICSEARCH_INDEX",
+        default_value = "classmate-courses"
     )]
-    pub search: SearchBackend,
+    pub elasticsearch_index: String,
 
     /// Where the search index lives; give every server process its own [default: a directory
     /// beside the SQLite file, e.g. data/classmate.search; with PostgreSQL a temporary
@@ -311,8 +320,15 @@ impl Config {
             .unwrap_or_else(|| Path::new("data").join("jwt.key"))
     }
 
-    /// The key that signs session tokens: the configured secret, else the key kept in
-    /// [`Config::key_file`], generated there on first use.
+    /// The search backend: as configured, else Elasticsearch when its URL is set, else tantivy.
+    pub fn search_backend(&self) -> SearchBackend {
+        match (self.search, &self.elasticsearch_url) {
+            (Some(backend), _) => backend,
+            (None, Some(_)) => SearchBackend::Elasticsearch,
+            (None, None) => SearchBackend::Tantivy,
+        }
+    }
+
     /// Where the search index lives: `--search-dir`, else beside the SQLite file, else a
     /// temporary directory.
     pub fn search_location(&self) -> IndexLocation {
@@ -325,6 +341,8 @@ impl Config {
         }
     }
 
+    /// The key that signs session tokens: the configured secret, else the key kept in
+    /// [`Config::key_file`], generated there on first use.
     pub fn signing_key(&self) -> Result<SigningKey, KeyError> {
         if let Some(secret) = &self.jwt_secret {
             return SigningKey::from_secret(secret.expose());

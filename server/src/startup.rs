@@ -20,6 +20,7 @@ use crate::queue::{MemoryQueue, Queue, QueueError, RedisQueue};
 use crate::redis_conn;
 use crate::registration::{DrainConfig, Drainer, LiveSettings, Registration, Rules};
 use crate::search::database::DatabaseSearch;
+use crate::search::elastic::ElasticIndex;
 use crate::search::sync::{Search, SyncError};
 use crate::search::tantivy_index::TantivyIndex;
 use crate::search::{SearchBackend, SearchError, SearchIndex};
@@ -116,9 +117,17 @@ impl Application {
             }
         }
         let shared = Shared::open(&config.queue).await?;
-        let index: Arc<dyn SearchIndex> = match config.search {
+        let index: Arc<dyn SearchIndex> = match config.search_backend() {
             SearchBackend::Tantivy => Arc::new(TantivyIndex::open(&config.search_location())?),
             SearchBackend::Database => Arc::new(DatabaseSearch::new(store.clone()).await?),
+            SearchBackend::Elasticsearch => {
+                let url = config.elasticsearch_url.as_ref().ok_or_else(|| {
+                    SearchError::Index(
+                        "the elasticsearch backend needs CLASSMATE_ELASTICSEARCH_URL".into(),
+                    )
+                })?;
+                Arc::new(ElasticIndex::open(url.expose(), &config.elasticsearch_index).await?)
+            }
         };
         let search = Search::new(index, store.clone()).await?;
         // Searches answer from the first request: an empty index is filled now, in bulk.

@@ -61,6 +61,8 @@ pub enum SearchChoice {
     Database,
     /// Tantivy, then the database, each on freshly seeded identical data; then compared.
     Both,
+    /// Elasticsearch at `CLASSMATE_ELASTICSEARCH_URL`.
+    Elasticsearch,
 }
 
 /// How long before the first arrival enrollment opens.
@@ -111,7 +113,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<i32> {
         Some(SearchChoice::Both) => vec![SearchBackend::Tantivy, SearchBackend::Database],
         Some(SearchChoice::Tantivy) => vec![SearchBackend::Tantivy],
         Some(SearchChoice::Database) => vec![SearchBackend::Database],
-        None => vec![settings.server.search],
+        Some(SearchChoice::Elasticsearch) => vec![SearchBackend::Elasticsearch],
+        None => vec![settings.server.search_backend()],
     };
     let fresh = settings.fresh || modes.len() > 1 || searches.len() > 1;
     let mut runs = Vec::new();
@@ -153,7 +156,7 @@ async fn run_once(
     let mut scenario = Scenario::load(&settings.scenario)?;
     scenario.override_with(settings.students, settings.lanes, settings.seconds);
     let mut config = settings.server.clone();
-    config.search = search;
+    config.search = Some(search);
     let config = &config;
     let database = store::connect(&config.database.url, config.database.max_connections)
         .await

@@ -551,7 +551,10 @@ impl From<RegistrationError> for AppError {
 
 impl From<SearchError> for AppError {
     fn from(error: SearchError) -> Self {
-        AppError::Internal(error_chain(&error))
+        match error {
+            SearchError::Unavailable(why) => AppError::Unavailable(why),
+            other => AppError::Internal(error_chain(&other)),
+        }
     }
 }
 

@@ -28,8 +28,14 @@ impl DatabaseSearch {
     }
 }
 
+/// A database that cannot answer in time (a pool exhausted, a connection lost) is a retryable
+/// 503, as for every other request; anything else is the index failing.
 fn store_error(error: StoreError) -> SearchError {
-    SearchError::Index(crate::telemetry::error_chain(&error))
+    let why = crate::telemetry::error_chain(&error);
+    match error {
+        StoreError::Unavailable(_) => SearchError::Unavailable(why),
+        _ => SearchError::Index(why),
+    }
 }
 
 fn catalog_query(request: &SearchRequest) -> Option<CatalogQuery> {
@@ -247,6 +253,20 @@ mod tests {
             }
             tx.commit().await.unwrap();
         }
+    }
+
+    #[test]
+    fn a_database_out_of_connections_is_unavailable_not_an_index_failure() {
+        let error = store_error(StoreError::Unavailable(sqlx::Error::PoolTimedOut));
+        assert!(matches!(error, SearchError::Unavailable(_)), "{error:?}");
+        let response =
+            axum::response::IntoResponse::into_response(crate::http::error::AppError::from(error));
+        assert_eq!(
+            response.status(),
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        );
+        let error = store_error(StoreError::Corrupt("x".into()));
+        assert!(matches!(error, SearchError::Index(_)));
     }
 
     contract_tests!(postgres, Sql::postgres());

@@ -8,7 +8,9 @@
 #[cfg(test)]
 mod contract;
 pub mod database;
+pub mod elastic;
 pub mod highlight;
+pub mod plan;
 pub mod query;
 pub mod relevance;
 pub mod sync;
@@ -26,7 +28,9 @@ use time::OffsetDateTime;
 
 pub use query::{QueryError, SearchText};
 
-use crate::domain::{Course, CourseId, Credits, Weekday};
+use crate::domain::{
+    Course, CourseCode, CourseId, CourseSpec, Credits, Meeting, Restrictions, Weekday, YearSet,
+};
 use crate::store::SeatBoard;
 
 /// Which engine answers searches.
@@ -39,6 +43,9 @@ pub enum SearchBackend {
     Tantivy,
     /// The database's own `LIKE` over `pg_trgm` trigram indexes: the baseline.
     Database,
+    /// An Elasticsearch cluster with the nori plugin (`CLASSMATE_ELASTICSEARCH_URL`), shared by
+    /// every server process.
+    Elasticsearch,
 }
 
 impl fmt::Display for SearchBackend {
@@ -46,6 +53,7 @@ impl fmt::Display for SearchBackend {
         f.write_str(match self {
             SearchBackend::Tantivy => "tantivy",
             SearchBackend::Database => "database",
+            SearchBackend::Elasticsearch => "elasticsearch",
         })
     }
 }
@@ -239,6 +247,9 @@ pub enum SearchError {
     Locked(PathBuf),
     #[error("search index I/O")]
     Io(#[from] std::io::Error),
+    /// The engine cannot be reached or is overloaded (Elasticsearch down, a 5xx): retryable.
+    #[error("search engine unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// A search engine over the catalog.
@@ -292,6 +303,71 @@ pub trait Rebuild: Send {
 
     /// Swaps the replacement in and records how far it followed the catalog.
     async fn finish(self: Box<Self>, watermark: Watermark) -> Result<(), SearchError>;
+}
+
+/// A course as an index stores it, to answer without the database.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct StoredCourse {
+    id: i64,
+    subject: String,
+    section: String,
+    title: String,
+    department: String,
+    professor: String,
+    credits: u8,
+    capacity: u32,
+    enrolled: u32,
+    meetings: Vec<Meeting>,
+    years: u8,
+    own_department_only: bool,
+    is_open: bool,
+}
+
+impl From<&Course> for StoredCourse {
+    fn from(course: &Course) -> StoredCourse {
+        let spec = &course.spec;
+        StoredCourse {
+            id: course.id.0,
+            subject: spec.code.subject().to_owned(),
+            section: spec.code.section().to_owned(),
+            title: spec.title.clone(),
+            department: spec.department.clone(),
+            professor: spec.professor.clone(),
+            credits: spec.credits.get(),
+            capacity: spec.capacity,
+            enrolled: course.enrolled,
+            meetings: spec.meetings.clone(),
+            years: spec.restrictions.years.map_or(0, YearSet::bits),
+            own_department_only: spec.restrictions.own_department_only,
+            is_open: spec.is_open,
+        }
+    }
+}
+
+impl StoredCourse {
+    pub(crate) fn into_course(self) -> Option<Course> {
+        Some(Course {
+            id: CourseId(self.id),
+            spec: CourseSpec {
+                code: CourseCode::from_parts(&self.subject, &self.section)?,
+                title: self.title,
+                department: self.department,
+                professor: self.professor,
+                credits: Credits::new(self.credits.into())?,
+                capacity: self.capacity,
+                meetings: self.meetings,
+                restrictions: Restrictions {
+                    years: match self.years {
+                        0 => None,
+                        bits => Some(YearSet::from_bits(bits)?),
+                    },
+                    own_department_only: self.own_department_only,
+                },
+                is_open: self.is_open,
+            },
+            enrolled: self.enrolled,
+        })
+    }
 }
 
 /// A course code's place in code order as a number, so an index can sort by it: the subject

@@ -3,7 +3,7 @@
 //! No tokenizer of tantivy's runs: every field is fed tokens made by [`text`] (words, Hangul
 //! bigrams, edge n-grams, 초성 n-grams, code forms), and every query is built from terms, so
 //! nothing a student types is ever parsed as query syntax. Each kind of match is a field of its
-//! own with a fixed number of points ([`points`]); a hit's points depend only on the course and
+//! own with a fixed number of points ([`points`](super::plan::points)); a hit's points depend only on the course and
 //! the query, so the ranking is stable and a cursor stays valid while the catalog changes.
 //!
 //! The directory holds generations (`gen-1`, `gen-2`, …) and a `CURRENT` file naming the live
@@ -34,15 +34,14 @@ use tantivy::{
 };
 use time::OffsetDateTime;
 
-use super::text::{self, chosung, code_forms, edge_ngrams, hangul_bigrams, initial_of, words};
+use super::plan::{Plan, TermField, compact, course_terms, text_plan};
+use super::text::{self, hangul_bigrams};
 use super::{
     Facets, Hit, IndexLocation, IndexStatus, Rank, Rebuild, SearchBackend, SearchError,
-    SearchFilter, SearchIndex, SearchRequest, SearchResults, SearchText, Watermark, Window,
-    code_order,
+    SearchFilter, SearchIndex, SearchRequest, SearchResults, SearchText, StoredCourse, Watermark,
+    Window, code_order,
 };
-use crate::domain::{
-    Course, CourseCode, CourseId, CourseSpec, Credits, Meeting, Restrictions, YearSet,
-};
+use crate::domain::{Course, CourseId};
 use crate::store::SeatBoard;
 
 /// Bumped whenever the fields or their tokens change: an index of another version is rebuilt.
@@ -54,41 +53,19 @@ const DOCSTORE_BLOCK: usize = 1024;
 /// The writer's memory, tantivy's minimum for one indexing thread.
 const WRITER_MEMORY: usize = 15_000_000;
 
-/// The longest whole-title prefix indexed: a longer query is matched as exact title or words.
-const MAX_PREFIX: usize = 30;
-
-/// Points for each kind of match. A hit's points are the sum over what it matched, so an exact
-/// title outranks a title prefix, which outranks whole words, which outrank parts of words.
-pub mod points {
-    pub const EXACT_TITLE: f32 = 1000.0;
-    pub const CODE: f32 = 800.0;
-    pub const TITLE_PREFIX: f32 = 300.0;
-    pub const WORD: f32 = 100.0;
-    pub const CODE_WORD: f32 = 80.0;
-    pub const PROFESSOR: f32 = 60.0;
-    pub const WORD_PREFIX: f32 = 50.0;
-    pub const PROFESSOR_PREFIX: f32 = 40.0;
-    pub const CODE_PREFIX: f32 = 30.0;
-    pub const PART: f32 = 10.0;
-    pub const CHOSUNG: f32 = 5.0;
-    pub const TYPO: f32 = 2.0;
-}
-
 /// The fields, by what they hold.
 #[derive(Clone, Copy)]
 struct Fields {
     id: Field,
     doc: Field,
-    exact: Field,
-    prefix: Field,
-    word: Field,
-    word_prefix: Field,
-    gram: Field,
-    professor: Field,
-    professor_prefix: Field,
-    code: Field,
-    code_prefix: Field,
-    chosung: Field,
+    /// One per [`TermField`], in its order.
+    terms: [Field; TermField::ALL.len()],
+}
+
+impl Fields {
+    fn get(&self, field: TermField) -> Field {
+        self.terms[field as usize]
+    }
 }
 
 fn schema() -> (Schema, Fields) {
@@ -103,16 +80,7 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         id: builder.add_u64_field("id", INDEXED | FAST),
         doc: builder.add_bytes_field("doc", STORED),
-        exact: builder.add_text_field("exact", tokens()),
-        prefix: builder.add_text_field("prefix", tokens()),
-        word: builder.add_text_field("word", tokens()),
-        word_prefix: builder.add_text_field("word_prefix", tokens()),
-        gram: builder.add_text_field("gram", tokens()),
-        professor: builder.add_text_field("professor", tokens()),
-        professor_prefix: builder.add_text_field("professor_prefix", tokens()),
-        code: builder.add_text_field("code", tokens()),
-        code_prefix: builder.add_text_field("code_prefix", tokens()),
-        chosung: builder.add_text_field("chosung", tokens()),
+        terms: TermField::ALL.map(|f| builder.add_text_field(f.name(), tokens())),
     };
     builder.add_u64_field("order", FAST);
     builder.add_u64_field("capacity", FAST);
@@ -122,71 +90,6 @@ fn schema() -> (Schema, Fields) {
     builder.add_text_field("department", STRING | FAST);
     builder.add_text_field("title_key", TextOptions::default().set_fast("raw"));
     (builder.build(), fields)
-}
-
-/// A course as the index stores it, to answer without the database.
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    id: i64,
-    subject: String,
-    section: String,
-    title: String,
-    department: String,
-    professor: String,
-    credits: u8,
-    capacity: u32,
-    enrolled: u32,
-    meetings: Vec<Meeting>,
-    years: u8,
-    own_department_only: bool,
-    is_open: bool,
-}
-
-impl From<&Course> for Stored {
-    fn from(course: &Course) -> Stored {
-        let spec = &course.spec;
-        Stored {
-            id: course.id.0,
-            subject: spec.code.subject().to_owned(),
-            section: spec.code.section().to_owned(),
-            title: spec.title.clone(),
-            department: spec.department.clone(),
-            professor: spec.professor.clone(),
-            credits: spec.credits.get(),
-            capacity: spec.capacity,
-            enrolled: course.enrolled,
-            meetings: spec.meetings.clone(),
-            years: spec.restrictions.years.map_or(0, YearSet::bits),
-            own_department_only: spec.restrictions.own_department_only,
-            is_open: spec.is_open,
-        }
-    }
-}
-
-impl Stored {
-    fn into_course(self) -> Option<Course> {
-        Some(Course {
-            id: CourseId(self.id),
-            spec: CourseSpec {
-                code: CourseCode::from_parts(&self.subject, &self.section)?,
-                title: self.title,
-                department: self.department,
-                professor: self.professor,
-                credits: Credits::new(self.credits.into())?,
-                capacity: self.capacity,
-                meetings: self.meetings,
-                restrictions: Restrictions {
-                    years: match self.years {
-                        0 => None,
-                        bits => Some(YearSet::from_bits(bits)?),
-                    },
-                    own_department_only: self.own_department_only,
-                },
-                is_open: self.is_open,
-            },
-            enrolled: self.enrolled,
-        })
-    }
 }
 
 /// What a commit records beside the documents.
@@ -217,26 +120,6 @@ fn pre_tokenized(tokens: impl IntoIterator<Item = String>) -> PreTokenizedString
     }
 }
 
-/// The prefixes of `text` from one character to `max`.
-fn prefixes(text: &str, max: usize) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    (1..=chars.len().min(max))
-        .map(|len| chars[..len].iter().collect())
-        .collect()
-}
-
-/// The 2- and 3-grams of a title's 초성, without spaces.
-fn chosung_grams(title: &str) -> Vec<String> {
-    let initials: Vec<char> = chosung(title).chars().filter(|c| *c != ' ').collect();
-    let mut grams: Vec<String> = initials.windows(2).map(|w| w.iter().collect()).collect();
-    grams.extend(initials.windows(3).map(|w| w.iter().collect::<String>()));
-    grams
-}
-
-fn compact(text: &str) -> String {
-    text::normalize(text).replace(' ', "")
-}
-
 fn document(schema: &Schema, fields: &Fields, course: &Course) -> TantivyDocument {
     let spec = &course.spec;
     let field = |name: &str| schema.get_field(name).expect("a field of the schema");
@@ -244,36 +127,11 @@ fn document(schema: &Schema, fields: &Fields, course: &Course) -> TantivyDocumen
     doc.add_u64(fields.id, course.id.0.unsigned_abs());
     doc.add_bytes(
         fields.doc,
-        &serde_json::to_vec(&Stored::from(course)).expect("a course serializes"),
+        &serde_json::to_vec(&StoredCourse::from(course)).expect("a course serializes"),
     );
-    let title = compact(&spec.title);
-    let code = spec.code.to_string();
-    let forms = code_forms(&code);
-    doc.add_pre_tokenized_text(fields.exact, pre_tokenized([title.clone()]));
-    doc.add_pre_tokenized_text(fields.prefix, pre_tokenized(prefixes(&title, MAX_PREFIX)));
-    doc.add_pre_tokenized_text(fields.word, pre_tokenized(words(&spec.title)));
-    doc.add_pre_tokenized_text(
-        fields.word_prefix,
-        pre_tokenized(edge_ngrams(&spec.title, 1, 20)),
-    );
-    doc.add_pre_tokenized_text(fields.gram, pre_tokenized(hangul_bigrams(&spec.title)));
-    let mut names = words(&spec.professor);
-    names.push(compact(&spec.professor));
-    doc.add_pre_tokenized_text(fields.professor, pre_tokenized(names));
-    let mut name_prefixes = edge_ngrams(&spec.professor, 1, 10);
-    name_prefixes.extend(prefixes(&compact(&spec.professor), 10));
-    doc.add_pre_tokenized_text(fields.professor_prefix, pre_tokenized(name_prefixes));
-    doc.add_pre_tokenized_text(
-        fields.code_prefix,
-        pre_tokenized(
-            forms
-                .iter()
-                .flat_map(|f| prefixes(f, 12))
-                .filter(|p| p.len() >= 2),
-        ),
-    );
-    doc.add_pre_tokenized_text(fields.code, pre_tokenized(forms));
-    doc.add_pre_tokenized_text(fields.chosung, pre_tokenized(chosung_grams(&spec.title)));
+    for (name, terms) in TermField::ALL.map(|f| (f.name(), course_terms(course, f))) {
+        doc.add_pre_tokenized_text(field(name), pre_tokenized(terms));
+    }
     doc.add_u64(field("order"), code_order(course));
     doc.add_u64(field("capacity"), u64::from(spec.capacity));
     doc.add_u64(field("enrolled"), u64::from(course.enrolled));
@@ -284,7 +142,7 @@ fn document(schema: &Schema, fields: &Fields, course: &Course) -> TantivyDocumen
         .fold(0u64, |mask, m| mask | 1 << m.weekday.index());
     doc.add_u64(field("weekdays"), days);
     doc.add_text(field("department"), &spec.department);
-    doc.add_text(field("title_key"), &title);
+    doc.add_text(field("title_key"), compact(&spec.title));
     doc
 }
 
@@ -295,95 +153,43 @@ fn term(field: Field, text: &str) -> Box<dyn Query> {
     ))
 }
 
-fn worth(query: Box<dyn Query>, points: f32) -> (Occur, Box<dyn Query>) {
-    (Occur::Should, Box::new(ConstScoreQuery::new(query, points)))
-}
-
 fn all_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     Box::new(BooleanQuery::new(
         queries.into_iter().map(|q| (Occur::Must, q)).collect(),
     ))
 }
 
-/// The most words of one query that tolerate typos: each is an automaton to walk.
-const MAX_TYPO_WORDS: usize = 4;
-
-/// What one word of the query may match, each worth its points; `typos` whether it may match
-/// with one.
-fn word_query(fields: &Fields, word: &str, typos: bool) -> Box<dyn Query> {
-    let mut any = vec![
-        worth(term(fields.word, word), points::WORD),
-        worth(term(fields.word_prefix, word), points::WORD_PREFIX),
-        worth(term(fields.professor, word), points::PROFESSOR),
-        worth(
-            term(fields.professor_prefix, word),
-            points::PROFESSOR_PREFIX,
+/// The tantivy query for a plan.
+fn translate(fields: &Fields, plan: &Plan) -> Box<dyn Query> {
+    match plan {
+        Plan::Term(field, text) => term(fields.get(*field), text),
+        Plan::Typo(field, text) => Box::new(FuzzyTermQuery::new(
+            Term::from_field_text(fields.get(*field), text),
+            1,
+            true,
+        )),
+        Plan::Part(word) => all_of(
+            hangul_bigrams(word)
+                .iter()
+                .map(|g| term(fields.get(TermField::Gram), g))
+                .collect(),
         ),
-        worth(term(fields.code, word), points::CODE_WORD),
-        worth(term(fields.code_prefix, word), points::CODE_PREFIX),
-    ];
-    let grams = hangul_bigrams(word);
-    if word.chars().any(text::is_syllable) && !grams.is_empty() {
-        let parts = grams.iter().map(|g| term(fields.gram, g)).collect();
-        any.push(worth(all_of(parts), points::PART));
+        Plan::All(parts) => all_of(parts.iter().map(|p| translate(fields, p)).collect()),
+        Plan::Any(parts) => Box::new(BooleanQuery::new(
+            parts
+                .iter()
+                .map(|p| (Occur::Should, translate(fields, p)))
+                .collect(),
+        )),
+        Plan::Worth(points, part) => {
+            Box::new(ConstScoreQuery::new(translate(fields, part), *points))
+        }
     }
-    let letters = word.chars().count();
-    if typos && letters >= 4 && word.chars().all(|c| c.is_ascii_alphabetic()) {
-        // One edit (a transposition counts as one): two would cost more than the 2 ms a query
-        // may take, for little more found.
-        let typo = FuzzyTermQuery::new(Term::from_field_text(fields.word, word), 1, true);
-        any.push(worth(Box::new(typo), points::TYPO));
-    }
-    Box::new(BooleanQuery::new(any))
 }
 
 /// The query for a search text; `None` when nothing can match.
 fn text_query(fields: &Fields, text: &SearchText) -> Option<Box<dyn Query>> {
-    if let Some(pattern) = &text.chosung {
-        let initials: Vec<char> = pattern
-            .chars()
-            .map(|c| initial_of(c).unwrap_or(c))
-            .collect();
-        let width = initials.len().min(3);
-        if width < 2 {
-            return None;
-        }
-        let grams = initials
-            .windows(width)
-            .map(|w| term(fields.chosung, &w.iter().collect::<String>()))
-            .collect();
-        return Some(Box::new(ConstScoreQuery::new(
-            all_of(grams),
-            points::CHOSUNG,
-        )));
-    }
-    if text.is_void() {
-        return None;
-    }
-    let mut any = Vec::new();
-    if !text.words.is_empty() {
-        let every_word = text
-            .words
-            .iter()
-            .enumerate()
-            .map(|(n, w)| word_query(fields, w, n < MAX_TYPO_WORDS))
-            .collect();
-        any.push((Occur::Should, all_of(every_word)));
-    }
-    any.push(worth(
-        term(fields.exact, &text.compact),
-        points::EXACT_TITLE,
-    ));
-    if text.compact.chars().count() <= MAX_PREFIX {
-        any.push(worth(
-            term(fields.prefix, &text.compact),
-            points::TITLE_PREFIX,
-        ));
-    }
-    if let Some(code) = &text.code {
-        any.push(worth(term(fields.code, code), points::CODE));
-    }
-    Some(Box::new(BooleanQuery::new(any)))
+    text_plan(text).map(|plan| translate(fields, &plan))
 }
 
 /// One generation of the index: its directory, reader and writer.
@@ -662,7 +468,9 @@ struct Row {
 /// index: a listing without text walks these rows (a few MiB for 100,000 courses) instead of
 /// every document's columns, and stops paying for rows once its page is full.
 struct Listing {
-    version: u64,
+    /// The generation's name and its reader's searcher generation: the second alone repeats
+    /// across generations, since each reader counts from its own start.
+    version: (String, u64),
     rows: Vec<Row>,
     departments: Vec<String>,
 }
@@ -715,7 +523,7 @@ impl Listing {
         }
         rows.sort_unstable_by_key(|r| (r.order, r.id));
         Ok(Listing {
-            version: searcher.generation().generation_id(),
+            version: (String::new(), searcher.generation().generation_id()),
             rows,
             departments,
         })
@@ -723,13 +531,22 @@ impl Listing {
 }
 
 impl TantivyIndex {
-    fn listing(&self, searcher: &tantivy::Searcher) -> Result<Arc<Listing>, SearchError> {
-        let version = searcher.generation().generation_id();
+    fn listing(
+        &self,
+        generation: &Generation,
+        searcher: &tantivy::Searcher,
+    ) -> Result<Arc<Listing>, SearchError> {
+        let version = (
+            generation.name.clone(),
+            searcher.generation().generation_id(),
+        );
         let mut cached = self.listing.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(listing) = cached.as_ref().filter(|l| l.version == version) {
             return Ok(listing.clone());
         }
-        let listing = Arc::new(Listing::read(searcher)?);
+        let mut listing = Listing::read(searcher)?;
+        listing.version = version;
+        let listing = Arc::new(listing);
         *cached = Some(listing.clone());
         Ok(listing)
     }
@@ -743,7 +560,7 @@ impl TantivyIndex {
     ) -> Result<SearchResults, SearchError> {
         let generation = self.live();
         let searcher = generation.reader.searcher();
-        let listing = self.listing(&searcher)?;
+        let listing = self.listing(&generation, &searcher)?;
         let filter = &request.filter;
         let wanted = filter.department.as_ref().map(|name| {
             listing
@@ -846,8 +663,8 @@ fn stored_course(
     let doc: TantivyDocument = searcher.doc(address).map_err(index_error)?;
     doc.get_first(fields.doc)
         .and_then(|value| value.as_bytes())
-        .and_then(|bytes| serde_json::from_slice::<Stored>(bytes).ok())
-        .and_then(Stored::into_course)
+        .and_then(|bytes| serde_json::from_slice::<StoredCourse>(bytes).ok())
+        .and_then(StoredCourse::into_course)
         .ok_or_else(|| SearchError::Index("a stored course does not read back".into()))
 }
 
@@ -1259,8 +1076,8 @@ mod tests {
     use std::sync::atomic::AtomicI64;
 
     use super::*;
-    use crate::domain::{CourseCode, Meeting, Weekday};
-    use crate::search::contract::{Harness, contract_tests};
+    use crate::domain::CourseSpec;
+    use crate::search::contract::{Harness, contract_tests, course};
 
     /// A temporary index, filled as the sync would fill it.
     #[derive(Default)]
@@ -1307,29 +1124,6 @@ mod tests {
 
     contract_tests!(tantivy, async { Tantivy::default() });
 
-    fn course(id: i64, code: &str, title: &str, professor: &str) -> Course {
-        Course {
-            id: CourseId(id),
-            spec: CourseSpec {
-                code: CourseCode::parse(code).unwrap(),
-                title: title.into(),
-                department: "컴퓨터공학과".into(),
-                professor: professor.into(),
-                credits: Credits::new(3).unwrap(),
-                capacity: 10,
-                meetings: vec![Meeting {
-                    weekday: Weekday::Mon,
-                    start_min: 540,
-                    end_min: 615,
-                    room: "공학관 101".into(),
-                }],
-                restrictions: Restrictions::default(),
-                is_open: true,
-            },
-            enrolled: 0,
-        }
-    }
-
     fn request(q: &str) -> SearchRequest {
         SearchRequest {
             text: SearchText::parse(q).unwrap(),
@@ -1337,6 +1131,54 @@ mod tests {
             window: Window::After(None),
             limit: 10,
             facets: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_listing_after_a_rebuild_is_the_new_catalog() {
+        // Each generation's reader numbers its versions from zero: a listing kept from the
+        // old generation must not be taken for the new one's when the numbers meet, as they do
+        // when one rebuild follows another with no write between.
+        let index = TantivyIndex::open(&IndexLocation::Temporary).unwrap();
+        let seats = Arc::new(SeatBoard::default());
+        let old: Vec<Course> = (1..=30)
+            .map(|n| course(n, &format!("CSE{}-01", 1000 + n), "자료구조", "김철수"))
+            .collect();
+        index
+            .apply(
+                &[course(100, "ECO1001-01", "경제학원론", "박민수")],
+                Watermark::default(),
+            )
+            .await
+            .unwrap();
+        for (round, writes) in [1, 0, 2, 0].into_iter().enumerate() {
+            for _ in 0..writes {
+                index.apply(&old, Watermark::default()).await.unwrap();
+                let listed = index.search(&request(""), &seats).await.unwrap();
+                assert!(listed.total > 30, "the old catalog and the last rebuild's");
+            }
+            let mut rebuild = index.rebuild().await.unwrap();
+            // Each rebuild a catalog of another size, so a stale listing shows.
+            let new: Vec<Course> = (0..=round as i64)
+                .map(|n| {
+                    course(
+                        200 + n,
+                        &format!("ECO{}-01", 1001 + n),
+                        "경제학원론",
+                        "박민수",
+                    )
+                })
+                .collect();
+            rebuild.add(&new).await.unwrap();
+            rebuild.finish(Watermark::default()).await.unwrap();
+            let found = index.search(&request(""), &seats).await.unwrap();
+            let ids: Vec<i64> = found.hits.iter().map(|h| h.course.id.0).collect();
+            let wanted: Vec<i64> = new.iter().map(|c| c.id.0).collect();
+            assert_eq!(
+                (found.total as usize, ids),
+                (new.len(), wanted),
+                "round {round}"
+            );
         }
     }
 

@@ -57,6 +57,17 @@ pub fn initial_of(c: char) -> Option<char> {
     })
 }
 
+/// The first and last syllable that begin with `initial` (가 and 깋 for ㄱ); `None` for
+/// anything but an initial consonant.
+pub fn syllables_of(initial: char) -> Option<(char, char)> {
+    let index = INITIALS.iter().position(|c| *c == initial)? as u32;
+    let first = SYLLABLE_FIRST + index * SYLLABLES_PER_INITIAL;
+    Some((
+        char::from_u32(first)?,
+        char::from_u32(first + SYLLABLES_PER_INITIAL - 1)?,
+    ))
+}
+
 /// The text's 초성: each syllable replaced by its initial consonant, everything else dropped
 /// except spaces between words (자료구조 및 알고리즘 → ㅈㄹㄱㅈ ㅇㄱㄹㅈ).
 pub fn chosung(text: &str) -> String {

@@ -416,7 +416,10 @@ async fn a_replaced_catalog_is_noticed_and_the_index_rebuilt(backend: Backend) {
 }
 
 async fn the_database_baseline_answers_the_same_endpoints(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| config.search = SearchBackend::Database).await;
+    let app = TestApp::spawn_with(backend, |config| {
+        config.search = Some(SearchBackend::Database)
+    })
+    .await;
     app.course(titled("CSE2010-01", "자료구조", "김철수", Mon))
         .await;
     app.course(titled("CSE3010-01", "고급 자료구조", "이영희", Tue))
