@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::{
     Facets, Hit, IndexStatus, Rank, Rebuild, SearchBackend, SearchError, SearchFilter, SearchIndex,
-    SearchRequest, SearchResults, Watermark, Window, code_of_order, code_order,
+    SearchRequest, SearchResults, Watermark, Window, code_of_order, code_order, slots,
 };
 use crate::domain::{Course, Weekday};
 use crate::store::{CatalogCursor, CatalogQuery, SeatBoard, Store, StoreError};
@@ -114,12 +114,7 @@ impl SearchIndex for DatabaseSearch {
             })
             .collect();
         let facets = request.facets.then(|| {
-            let mut credits = [0u64; 7];
-            for (c, n) in found.credits {
-                if let Some(slot) = credits.get_mut(usize::from(c)) {
-                    *slot = n;
-                }
-            }
+            let credits = slots(found.credits.into_iter().map(|(c, n)| (u64::from(c), n)));
             Facets::from_counts(found.departments, credits, found.weekdays)
         });
         Ok(SearchResults {

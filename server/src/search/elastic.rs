@@ -38,7 +38,7 @@ use super::plan::{Plan, TermField, compact, course_terms, text_plan};
 use super::text::{self, hangul_bigrams};
 use super::{
     Facets, Hit, IndexStatus, Rank, Rebuild, SearchBackend, SearchError, SearchFilter, SearchIndex,
-    SearchRequest, SearchResults, SearchText, StoredCourse, Watermark, Window, code_order,
+    SearchRequest, SearchResults, SearchText, StoredCourse, Watermark, Window, code_order, slots,
 };
 use crate::domain::{Course, CourseId};
 use crate::store::SeatBoard;
@@ -351,6 +351,12 @@ fn buckets<'a>(response: &'a Value, facet: &str) -> impl Iterator<Item = (&'a Va
         .map(|b| (&b["key"], b["doc_count"].as_u64().unwrap_or(0)))
 }
 
+/// A hit's sort values: points, code order, id.
+fn sort_values(hit: &Value) -> Option<(f64, u64, i64)> {
+    let sort = &hit["sort"];
+    Some((sort[0].as_f64()?, sort[1].as_u64()?, sort[2].as_i64()?))
+}
+
 /// Reads a search response into hits with seats from `seats`.
 pub fn read_results(
     response: &Value,
@@ -364,14 +370,7 @@ pub fn read_results(
         .as_array()
         .ok_or_else(|| bad("hits"))?
     {
-        let sort = hit["sort"].as_array().ok_or_else(|| bad("sort values"))?;
-        let (Some(points), Some(order), Some(id)) = (
-            sort.first().and_then(Value::as_f64),
-            sort.get(1).and_then(Value::as_u64),
-            sort.get(2).and_then(Value::as_i64),
-        ) else {
-            return Err(bad("sort values"));
-        };
+        let (points, order, id) = sort_values(hit).ok_or_else(|| bad("sort values"))?;
         let mut course = serde_json::from_value::<StoredCourse>(hit["_source"]["course"].clone())
             .ok()
             .and_then(StoredCourse::into_course)
@@ -392,18 +391,10 @@ pub fn read_results(
         .as_u64()
         .ok_or_else(|| bad("a total"))?;
     let facets = facets.then(|| {
-        let mut credits = [0u64; 7];
-        for (key, n) in buckets(response, "credits") {
-            if let Some(slot) = key.as_u64().and_then(|c| credits.get_mut(c as usize)) {
-                *slot = n;
-            }
-        }
-        let mut weekday = [0u64; 6];
-        for (key, n) in buckets(response, "weekday") {
-            if let Some(slot) = key.as_u64().and_then(|d| weekday.get_mut(d as usize)) {
-                *slot = n;
-            }
-        }
+        let numbered =
+            |facet| buckets(response, facet).filter_map(|(key, n)| Some((key.as_u64()?, n)));
+        let credits = slots(numbered("credits"));
+        let weekday = slots(numbered("weekday"));
         let departments = buckets(response, "department")
             .filter_map(|(key, n)| Some((key.as_str()?.to_owned(), n)))
             .collect::<Vec<_>>();
@@ -419,6 +410,12 @@ pub fn read_results(
 /// Capacity and seats taken as indexed, per course: what `has_seats` needs besides the live
 /// counter.
 type Capacities = HashMap<i64, (u32, u32)>;
+
+fn record(capacities: &mut Capacities, courses: &[Course]) {
+    for course in courses {
+        capacities.insert(course.id.0, (course.spec.capacity, course.enrolled));
+    }
+}
 
 /// The catalog in Elasticsearch.
 pub struct ElasticIndex {
@@ -775,12 +772,10 @@ impl ElasticIndex {
                     let Some(last) = hits.last() else {
                         break;
                     };
-                    let sort = &last["sort"];
-                    from = From::After(
-                        sort[0].as_f64().unwrap_or(0.0),
-                        sort[1].as_u64().unwrap_or(0),
-                        sort[2].as_i64().unwrap_or(0),
-                    );
+                    let (points, order, id) = sort_values(last).ok_or_else(|| {
+                        SearchError::Index("Elasticsearch answered without sort values".into())
+                    })?;
+                    from = From::After(points, order, id);
                     left -= hits.len();
                     if hits.len() < size {
                         break;
@@ -792,10 +787,10 @@ impl ElasticIndex {
     }
 
     fn remember(&self, courses: &[Course]) {
-        let mut capacities = self.capacities.write().unwrap_or_else(|e| e.into_inner());
-        for course in courses {
-            capacities.insert(course.id.0, (course.spec.capacity, course.enrolled));
-        }
+        record(
+            &mut self.capacities.write().unwrap_or_else(|e| e.into_inner()),
+            courses,
+        );
     }
 }
 
@@ -883,10 +878,7 @@ struct ElasticRebuild<'a> {
 impl Rebuild for ElasticRebuild<'_> {
     async fn add(&mut self, courses: &[Course]) -> Result<(), SearchError> {
         self.index.bulk(&self.name, courses, false).await?;
-        for course in courses {
-            self.capacities
-                .insert(course.id.0, (course.spec.capacity, course.enrolled));
-        }
+        record(&mut self.capacities, courses);
         Ok(())
     }
 

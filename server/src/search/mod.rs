@@ -157,6 +157,18 @@ pub struct Facets {
     pub weekday: Vec<(Weekday, u64)>,
 }
 
+/// Counts by slot (credits 0–6, weekday 0–5) from (slot, hits) pairs; a slot out of range is
+/// left out.
+pub(crate) fn slots<const N: usize>(pairs: impl IntoIterator<Item = (u64, u64)>) -> [u64; N] {
+    let mut counts = [0u64; N];
+    for (slot, n) in pairs {
+        if let Some(count) = usize::try_from(slot).ok().and_then(|s| counts.get_mut(s)) {
+            *count = n;
+        }
+    }
+    counts
+}
+
 impl Facets {
     /// Facets from hits per department, per credits (index 1–6) and per weekday (Monday
     /// first), values without hits left out.
