@@ -63,6 +63,8 @@ pub struct PhaseRun {
     pub scheduled: bool,
     pub follow: Follow,
     pub think_ms: [u64; 2],
+    /// Steps still due after this are cut off, not sent.
+    pub deadline: Option<Instant>,
     pub seed: u64,
     /// Each lane's journeys; lane `i` takes entry `i`.
     pub lanes: Vec<Mutex<Vec<Journey>>>,
@@ -238,6 +240,15 @@ impl Lane {
         let mut last_step_done = Instant::now();
         loop {
             let now = Instant::now();
+            if phase.deadline.is_some_and(|d| now >= d) && !self.due.is_empty() {
+                let steps: usize = self
+                    .due
+                    .drain()
+                    .map(|Reverse((_, local))| self.students[local].steps.len())
+                    .sum();
+                self.recording.with(|r| r.cut_off(steps as u64));
+                continue;
+            }
             let heard = serving.as_ref().and_then(|rx| *rx.borrow()).or(polled);
             if let Some(at) = self.passed(heard, now) {
                 let due = heard.map(|s| s.heard.max(self.pending[at].admitted));
@@ -341,17 +352,20 @@ impl Lane {
                     format!("/api/v1/courses?per_page=20&page={page}"),
                     "GET courses",
                 )
+                .unread()
                 .send(user, &self.recording)
                 .await?
             }
             Step::Course => {
                 let id = self.target.courses.ordinary(&mut self.rng);
                 get(format!("/api/v1/courses/{id}"), "GET course")
+                    .unread()
                     .send(user, &self.recording)
                     .await?
             }
             Step::Search => {
                 get(search_path(&mut self.rng), "GET search")
+                    .unread()
                     .send(user, &self.recording)
                     .await?
             }

@@ -36,7 +36,7 @@ pub fn render(report: &Report) -> String {
     for p in &report.phases {
         out.push_str(&format!(
             "| {} | {} | {:.1} | {} | {:.0} | {} | {} |\n",
-            p.name,
+            p.label(),
             p.students,
             p.duration_seconds,
             p.requests,

@@ -91,6 +91,8 @@ struct PhaseSpan {
     /// Unix ms at its start, to place server timestamps.
     started_unix_ms: i64,
     ended: Option<Instant>,
+    /// Steps not sent because the phase ran past its limit.
+    cut_off: u64,
 }
 
 /// Everything measured so far.
@@ -152,7 +154,24 @@ impl Recorder {
             started,
             started_unix_ms,
             ended: None,
+            cut_off: 0,
         });
+    }
+
+    /// Counts steps of the current phase dropped at its limit.
+    pub fn cut_off(&mut self, steps: u64) {
+        if let Some(last) = self.phases.last_mut() {
+            last.cut_off += steps;
+        }
+    }
+
+    /// Steps cut off in the phase named `name`.
+    pub fn cut_off_in(&self, name: &str) -> u64 {
+        self.phases
+            .iter()
+            .filter(|p| p.name == name)
+            .map(|p| p.cut_off)
+            .sum()
     }
 
     /// Marks the end of the current phase.

@@ -151,6 +151,27 @@ pub struct PhaseStats {
     pub ceiling_ratio: Option<f64>,
     /// Whether the scenario's SLOs apply to it.
     pub gated: bool,
+    /// Steps still due when the phase reached its limit, not sent (0 in a finished phase).
+    #[serde(default)]
+    pub cut_off: u64,
+    /// The phase's limit in seconds, if it had one.
+    #[serde(default)]
+    pub limit_seconds: Option<f64>,
+}
+
+impl PhaseStats {
+    /// The phase's name as the reports print it, saying when it was cut off at its limit.
+    pub fn label(&self) -> String {
+        match (self.cut_off, self.limit_seconds) {
+            (0, _) | (_, None) => self.name.clone(),
+            (steps, Some(limit)) => {
+                format!(
+                    "{} (cut off at {limit} s: {steps} steps not sent)",
+                    self.name
+                )
+            }
+        }
+    }
 }
 
 /// One SLO and how the run did against it.
@@ -348,6 +369,8 @@ pub(crate) mod fixtures {
                     per_second: 1000.0,
                     ceiling_ratio: Some(0.05),
                     gated: false,
+                    cut_off: 0,
+                    limit_seconds: None,
                 },
                 PhaseStats {
                     name: "rush".to_owned(),
@@ -358,6 +381,8 @@ pub(crate) mod fixtures {
                     per_second: 1000.0,
                     ceiling_ratio: Some(0.05),
                     gated: true,
+                    cut_off: 0,
+                    limit_seconds: None,
                 },
             ],
             requests: vec![

@@ -82,6 +82,7 @@ pub struct Settings {
     pub students: Option<u64>,
     pub lanes: Option<u64>,
     pub seconds: Option<f64>,
+    pub phase_limit: Option<f64>,
     pub mode: Mode,
     /// `None` keeps the server's own setting.
     pub search: Option<SearchChoice>,
@@ -154,7 +155,12 @@ async fn run_once(
     fresh: bool,
 ) -> anyhow::Result<(Report, PathBuf)> {
     let mut scenario = Scenario::load(&settings.scenario)?;
-    scenario.override_with(settings.students, settings.lanes, settings.seconds);
+    scenario.override_with(
+        settings.students,
+        settings.lanes,
+        settings.seconds,
+        settings.phase_limit,
+    );
     let mut config = settings.server.clone();
     config.search = Some(search);
     let config = &config;
@@ -288,6 +294,9 @@ async fn drive(
                 Mode::Queue | Mode::Both => phase.follow,
             },
             think_ms: phase.think_ms,
+            deadline: phase
+                .limit_seconds
+                .map(|limit| start + Duration::from_secs_f64(limit)),
             seed: scenario.seed ^ index as u64,
             lanes: journeys.into_iter().map(Mutex::new).collect(),
         });
@@ -342,6 +351,8 @@ async fn drive(
                     per_second,
                     ceiling_ratio: ceiling.map(|c| per_second / c),
                     gated: phase.gated,
+                    cut_off: recorder.cut_off_in(&phase.name),
+                    limit_seconds: phase.limit_seconds,
                 })
             })
             .collect::<Vec<_>>();

@@ -122,6 +122,11 @@ pub struct Phase {
     /// Whether the SLOs judge this phase (a preparation phase is not judged).
     #[serde(default = "yes")]
     pub gated: bool,
+    /// Seconds from the phase's start after which steps still due are not sent: they are
+    /// counted as cut off and the run misses its SLOs. A server far slower than the scenario
+    /// asks for still gets a finished report. None: the phase runs until every step is done.
+    #[serde(default)]
+    pub limit_seconds: Option<f64>,
 }
 
 fn default_actions() -> [usize; 2] {
@@ -306,6 +311,12 @@ impl Scenario {
             if !(phase.arrival.seconds >= 0.0 && phase.arrival.seconds.is_finite()) {
                 bail!("phase {name}: arrival.seconds must be 0 or more");
             }
+            if phase
+                .limit_seconds
+                .is_some_and(|l| !(l > 0.0 && l.is_finite()))
+            {
+                bail!("phase {name}: limit_seconds must be more than 0");
+            }
         }
         let latencies = self.slo.latency.iter().chain(&self.slo.decision);
         for slo in latencies {
@@ -339,6 +350,7 @@ impl Scenario {
         students: Option<u64>,
         lanes: Option<u64>,
         seconds: Option<f64>,
+        limit_seconds: Option<f64>,
     ) {
         if let Some(students) = students {
             self.students = students;
@@ -350,6 +362,11 @@ impl Scenario {
         if let Some(seconds) = seconds {
             for phase in self.phases.iter_mut().filter(|p| p.gated) {
                 phase.arrival.seconds = seconds;
+            }
+        }
+        if let Some(limit) = limit_seconds {
+            for phase in self.phases.iter_mut().filter(|p| p.gated) {
+                phase.limit_seconds = Some(limit);
             }
         }
         self.lanes = self.lanes.clamp(1, self.students.max(1));
@@ -396,14 +413,14 @@ mod tests {
     #[test]
     fn overrides_keep_lanes_within_students() {
         let mut rush = Scenario::load("enroll-rush").unwrap();
-        rush.override_with(Some(50), None, Some(2.0));
+        rush.override_with(Some(50), None, Some(2.0), Some(9.0));
         assert_eq!(rush.students, 50);
         assert_eq!(rush.lanes, 50);
         assert!(
             rush.phases
                 .iter()
                 .filter(|p| p.gated)
-                .all(|p| p.arrival.seconds == 2.0)
+                .all(|p| p.arrival.seconds == 2.0 && p.limit_seconds == Some(9.0))
         );
     }
 }

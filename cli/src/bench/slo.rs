@@ -58,6 +58,16 @@ pub fn judge(scenario: &Scenario, report: &Report) -> Vec<SloResult> {
             });
         results.push(latency(slo, &slo.request, worst));
     }
+    for phase in report.phases.iter().filter(|p| p.gated) {
+        if let Some(limit) = phase.limit_seconds {
+            results.push(SloResult {
+                objective: format!("steps of {} cut off at its {limit} s limit", phase.name),
+                limit: 0.0,
+                actual: phase.cut_off as f64,
+                passed: phase.cut_off == 0,
+            });
+        }
+    }
     if let Some(limit) = scenario.slo.peak_memory_mib {
         let peak = report.run.peak_memory_mib;
         let missing = match peak {
@@ -204,5 +214,25 @@ max_ms = 50
         report.run.peak_memory_mib = None;
         let unmeasured = memory(&report);
         assert!(!unmeasured.passed && unmeasured.objective.contains("not measured"));
+    }
+
+    #[test]
+    fn a_phase_cut_off_at_its_limit_misses() {
+        let scenario = Scenario::parse(SCENARIO).unwrap();
+        let mut report = sample_report();
+        let limit = |report: &Report| {
+            judge(&scenario, report)
+                .into_iter()
+                .find(|s| s.objective.contains("cut off"))
+        };
+        assert!(limit(&report).is_none(), "no phase has a limit");
+        report.phases[1].limit_seconds = Some(60.0);
+        assert!(limit(&report).is_some_and(|s| s.passed));
+        report.phases[1].cut_off = 1234;
+        let missed = limit(&report).expect("the limit objective");
+        assert_eq!((missed.actual, missed.passed), (1234.0, false));
+        // A phase the SLOs do not judge is not held to its limit.
+        report.phases[1].gated = false;
+        assert!(limit(&report).is_none());
     }
 }

@@ -49,6 +49,11 @@ struct RunArgs {
     /// Override the arrival window, in seconds, of the phases the SLOs judge.
     #[arg(long)]
     seconds: Option<f64>,
+    /// Stop sending the steps of a judged phase this many seconds after it started: what is
+    /// still due then is counted as cut off, the report is written and the run misses its SLOs
+    /// [default: the scenario's limit_seconds, none for most].
+    #[arg(long, value_parser = positive_seconds)]
+    phase_limit: Option<f64>,
     /// Enrollment path to measure; `both` runs the queue, then the direct path, each on freshly
     /// seeded identical data, and compares them.
     #[arg(long, value_enum, default_value = "queue")]
@@ -87,6 +92,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 students: args.students,
                 lanes: args.lanes,
                 seconds: args.seconds,
+                phase_limit: args.phase_limit,
                 mode: args.mode,
                 search: args.search_choice,
                 fresh: args.fresh,
@@ -100,4 +106,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         std::process::exit(code);
     }
     Ok(())
+}
+
+/// A number of seconds more than 0.
+fn positive_seconds(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds.is_finite() => Ok(seconds),
+        _ => Err(format!("{raw:?} is not a number of seconds more than 0")),
+    }
 }

@@ -150,7 +150,7 @@ impl fmt::Display for CourseCode {
 }
 
 /// Credits a course is worth: 1 to 6.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Credits(u8);
 
 impl Credits {

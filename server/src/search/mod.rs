@@ -5,6 +5,7 @@
 //! [`sync`] from each course's `updated_at` (bulk after seeding, then incrementally). Seat counts
 //! change too often to reindex: every hit takes them from the store's live [`SeatBoard`].
 
+pub mod answers;
 #[cfg(test)]
 mod contract;
 pub mod database;
@@ -68,7 +69,7 @@ pub enum IndexLocation {
 }
 
 /// Filters a search applies besides its text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SearchFilter {
     /// Exact department name.
     pub department: Option<String>,
@@ -82,7 +83,7 @@ pub struct SearchFilter {
 /// Where in the ranking a hit stands: points for how well it matched (higher first), then the
 /// course code's order, then the id. It depends only on the course and the query, never on the
 /// rest of the catalog, so a cursor made of it stays valid while courses change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Rank {
     pub points: u32,
     pub order: u64,
@@ -125,7 +126,7 @@ impl Rank {
 }
 
 /// Which part of the ranking a search returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Window {
     /// The hits after a cursor.
     After(Option<Rank>),

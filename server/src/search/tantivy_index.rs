@@ -34,6 +34,7 @@ use tantivy::{
 };
 use time::OffsetDateTime;
 
+use super::answers::{self, Answers};
 use super::plan::{Plan, TermField, compact, course_terms, text_plan};
 use super::text::{self, hangul_bigrams};
 use super::{
@@ -322,6 +323,8 @@ pub struct TantivyIndex {
     current: RwLock<Arc<Generation>>,
     /// The catalog in code order, for listings without text; rebuilt when the index changes.
     listing: Mutex<Option<Arc<Listing>>>,
+    /// Text searches already answered for the live version of the index.
+    answers: Answers,
     /// Declared after `current`, so the generations close before a temporary root goes.
     root: Root,
 }
@@ -372,6 +375,7 @@ impl TantivyIndex {
             fields,
             current: RwLock::new(Arc::new(generation)),
             listing: Mutex::new(None),
+            answers: Answers::new(answers::CAPACITY),
             root,
         })
     }
@@ -401,18 +405,52 @@ impl TantivyIndex {
         request: &SearchRequest,
         seats: &Arc<SeatBoard>,
     ) -> Result<SearchResults, SearchError> {
-        let query: Box<dyn Query> = match &request.text {
-            None => return self.list(request, seats),
-            Some(text) => match text_query(&self.fields, text) {
-                Some(query) => query,
-                None => {
-                    return Ok(SearchResults {
+        let Some(text) = &request.text else {
+            return self.list(request, seats);
+        };
+        let generation = self.live();
+        let searcher = generation.reader.searcher();
+        let version = (
+            generation.name.clone(),
+            searcher.generation().generation_id(),
+        );
+        let key = answers::Key::of(request);
+        let kept = key.as_ref().and_then(|key| self.answers.get(&version, key));
+        let answer = match kept {
+            Some(answer) => answer,
+            None => {
+                let answer = Arc::new(match text_query(&self.fields, text) {
+                    Some(query) => self.rank(request, seats, query.as_ref(), &searcher)?,
+                    None => SearchResults {
                         facets: request.facets.then(Facets::default),
                         ..SearchResults::default()
-                    });
+                    },
+                });
+                if let Some(key) = key {
+                    self.answers.put(version, key, answer.clone());
                 }
-            },
+                answer
+            }
         };
+        let mut results = SearchResults::clone(&answer);
+        let view = seats.view();
+        for hit in &mut results.hits {
+            if let Some(enrolled) = view.enrolled(hit.course.id) {
+                hit.course.enrolled = enrolled;
+            }
+        }
+        Ok(results)
+    }
+
+    /// The page of `query`'s hits the request asks for, with the total and the facets, as the
+    /// index holds them (seats as last indexed).
+    fn rank(
+        &self,
+        request: &SearchRequest,
+        seats: &Arc<SeatBoard>,
+        query: &dyn Query,
+        searcher: &tantivy::Searcher,
+    ) -> Result<SearchResults, SearchError> {
         let (keep, skip) = match request.window {
             Window::After(_) => (request.limit, 0),
             Window::Skip(skip) => (skip + request.limit, skip),
@@ -428,18 +466,10 @@ impl TantivyIndex {
             chosung: request.text.as_ref().and_then(|t| t.chosung.clone()),
             seats: seats.clone(),
         };
-        let generation = self.live();
-        let searcher = generation.reader.searcher();
-        let found = searcher
-            .search(query.as_ref(), &collector)
-            .map_err(index_error)?;
-        let view = seats.view();
+        let found = searcher.search(query, &collector).map_err(index_error)?;
         let mut hits = Vec::with_capacity(found.top.len().saturating_sub(skip));
         for (rank, address) in found.top.into_iter().skip(skip) {
-            let mut course = stored_course(&searcher, &self.fields, address)?;
-            if let Some(enrolled) = view.enrolled(course.id) {
-                course.enrolled = enrolled;
-            }
+            let course = stored_course(searcher, &self.fields, address)?;
             hits.push(Hit { course, rank });
         }
         Ok(SearchResults {
@@ -1180,6 +1210,45 @@ mod tests {
                 "round {round}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_kept_answer_has_live_seats_and_goes_when_the_index_changes() {
+        let index = TantivyIndex::open(&IndexLocation::Temporary).unwrap();
+        let seats = Arc::new(SeatBoard::default());
+        let first = course(1, "CSE2010-01", "자료구조", "김철수");
+        index
+            .apply(std::slice::from_ref(&first), Watermark::default())
+            .await
+            .unwrap();
+        let ids = |found: &SearchResults| -> Vec<i64> {
+            found.hits.iter().map(|h| h.course.id.0).collect()
+        };
+        assert_eq!(
+            ids(&index.search(&request("자료구조"), &seats).await.unwrap()),
+            [1]
+        );
+        // The same search again is the kept answer, with the seats the counter has now.
+        seats.record(&[(first.id, first.spec.capacity)]);
+        let again = index.search(&request("자료구조"), &seats).await.unwrap();
+        assert_eq!(
+            index.answers.reuse().reused,
+            1,
+            "the second search reused the first"
+        );
+        assert_eq!(again.hits[0].course.seats_left(), 0);
+        // A search for free seats depends on the counter: never kept, so the full course is out.
+        let mut free = request("자료구조");
+        free.filter.has_seats = true;
+        assert_eq!(index.search(&free, &seats).await.unwrap().total, 0);
+        // A course written since is found at once: the kept answer was of the old version.
+        let second = course(2, "CSE2011-01", "자료구조", "박민수");
+        index
+            .apply(std::slice::from_ref(&second), Watermark::default())
+            .await
+            .unwrap();
+        let changed = index.search(&request("자료구조"), &seats).await.unwrap();
+        assert_eq!((changed.total, ids(&changed)), (2, vec![1, 2]));
     }
 
     #[tokio::test]

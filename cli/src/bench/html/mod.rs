@@ -143,7 +143,7 @@ fn phases(report: &Report) -> String {
         .iter()
         .map(|p| {
             vec![
-                p.name.clone(),
+                p.label(),
                 format!("{:.1}", p.started_after_seconds),
                 format!("{:.1}", p.duration_seconds),
                 p.students.to_string(),
