@@ -49,7 +49,7 @@ impl Key {
     }
 }
 
-/// How often a kept answer was given back, for `classmate search status`.
+/// How often a kept answer was given back (read by the tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reuse {
     pub kept: u64,
@@ -123,16 +123,9 @@ impl Answers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::SearchText;
 
     fn request(q: &str) -> SearchRequest {
-        SearchRequest {
-            text: SearchText::parse(q).unwrap(),
-            filter: SearchFilter::default(),
-            window: Window::After(None),
-            limit: 21,
-            facets: true,
-        }
+        SearchRequest::first_page(q, 21)
     }
 
     fn answer(total: u64) -> Arc<SearchResults> {

@@ -118,11 +118,8 @@ fn catalog() -> Vec<CourseSpec> {
 
 fn request(q: &str) -> SearchRequest {
     SearchRequest {
-        text: SearchText::parse(q).expect("a valid text"),
-        filter: SearchFilter::default(),
-        window: Window::After(None),
-        limit: 20,
         facets: false,
+        ..SearchRequest::first_page(q, 20)
     }
 }
 

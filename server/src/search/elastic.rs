@@ -910,13 +910,7 @@ mod tests {
     use crate::search::plan::points;
 
     fn request(q: &str) -> SearchRequest {
-        SearchRequest {
-            text: SearchText::parse(q).unwrap(),
-            filter: SearchFilter::default(),
-            window: Window::After(None),
-            limit: 20,
-            facets: true,
-        }
+        SearchRequest::first_page(q, 20)
     }
 
     #[test]

@@ -146,6 +146,20 @@ pub struct SearchRequest {
     pub facets: bool,
 }
 
+#[cfg(test)]
+impl SearchRequest {
+    /// The first page of `limit` hits for `q`, with facets.
+    pub fn first_page(q: &str, limit: usize) -> SearchRequest {
+        SearchRequest {
+            text: SearchText::parse(q).expect("a valid text"),
+            filter: SearchFilter::default(),
+            window: Window::After(None),
+            limit,
+            facets: true,
+        }
+    }
+}
+
 /// How many hits each value of a facet has. Each facet counts with every filter but its own,
 /// so a student sees what choosing another value would give.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -218,6 +218,13 @@ fn index_error(error: TantivyError) -> SearchError {
 }
 
 impl Generation {
+    /// The version of the index `searcher` sees: the generation's name and the reader's
+    /// searcher generation (the second alone repeats across generations, since each reader
+    /// counts from its own start).
+    fn version(&self, searcher: &tantivy::Searcher) -> answers::Version {
+        (self.name.clone(), searcher.generation().generation_id())
+    }
+
     fn open(root: &Path, name: &str, schema: &Schema, fresh: bool) -> Result<Self, SearchError> {
         let dir = root.join(name);
         if fresh && dir.exists() {
@@ -410,10 +417,7 @@ impl TantivyIndex {
         };
         let generation = self.live();
         let searcher = generation.reader.searcher();
-        let version = (
-            generation.name.clone(),
-            searcher.generation().generation_id(),
-        );
+        let version = generation.version(&searcher);
         let key = answers::Key::of(request);
         let kept = key.as_ref().and_then(|key| self.answers.get(&version, key));
         let answer = match kept {
@@ -433,12 +437,7 @@ impl TantivyIndex {
             }
         };
         let mut results = SearchResults::clone(&answer);
-        let view = seats.view();
-        for hit in &mut results.hits {
-            if let Some(enrolled) = view.enrolled(hit.course.id) {
-                hit.course.enrolled = enrolled;
-            }
-        }
+        live_seats(&mut results.hits, seats);
         Ok(results)
     }
 
@@ -498,9 +497,7 @@ struct Row {
 /// index: a listing without text walks these rows (a few MiB for 100,000 courses) instead of
 /// every document's columns, and stops paying for rows once its page is full.
 struct Listing {
-    /// The generation's name and its reader's searcher generation: the second alone repeats
-    /// across generations, since each reader counts from its own start.
-    version: (String, u64),
+    version: answers::Version,
     rows: Vec<Row>,
     departments: Vec<String>,
 }
@@ -553,7 +550,7 @@ impl Listing {
         }
         rows.sort_unstable_by_key(|r| (r.order, r.id));
         Ok(Listing {
-            version: (String::new(), searcher.generation().generation_id()),
+            version: answers::Version::default(),
             rows,
             departments,
         })
@@ -566,10 +563,7 @@ impl TantivyIndex {
         generation: &Generation,
         searcher: &tantivy::Searcher,
     ) -> Result<Arc<Listing>, SearchError> {
-        let version = (
-            generation.name.clone(),
-            searcher.generation().generation_id(),
-        );
+        let version = generation.version(searcher);
         let mut cached = self.listing.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(listing) = cached.as_ref().filter(|l| l.version == version) {
             return Ok(listing.clone());
@@ -663,15 +657,12 @@ impl TantivyIndex {
             }
         }
         drop(view);
-        let view = seats.view();
         let mut hits = Vec::with_capacity(page.len());
         for (rank, address) in page {
-            let mut course = stored_course(&searcher, &self.fields, address)?;
-            if let Some(enrolled) = view.enrolled(course.id) {
-                course.enrolled = enrolled;
-            }
+            let course = stored_course(&searcher, &self.fields, address)?;
             hits.push(Hit { course, rank });
         }
+        live_seats(&mut hits, seats);
         for (name, n) in listing.departments.iter().zip(department_counts) {
             if n > 0 {
                 counts.department.insert(name.clone(), n);
@@ -682,6 +673,16 @@ impl TantivyIndex {
             total,
             facets: request.facets.then(|| counts.into_facets()),
         })
+    }
+}
+
+/// Lays the live counter's seats over hits read from the index (seats as last indexed).
+fn live_seats(hits: &mut [Hit], seats: &SeatBoard) {
+    let view = seats.view();
+    for hit in hits {
+        if let Some(enrolled) = view.enrolled(hit.course.id) {
+            hit.course.enrolled = enrolled;
+        }
     }
 }
 
@@ -1155,13 +1156,7 @@ mod tests {
     contract_tests!(tantivy, async { Tantivy::default() });
 
     fn request(q: &str) -> SearchRequest {
-        SearchRequest {
-            text: SearchText::parse(q).unwrap(),
-            filter: SearchFilter::default(),
-            window: Window::After(None),
-            limit: 10,
-            facets: true,
-        }
+        SearchRequest::first_page(q, 10)
     }
 
     #[tokio::test]
