@@ -52,7 +52,10 @@ fn main() {
             enrolled: 0,
         })
         .collect();
-    let index = TantivyIndex::open(&IndexLocation::Temporary).expect("an index");
+    // Every run ranks afresh: the figures are of the search, not of a kept answer.
+    let index = TantivyIndex::open(&IndexLocation::Temporary)
+        .expect("an index")
+        .keeping(0);
     runtime
         .block_on(async {
             let mut rebuild = index.rebuild().await?;

@@ -27,6 +27,35 @@ pub struct Server {
     /// What the report calls it, with every password hidden.
     pub description: String,
     running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    /// The in-process server's own threads.
+    _runtime: Option<Threads>,
+}
+
+/// A runtime of its own for the in-process server. Sharing the generator's worker threads, a
+/// search ranking on one of them held up every lane scheduled there, and the lanes' sends held
+/// up the server: with threads of its own, the kernel shares the cores between the two as it
+/// does between a server and a generator in separate processes.
+struct Threads(Option<tokio::runtime::Runtime>);
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            // Dropped from async code: the server's tasks are not waited for.
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// The in-process server's worker threads: as many as the machine has cores, as `classmate
+/// serve` would have.
+fn server_threads() -> anyhow::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .thread_name("classmate-server")
+        .enable_all()
+        .build()
+        .context("cannot start the server's threads")
 }
 
 impl Server {
@@ -34,13 +63,16 @@ impl Server {
     pub async fn start(config: &Config, database: Arc<dyn Database>) -> anyhow::Result<Server> {
         let mut config = config.clone();
         config.bind = "127.0.0.1:0".parse()?;
-        let app = Application::with_store(config.clone(), database.clone())
+        let runtime = server_threads()?;
+        let app = runtime
+            .spawn(Application::with_store(config.clone(), database.clone()))
             .await
+            .context("the server's start panicked")?
             .context("cannot start the server")?;
         let state = app.state().clone();
         let base = format!("http://{}", app.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
+        let task = runtime.spawn(async move {
             let _ = app
                 .run_until(async {
                     let _ = stopped.await;
@@ -66,6 +98,7 @@ impl Server {
             queue: Some(state.queue.clone()),
             tokens: state.tokens.clone(),
             running: Some((stop, task)),
+            _runtime: Some(Threads(Some(runtime))),
         })
     }
 
@@ -98,6 +131,7 @@ impl Server {
             queue,
             tokens: Arc::new(Tokens::new(key, config.token_ttl)),
             running: None,
+            _runtime: None,
         })
     }
 

@@ -484,7 +484,8 @@ pub async fn suggest_courses(
 /// The most autocomplete entries one request returns.
 pub const MAX_SUGGESTIONS: u32 = 10;
 
-/// One course.
+/// One course, from the search index like every catalog read (a course written elsewhere
+/// within a second), with seats from the live counter.
 #[utoipa::path(
     get,
     path = "/api/v1/courses/{id}",
@@ -502,8 +503,9 @@ pub async fn get_course(
     Path(id): Path<i64>,
 ) -> Result<Json<CourseView>, AppError> {
     let course = state
-        .store
-        .course(CourseId(id))
+        .search
+        .index
+        .course(CourseId(id), state.store.seats())
         .await?
         .ok_or(Rejection::CourseNotFound)?;
     Ok(Json(CourseView::from(&course)))

@@ -67,15 +67,17 @@ pub struct Answers {
 struct Inner {
     /// The version every kept answer was made from.
     version: Option<Version>,
-    entries: LruCache<Key, Arc<SearchResults>>,
+    /// `None` when nothing is kept.
+    entries: Option<LruCache<Key, Arc<SearchResults>>>,
 }
 
 impl Answers {
+    /// Keeps at most `capacity` answers; none at all for 0.
     pub fn new(capacity: usize) -> Answers {
         Answers {
             inner: Mutex::new(Inner {
                 version: None,
-                entries: LruCache::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)),
+                entries: NonZeroUsize::new(capacity).map(LruCache::new),
             }),
             reused: AtomicU64::new(0),
             computed: AtomicU64::new(0),
@@ -90,7 +92,7 @@ impl Answers {
     pub fn get(&self, version: &Version, key: &Key) -> Option<Arc<SearchResults>> {
         let mut inner = self.inner();
         let found = match inner.version.as_ref() == Some(version) {
-            true => inner.entries.get(key).cloned(),
+            true => inner.entries.as_mut().and_then(|e| e.get(key).cloned()),
             false => None,
         };
         let counter = match found {
@@ -104,16 +106,19 @@ impl Answers {
     /// Keeps `answer`, made from `version`; answers of any other version go.
     pub fn put(&self, version: Version, key: Key, answer: Arc<SearchResults>) {
         let mut inner = self.inner();
-        if inner.version.as_ref() != Some(&version) {
-            inner.entries.clear();
-            inner.version = Some(version);
+        let fresh = inner.version.as_ref() != Some(&version);
+        inner.version = Some(version);
+        if let Some(entries) = inner.entries.as_mut() {
+            if fresh {
+                entries.clear();
+            }
+            entries.put(key, answer);
         }
-        inner.entries.put(key, answer);
     }
 
     pub fn reuse(&self) -> Reuse {
         Reuse {
-            kept: self.inner().entries.len() as u64,
+            kept: self.inner().entries.as_ref().map_or(0, |e| e.len() as u64),
             reused: self.reused.load(Ordering::Relaxed),
             computed: self.computed.load(Ordering::Relaxed),
         }
@@ -170,6 +175,16 @@ mod tests {
         let mut listing = request("자료구조");
         listing.text = None;
         assert!(Key::of(&listing).is_none());
+    }
+
+    #[test]
+    fn a_capacity_of_0_keeps_nothing() {
+        let answers = Answers::new(0);
+        let version = ("gen-1".to_owned(), 1);
+        let key = || Key::of(&request("자료구조")).unwrap();
+        answers.put(version.clone(), key(), answer(7));
+        assert!(answers.get(&version, &key()).is_none());
+        assert_eq!(answers.reuse().kept, 0);
     }
 
     #[test]

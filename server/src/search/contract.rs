@@ -45,6 +45,7 @@ macro_rules! contract_tests {
                 filters_narrow_and_facets_count_the_rest,
                 cursor_pages_stay_stable_while_courses_change,
                 seats_come_from_the_live_counter,
+                a_course_is_read_by_id_with_live_seats,
                 suggestions_complete_titles_codes_and_professors,
                 hostile_queries_find_nothing_and_never_fail,
                 numbered_pages_skip_in_rank_order,
@@ -267,6 +268,38 @@ pub(crate) async fn seats_come_from_the_live_counter(harness: &dyn Harness) {
     assert_eq!(found.hits[0].course.id, full.id);
     assert_eq!(found.hits[0].course.enrolled, 2);
     assert_eq!(found.hits[0].course.seats_left(), 0);
+}
+
+pub(crate) async fn a_course_is_read_by_id_with_live_seats(harness: &dyn Harness) {
+    let (index, courses) = harness.index(&catalog()).await;
+    let seats = Arc::new(SeatBoard::default());
+    let wanted = &courses[courses.len() / 2];
+    let read = index
+        .course(wanted.id, &seats)
+        .await
+        .unwrap()
+        .expect("held");
+    assert_eq!(
+        (read.id, &read.spec.code, &read.spec.title, read.enrolled),
+        (wanted.id, &wanted.spec.code, &wanted.spec.title, 0)
+    );
+    harness.fill(wanted, &seats).await;
+    let read = index
+        .course(wanted.id, &seats)
+        .await
+        .unwrap()
+        .expect("held");
+    assert_eq!(read.seats_left(), 0, "seats from the live counter");
+    let beyond = courses.iter().map(|c| c.id.0).max().unwrap() + 1_000;
+    for unknown in [beyond, 0, -wanted.id.0] {
+        assert!(
+            index
+                .course(CourseId(unknown), &seats)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
 }
 
 pub(crate) async fn suggestions_complete_titles_codes_and_professors(harness: &dyn Harness) {

@@ -12,7 +12,7 @@ use super::{
     Facets, Hit, IndexStatus, Rank, Rebuild, SearchBackend, SearchError, SearchFilter, SearchIndex,
     SearchRequest, SearchResults, Watermark, Window, code_of_order, code_order, slots,
 };
-use crate::domain::{Course, Weekday};
+use crate::domain::{Course, CourseId, Weekday};
 use crate::store::{CatalogCursor, CatalogQuery, SeatBoard, Store, StoreError};
 
 /// The catalog searched in SQL.
@@ -83,6 +83,14 @@ fn catalog_query(request: &SearchRequest) -> Option<CatalogQuery> {
 impl SearchIndex for DatabaseSearch {
     fn backend(&self) -> SearchBackend {
         SearchBackend::Database
+    }
+
+    async fn course(
+        &self,
+        id: CourseId,
+        _seats: &Arc<SeatBoard>,
+    ) -> Result<Option<Course>, SearchError> {
+        self.store.course(id).await.map_err(store_error)
     }
 
     async fn search(

@@ -30,7 +30,7 @@ use elasticsearch::indices::{
     IndicesPutIndexTemplateParts, IndicesPutMappingParts, IndicesRefreshParts,
 };
 use elasticsearch::params::Refresh;
-use elasticsearch::{BulkParts, Elasticsearch, SearchParts};
+use elasticsearch::{BulkParts, Elasticsearch, GetParts, SearchParts};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -38,7 +38,8 @@ use super::plan::{Plan, TermField, compact, course_terms, text_plan};
 use super::text::{self, hangul_bigrams};
 use super::{
     Facets, Hit, IndexStatus, Rank, Rebuild, SearchBackend, SearchError, SearchFilter, SearchIndex,
-    SearchRequest, SearchResults, SearchText, StoredCourse, Watermark, Window, code_order, slots,
+    SearchRequest, SearchResults, SearchText, StoredCourse, Watermark, Window, code_order,
+    live_seats, slots,
 };
 use crate::domain::{Course, CourseId};
 use crate::store::SeatBoard;
@@ -357,6 +358,36 @@ fn sort_values(hit: &Value) -> Option<(f64, u64, i64)> {
     Some((sort[0].as_f64()?, sort[1].as_u64()?, sort[2].as_i64()?))
 }
 
+/// The course a hit or a document answer carries in its `_source`.
+fn source_course(doc: &Value) -> Option<Course> {
+    serde_json::from_value::<StoredCourse>(doc["_source"]["course"].clone())
+        .ok()
+        .and_then(StoredCourse::into_course)
+}
+
+/// Reads the answer to `GET {alias}/_doc/{id}`: the course with seats from `seats`, or `None`
+/// when the index does not hold it.
+pub fn read_document(
+    status: StatusCode,
+    body: &Value,
+    id: CourseId,
+    seats: &SeatBoard,
+) -> Result<Option<Course>, SearchError> {
+    if status == StatusCode::NOT_FOUND && body["found"] == false {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        return Err(elastic_error(status, body));
+    }
+    let mut course = source_course(body)
+        .filter(|course| course.id == id)
+        .ok_or_else(|| {
+            SearchError::Index("Elasticsearch answered without a stored course".into())
+        })?;
+    live_seats([&mut course], seats);
+    Ok(Some(course))
+}
+
 /// Reads a search response into hits with seats from `seats`.
 pub fn read_results(
     response: &Value,
@@ -371,10 +402,7 @@ pub fn read_results(
         .ok_or_else(|| bad("hits"))?
     {
         let (points, order, id) = sort_values(hit).ok_or_else(|| bad("sort values"))?;
-        let mut course = serde_json::from_value::<StoredCourse>(hit["_source"]["course"].clone())
-            .ok()
-            .and_then(StoredCourse::into_course)
-            .ok_or_else(|| bad("a stored course"))?;
+        let mut course = source_course(hit).ok_or_else(|| bad("a stored course"))?;
         if let Some(enrolled) = view.enrolled(course.id) {
             course.enrolled = enrolled;
         }
@@ -806,6 +834,22 @@ impl SearchIndex for ElasticIndex {
         SearchBackend::Elasticsearch
     }
 
+    async fn course(
+        &self,
+        id: CourseId,
+        seats: &Arc<SeatBoard>,
+    ) -> Result<Option<Course>, SearchError> {
+        let response = self
+            .client
+            .get(GetParts::IndexId(&self.alias, &id.0.to_string()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let status = response.status_code();
+        let body: Value = response.json().await.map_err(unavailable)?;
+        read_document(status, &body, id, seats)
+    }
+
     async fn search(
         &self,
         request: &SearchRequest,
@@ -1116,6 +1160,38 @@ mod tests {
             .unwrap()
             .len();
         assert_eq!(seats, 2);
+    }
+
+    #[test]
+    fn a_document_answer_reads_into_the_course_with_live_seats() {
+        let seats = SeatBoard::default();
+        let (id, other) = (CourseId(3), CourseId(4));
+        let stored = StoredCourse::from(&course(3, "CSE2010-01", "자료구조", "김민준"));
+        let got = json!({ "_id": "3", "found": true, "_source": { "course": stored } });
+        seats.record(&[(id, 10)]);
+        let read = read_document(StatusCode::OK, &got, id, &seats)
+            .unwrap()
+            .unwrap();
+        assert_eq!((read.id, read.enrolled, read.seats_left()), (id, 10, 0));
+        let missing = json!({ "_id": "4", "found": false });
+        assert!(
+            read_document(StatusCode::NOT_FOUND, &missing, other, &seats)
+                .unwrap()
+                .is_none()
+        );
+        // Another course's document, or none, is the index's fault, never a course.
+        assert!(read_document(StatusCode::OK, &got, other, &seats).is_err());
+        let gone =
+            json!({ "error": { "type": "index_not_found_exception", "reason": "no such index" } });
+        assert!(matches!(
+            read_document(StatusCode::NOT_FOUND, &gone, id, &seats),
+            Err(SearchError::Index(_))
+        ));
+        let down = json!({ "error": { "type": "unavailable", "reason": "busy" } });
+        assert!(matches!(
+            read_document(StatusCode::SERVICE_UNAVAILABLE, &down, id, &seats),
+            Err(SearchError::Unavailable(_))
+        ));
     }
 
     #[test]

@@ -279,6 +279,16 @@ pub enum SearchError {
     Unavailable(String),
 }
 
+/// Lays the live counter's seats over courses read from an index (seats as last indexed).
+pub(crate) fn live_seats<'a>(courses: impl IntoIterator<Item = &'a mut Course>, seats: &SeatBoard) {
+    let view = seats.view();
+    for course in courses {
+        if let Some(enrolled) = view.enrolled(course.id) {
+            course.enrolled = enrolled;
+        }
+    }
+}
+
 /// A search engine over the catalog.
 #[async_trait]
 pub trait SearchIndex: Send + Sync {
@@ -290,6 +300,14 @@ pub trait SearchIndex: Send + Sync {
         request: &SearchRequest,
         seats: &Arc<SeatBoard>,
     ) -> Result<SearchResults, SearchError>;
+
+    /// The course with `id` as the index holds it, with seats from `seats`; `None` for an id it
+    /// does not hold. `GET /api/v1/courses/{id}` reads it here, like every other catalog read.
+    async fn course(
+        &self,
+        id: CourseId,
+        seats: &Arc<SeatBoard>,
+    ) -> Result<Option<Course>, SearchError>;
 
     /// Up to `limit` completions of what was typed so far: titles, codes and professors, from
     /// the best 50 hits of the text.

@@ -12,15 +12,19 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
+use lru::LruCache;
 use serde::{Deserialize, Serialize};
-use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::collector::{Collector, SegmentCollector, TopDocs};
 use tantivy::columnar::{ColumnValues, StrColumn};
 use tantivy::directory::MmapDirectory;
+use tantivy::index::SegmentId;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -40,7 +44,7 @@ use super::text::{self, hangul_bigrams};
 use super::{
     Facets, Hit, IndexLocation, IndexStatus, Rank, Rebuild, SearchBackend, SearchError,
     SearchFilter, SearchIndex, SearchRequest, SearchResults, SearchText, StoredCourse, Watermark,
-    Window, code_order,
+    Window, code_order, live_seats,
 };
 use crate::domain::{Course, CourseId};
 use crate::store::SeatBoard;
@@ -252,6 +256,10 @@ impl Generation {
                 TantivyError::LockFailure(..) => SearchError::Locked(root.to_owned()),
                 e => index_error(e),
             })?;
+        if fresh {
+            // Filled in bulk, then merged into one segment by `merge_all`.
+            writer.set_merge_policy(Box::new(NoMergePolicy));
+        }
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -265,6 +273,20 @@ impl Generation {
             writer: Mutex::new(writer),
             retired: AtomicBool::new(false),
         })
+    }
+
+    /// Merges every segment into one, then lets later writes merge as they come. A bulk fill
+    /// leaves a segment per writer flush (nine for 100,000 courses), and every search pays for
+    /// each segment: its term dictionaries, its columns, its scorers.
+    fn merge_all(&self) -> Result<(), SearchError> {
+        let segments = self.index.searchable_segment_ids().map_err(index_error)?;
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if segments.len() > 1 {
+            writer.merge(&segments).wait().map_err(index_error)?;
+            self.reader.reload().map_err(index_error)?;
+        }
+        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        Ok(())
     }
 
     fn payload(&self) -> Option<Payload> {
@@ -332,11 +354,16 @@ pub struct TantivyIndex {
     listing: Mutex<Option<Arc<Listing>>>,
     /// Text searches already answered for the live version of the index.
     answers: Answers,
+    /// Courses read back from the store, by segment and document (at most [`READ_BACK`]).
+    read_back: Mutex<LruCache<(SegmentId, DocId), Arc<Course>>>,
     /// Declared after `current`, so the generations close before a temporary root goes.
     root: Root,
 }
 
 static TEMPORARY: AtomicU64 = AtomicU64::new(0);
+
+/// The most courses kept read back: a fifth of a 100,000-course catalog, about 12 MiB.
+const READ_BACK: NonZeroUsize = NonZeroUsize::new(20_000).unwrap();
 
 const CURRENT: &str = "CURRENT";
 
@@ -383,6 +410,7 @@ impl TantivyIndex {
             current: RwLock::new(Arc::new(generation)),
             listing: Mutex::new(None),
             answers: Answers::new(answers::CAPACITY),
+            read_back: Mutex::new(LruCache::new(READ_BACK)),
             root,
         })
     }
@@ -398,6 +426,13 @@ impl TantivyIndex {
         generation.write(schema, fields, &[], Some(Watermark::default()))?;
         make_current(root, name)?;
         Ok(generation)
+    }
+
+    /// Keeps at most `answers` text-search answers instead of [`answers::CAPACITY`]; 0 keeps
+    /// none, so every search is ranked afresh (the criterion bench times the search itself).
+    pub fn keeping(mut self, answers: usize) -> TantivyIndex {
+        self.answers = Answers::new(answers);
+        self
     }
 
     fn live(&self) -> Arc<Generation> {
@@ -437,7 +472,7 @@ impl TantivyIndex {
             }
         };
         let mut results = SearchResults::clone(&answer);
-        live_seats(&mut results.hits, seats);
+        live_seats(results.hits.iter_mut().map(|h| &mut h.course), seats);
         Ok(results)
     }
 
@@ -468,7 +503,7 @@ impl TantivyIndex {
         let found = searcher.search(query, &collector).map_err(index_error)?;
         let mut hits = Vec::with_capacity(found.top.len().saturating_sub(skip));
         for (rank, address) in found.top.into_iter().skip(skip) {
-            let course = stored_course(searcher, &self.fields, address)?;
+            let course = self.stored_course(searcher, address)?;
             hits.push(Hit { course, rank });
         }
         Ok(SearchResults {
@@ -659,10 +694,10 @@ impl TantivyIndex {
         drop(view);
         let mut hits = Vec::with_capacity(page.len());
         for (rank, address) in page {
-            let course = stored_course(&searcher, &self.fields, address)?;
+            let course = self.stored_course(&searcher, address)?;
             hits.push(Hit { course, rank });
         }
-        live_seats(&mut hits, seats);
+        live_seats(hits.iter_mut().map(|h| &mut h.course), seats);
         for (name, n) in listing.departments.iter().zip(department_counts) {
             if n > 0 {
                 counts.department.insert(name.clone(), n);
@@ -676,17 +711,38 @@ impl TantivyIndex {
     }
 }
 
-/// Lays the live counter's seats over hits read from the index (seats as last indexed).
-fn live_seats(hits: &mut [Hit], seats: &SeatBoard) {
-    let view = seats.view();
-    for hit in hits {
-        if let Some(enrolled) = view.enrolled(hit.course.id) {
-            hit.course.enrolled = enrolled;
+impl TantivyIndex {
+    /// The course stored at `address`, read back once per segment and then kept: a segment
+    /// never changes, and reading one back (its block of the store, then its JSON) cost more
+    /// than the rest of a page of hits.
+    fn stored_course(
+        &self,
+        searcher: &tantivy::Searcher,
+        address: DocAddress,
+    ) -> Result<Course, SearchError> {
+        let key = (
+            searcher.segment_reader(address.segment_ord).segment_id(),
+            address.doc_id,
+        );
+        let kept = self
+            .read_back
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(course) = kept {
+            return Ok(Course::clone(&course));
         }
+        let course = read_course(searcher, &self.fields, address)?;
+        self.read_back
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(key, Arc::new(course.clone()));
+        Ok(course)
     }
 }
 
-fn stored_course(
+fn read_course(
     searcher: &tantivy::Searcher,
     fields: &Fields,
     address: DocAddress,
@@ -724,6 +780,31 @@ fn make_current(root: &Path, name: &str) -> Result<(), SearchError> {
 impl SearchIndex for TantivyIndex {
     fn backend(&self) -> SearchBackend {
         SearchBackend::Tantivy
+    }
+
+    async fn course(
+        &self,
+        id: CourseId,
+        seats: &Arc<SeatBoard>,
+    ) -> Result<Option<Course>, SearchError> {
+        let Ok(term) = u64::try_from(id.0) else {
+            return Ok(None);
+        };
+        let generation = self.live();
+        let searcher = generation.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_u64(self.fields.id, term),
+            IndexRecordOption::Basic,
+        );
+        let found = searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())
+            .map_err(index_error)?;
+        let Some((_, address)) = found.first() else {
+            return Ok(None);
+        };
+        let mut course = self.stored_course(&searcher, *address)?;
+        live_seats([&mut course], seats);
+        Ok(Some(course).filter(|course| course.id == id))
     }
 
     async fn search(
@@ -800,7 +881,8 @@ impl Rebuild for TantivyRebuild<'_> {
         let (schema, fields) = (self.index.schema.clone(), self.index.fields);
         let name = generation.name.clone();
         tokio::task::spawn_blocking(move || {
-            generation.write(&schema, &fields, &[], Some(watermark))
+            generation.write(&schema, &fields, &[], Some(watermark))?;
+            generation.merge_all()
         })
         .await
         .map_err(|e| SearchError::Index(e.to_string()))??;
@@ -1157,6 +1239,58 @@ mod tests {
 
     fn request(q: &str) -> SearchRequest {
         SearchRequest::first_page(q, 10)
+    }
+
+    #[tokio::test]
+    async fn a_course_read_back_is_read_again_once_it_is_rewritten() {
+        let index = TantivyIndex::open(&IndexLocation::Temporary).unwrap();
+        let seats = Arc::new(SeatBoard::default());
+        let first = course(1, "CSE1001-01", "자료구조", "김철수");
+        index
+            .apply(std::slice::from_ref(&first), Watermark::default())
+            .await
+            .unwrap();
+        let title = |found: SearchResults| found.hits[0].course.spec.title.clone();
+        assert_eq!(
+            title(index.search(&request(""), &seats).await.unwrap()),
+            "자료구조"
+        );
+        // Rewritten into a new segment, where it is again the first document.
+        let mut edited = first;
+        edited.spec.title = "고급 자료구조".into();
+        index.apply(&[edited], Watermark::default()).await.unwrap();
+        let listed = index.search(&request(""), &seats).await.unwrap();
+        assert_eq!(
+            (listed.total, title(listed)),
+            (1, "고급 자료구조".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_bulk_fill_ends_as_one_segment_with_its_watermark() {
+        let index = TantivyIndex::open(&IndexLocation::Temporary).unwrap();
+        let generation = Generation::open(&index.root.path, "gen-9", &index.schema, true).unwrap();
+        let settled = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        for batch in 0..3 {
+            let courses: Vec<Course> = (0..10)
+                .map(|n| {
+                    let id = batch * 10 + n + 1;
+                    course(id, &format!("CSE{}-01", 1000 + id), "자료구조", "김철수")
+                })
+                .collect();
+            let watermark = Watermark {
+                settled: Some(settled),
+            };
+            generation
+                .write(&index.schema, &index.fields, &courses, Some(watermark))
+                .unwrap();
+        }
+        let segments = |g: &Generation| g.reader.searcher().segment_readers().len();
+        assert_eq!(segments(&generation), 3, "a segment per commit");
+        generation.merge_all().unwrap();
+        assert_eq!(segments(&generation), 1);
+        assert_eq!(generation.reader.searcher().num_docs(), 30);
+        assert_eq!(generation.watermark().settled, Some(settled));
     }
 
     #[tokio::test]

@@ -61,14 +61,31 @@ impl SeatBoard {
         RefreshMark(self.inner.read().unwrap_or_else(|e| e.into_inner()).clock)
     }
 
-    /// Takes every counter read since `mark`, except those recorded after it.
+    /// Takes every counter read since `mark`, except those recorded after it. The counters are
+    /// compared under the read lock, so searches only wait for the few that changed (none, most
+    /// seconds), not for a write of the whole catalog's.
     pub fn refresh(&self, mark: RefreshMark, counters: impl IntoIterator<Item = (CourseId, u32)>) {
+        let changed: Vec<(i64, u32)> = {
+            let board = self.inner.read().unwrap_or_else(|e| e.into_inner());
+            counters
+                .into_iter()
+                .filter(|&(course, enrolled)| match board.taken.get(&course.0) {
+                    None => true,
+                    Some(entry) => entry.recorded_at <= mark.0 && entry.enrolled != enrolled,
+                })
+                .map(|(course, enrolled)| (course.0, enrolled))
+                .collect()
+        };
+        if changed.is_empty() {
+            return;
+        }
         let mut board = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        for (course, enrolled) in counters {
-            let entry = board.taken.entry(course.0).or_insert(Entry {
+        for (course, enrolled) in changed {
+            let entry = board.taken.entry(course).or_insert(Entry {
                 enrolled,
                 recorded_at: 0,
             });
+            // Checked again: this process may have recorded it since the read lock.
             if entry.recorded_at <= mark.0 {
                 entry.enrolled = enrolled;
             }
@@ -124,5 +141,11 @@ mod tests {
         let mark = board.begin_refresh();
         board.refresh(mark, [(CourseId(1), 7)]);
         assert_eq!(board.enrolled(CourseId(1)), Some(7));
+        // Nothing changed: the board stays as it was.
+        board.refresh(board.begin_refresh(), [(CourseId(1), 7), (CourseId(2), 5)]);
+        assert_eq!(board.enrolled(CourseId(1)), Some(7));
+        // A drop to zero (a cancellation elsewhere) is taken.
+        board.refresh(board.begin_refresh(), [(CourseId(2), 0)]);
+        assert_eq!(board.enrolled(CourseId(2)), Some(0));
     }
 }
