@@ -146,6 +146,17 @@ async fn set_paused(tokens: &Tokens, server: &Server, paused: bool) {
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
 }
 
+/// Waits until `server` answers `/readyz` with 200: its queue has a generation (before that,
+/// admissions are answered `503 QUEUE_RECOVERING`, as they should be).
+async fn ready(server: &Server) {
+    let url = format!("{}/readyz", server.base);
+    eventually(Duration::from_secs(20), "the server is ready", || async {
+        let status = reqwest::get(&url).await.ok()?.status();
+        (status == 200).then_some(())
+    })
+    .await
+}
+
 /// Admits each student to `courses[i % len]` through the given servers; returns every 202 ticket
 /// id with its student's token, and how many were answered COURSE_FULL at once.
 async fn admit_all(
@@ -281,6 +292,7 @@ async fn a_drainer_killed_mid_batch_leaves_nothing_twice_and_nothing_open() {
     let fleet = Fleet::new(redis_url()).await;
     let batch = [("CLASSMATE_DRAIN_BATCH", "100")];
     let mut drainer = fleet.start(&batch);
+    ready(&drainer).await;
     let courses = fleet.courses(&[300, 300]).await;
     let students = fleet.students(2_000).await;
     fleet.set_paused(&drainer, true).await;
@@ -395,6 +407,7 @@ async fn redis_losing_its_data_mid_run_loses_tickets_visibly_and_oversells_nothi
     let redis = OwnRedis::start();
     let fleet = Fleet::new(redis.url.clone()).await;
     let server = fleet.start(&[("CLASSMATE_DRAIN_BATCH", "50")]);
+    ready(&server).await;
     let courses = fleet.courses(&[20, 200, 200]).await;
     let students = fleet.students(1_500).await;
     fleet.set_paused(&server, true).await;
@@ -703,6 +716,7 @@ async fn redis_restored_from_an_older_snapshot_hands_no_student_another_ones_out
     let mut redis = OwnRedis::start();
     let fleet = Fleet::new(redis.url.clone()).await;
     let server = fleet.start(&[]);
+    ready(&server).await;
     let courses = fleet.courses(&[1000]).await;
     let students = fleet.students(60).await;
     let (early, rest) = students.split_at(20);
