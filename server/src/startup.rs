@@ -134,13 +134,10 @@ impl Application {
         search.catch_up().await?;
         store.refresh_seats().await?;
         let settings = LiveSettings::load(store.as_ref()).await?;
-        let listener =
-            TcpListener::bind(config.bind)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: config.bind,
-                    source,
-                })?;
+        let listener = http::listener::bind(config.bind).map_err(|source| StartupError::Bind {
+            addr: config.bind,
+            source,
+        })?;
         let rules = Rules {
             credit_cap: config.credit_cap,
             cart_limit: config.cart_limit,
@@ -158,6 +155,7 @@ impl Application {
             logouts: Arc::new(Logouts::new(shared.revocations, store.clone())),
             store,
             search,
+            rendered: Arc::default(),
             queue: shared.queue,
             hub: Hub::new(),
             tokens: Arc::new(Tokens::new(key, config.token_ttl)),

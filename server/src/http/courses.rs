@@ -2,8 +2,13 @@
 //! `GET /api/v1/courses/{id}`. Every listing comes from the search index, never a scan of the
 //! catalog table.
 
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
 use axum::extract::State;
+use lru::LruCache;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
@@ -50,6 +55,85 @@ impl From<&Meeting> for MeetingView {
             room: m.room.clone(),
             label: m.label(),
         }
+    }
+}
+
+/// A course's JSON as [`CourseView`] writes it, rendered once.
+#[derive(Debug, Clone)]
+pub struct Rendered(Arc<RawValue>);
+
+impl Rendered {
+    fn of(course: &Course) -> Rendered {
+        let json = serde_json::value::to_raw_value(&CourseView::from(course))
+            .expect("a course view serializes");
+        Rendered(Arc::from(json))
+    }
+}
+
+impl Serialize for Rendered {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// The most course renderings kept: about 600 bytes of JSON each, its course shared with the
+/// search index's read-back courses, so at most about 30 MiB beside them.
+pub const RENDERED: usize = 50_000;
+
+/// Course JSON rendered once and kept. A page of hits repeats the same courses from request to
+/// request, and building and writing each one's view (its strings, its meetings' clock times
+/// and labels) cost the server more than ranking the page. A rendering is given back only for
+/// the very course it was made from, seats included: a course edited or a seat taken renders
+/// again.
+pub struct RenderedCourses {
+    kept: Mutex<LruCache<CourseId, (Arc<Course>, Rendered)>>,
+}
+
+impl RenderedCourses {
+    pub fn new(capacity: NonZeroUsize) -> RenderedCourses {
+        RenderedCourses {
+            kept: Mutex::new(LruCache::new(capacity)),
+        }
+    }
+
+    /// The JSON of each course, in order.
+    pub fn render<'a>(&self, courses: impl IntoIterator<Item = &'a Arc<Course>>) -> Vec<Rendered> {
+        let courses: Vec<&Arc<Course>> = courses.into_iter().collect();
+        let mut rendered: Vec<Option<Rendered>> = {
+            let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+            courses
+                .iter()
+                .map(|course| match kept.get(&course.id) {
+                    Some((made_from, json))
+                        if Arc::ptr_eq(made_from, course) || **made_from == ***course =>
+                    {
+                        Some(json.clone())
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut made = Vec::new();
+        for (slot, course) in rendered.iter_mut().zip(&courses) {
+            if slot.is_none() {
+                let json = Rendered::of(course);
+                made.push((Arc::clone(course), json.clone()));
+                *slot = Some(json);
+            }
+        }
+        if !made.is_empty() {
+            let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+            for (course, json) in made {
+                kept.put(course.id, (course, json));
+            }
+        }
+        rendered.into_iter().flatten().collect()
+    }
+}
+
+impl Default for RenderedCourses {
+    fn default() -> Self {
+        RenderedCourses::new(NonZeroUsize::new(RENDERED).expect("RENDERED is not 0"))
     }
 }
 
@@ -131,9 +215,10 @@ pub struct CourseQuery {
 }
 
 /// A page of the catalog.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CoursePage {
-    pub items: Vec<CourseView>,
+    #[schema(value_type = Vec<CourseView>)]
+    pub items: Vec<Rendered>,
     pub page: u32,
     pub per_page: u32,
     /// Courses matching the filters, over all pages.
@@ -224,11 +309,7 @@ pub async fn list_courses(
         .search(&request, state.store.seats())
         .await?;
     Ok(Json(CoursePage {
-        items: found
-            .hits
-            .iter()
-            .map(|h| CourseView::from(&h.course))
-            .collect(),
+        items: state.rendered.render(found.hits.iter().map(|h| &h.course)),
         page,
         per_page,
         total: found.total,
@@ -276,7 +357,8 @@ pub struct HighlightView {
 /// A course found.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SearchHitView {
-    pub course: CourseView,
+    #[schema(value_type = CourseView)]
+    pub course: Rendered,
     pub highlight: HighlightView,
 }
 
@@ -366,10 +448,12 @@ pub async fn search_courses(
         false => None,
     };
     let facets = found.facets.unwrap_or_default();
+    let rendered = state.rendered.render(found.hits.iter().map(|h| &h.course));
     let items = found
         .hits
         .iter()
-        .map(|hit| {
+        .zip(rendered)
+        .map(|(hit, course)| {
             let spec = &hit.course.spec;
             let marks = |field: &str| {
                 text.as_ref()
@@ -381,7 +465,7 @@ pub async fn search_courses(
                     professor: marks(&spec.professor),
                     code: marks(&spec.code.to_string()),
                 },
-                course: CourseView::from(&hit.course),
+                course,
             }
         })
         .collect();
@@ -509,4 +593,50 @@ pub async fn get_course(
         .await?
         .ok_or(Rejection::CourseNotFound)?;
     Ok(Json(CourseView::from(&course)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::contract::course;
+
+    fn json(rendered: &Rendered) -> serde_json::Value {
+        serde_json::from_str(rendered.0.get()).unwrap()
+    }
+
+    #[test]
+    fn a_course_is_rendered_again_only_when_it_changed() {
+        let rendered = RenderedCourses::new(NonZeroUsize::new(2).unwrap());
+        let first = Arc::new(course(1, "CSE2010-01", "자료구조", "김민준"));
+        let [made] = rendered.render([&first]).try_into().unwrap();
+        assert_eq!(
+            json(&made),
+            serde_json::to_value(CourseView::from(&*first)).unwrap()
+        );
+        // The same course again, or an equal copy of it: the JSON kept.
+        let [again] = rendered.render([&first]).try_into().unwrap();
+        assert!(Arc::ptr_eq(&made.0, &again.0));
+        let copy = Arc::new(Course::clone(&first));
+        let [same] = rendered.render([&copy]).try_into().unwrap();
+        assert!(Arc::ptr_eq(&made.0, &same.0));
+        // A seat taken and a title edited render again.
+        let mut taken = Course::clone(&first);
+        taken.enrolled += 1;
+        let [seats] = rendered.render([&Arc::new(taken)]).try_into().unwrap();
+        assert_eq!(json(&seats)["enrolled"], first.enrolled + 1);
+        let mut edited = Course::clone(&first);
+        edited.spec.title = "고급자료구조".into();
+        let [title] = rendered.render([&Arc::new(edited)]).try_into().unwrap();
+        assert_eq!(json(&title)["title"], "고급자료구조");
+        // At most the capacity is kept: the least recently used goes.
+        let (a, b) = (
+            Arc::new(course(2, "CSE2020-01", "운영체제", "이서연")),
+            Arc::new(course(3, "CSE3030-01", "컴퓨터네트워크", "박지훈")),
+        );
+        let kept = rendered.render([&a]);
+        rendered.render([&b]);
+        rendered.render([&first]);
+        let [later] = rendered.render([&a]).try_into().unwrap();
+        assert!(!Arc::ptr_eq(&kept[0].0, &later.0));
+    }
 }

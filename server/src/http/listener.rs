@@ -2,7 +2,7 @@
 //! clients. A connection must send each request's headers within the header timeout, which also
 //! closes a keep-alive connection left idle that long (slowloris); at most `max_connections` are
 //! open at once, WebSockets included, and one over that is answered `503` with `Retry-After`
-//! and closed.
+//! and closed. The listening socket queues up to [`BACKLOG`] connections not yet accepted.
 
 use std::future::Future;
 use std::io;
@@ -17,11 +17,31 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+
+/// Connections the kernel queues before they are accepted (capped by `net.core.somaxconn`).
+/// When registration opens, thousands of students connect within a second; past a full queue
+/// the kernel drops a connection attempt and the client tries again only a second later
+/// (std's and tokio's default of 1,024 did that to the search-storm's lanes).
+pub const BACKLOG: u32 = 4096;
+
+/// Listens on `addr` with a queue of [`BACKLOG`].
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // As `TcpListener::bind` does: a restarted server binds again at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
 
 /// The limits of [`serve`].
 #[derive(Debug, Clone, Copy)]
@@ -212,6 +232,30 @@ impl AsyncWrite for Counted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 1,500 clients connect at once while nothing accepts: the kernel queues them all. With the
+    /// default queue of 1,024 the rest wait a second for their connection attempt to be retried.
+    #[tokio::test]
+    async fn a_burst_of_connections_waits_in_the_queue_not_a_second_for_a_retry() {
+        let listener = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut connecting = JoinSet::new();
+        for _ in 0..1_500 {
+            connecting.spawn(async move {
+                tokio::time::timeout(Duration::from_millis(700), TcpStream::connect(addr)).await
+            });
+        }
+        let mut open = Vec::new();
+        let mut late = 0;
+        while let Some(done) = connecting.join_next().await {
+            match done.unwrap() {
+                Ok(stream) => open.push(stream.unwrap()),
+                Err(_) => late += 1,
+            }
+        }
+        assert_eq!((open.len(), late), (1_500, 0));
+        drop(listener);
+    }
 
     #[test]
     fn the_answer_to_a_connection_over_the_limit_is_a_whole_response() {

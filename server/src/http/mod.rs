@@ -59,6 +59,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Course search and the sync that keeps it on the catalog.
     pub search: Arc<Search>,
+    /// Course JSON rendered once, for the catalog's pages.
+    pub rendered: Arc<courses::RenderedCourses>,
     pub queue: Arc<dyn Queue>,
     pub hub: Arc<Hub>,
     pub tokens: Arc<Tokens>,

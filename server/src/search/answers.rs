@@ -17,9 +17,10 @@ use lru::LruCache;
 
 use super::{SearchFilter, SearchRequest, SearchResults, Window};
 
-/// The most answers kept: a page of 21 courses and its facets is about 15 KiB, so at most
-/// about 15 MiB.
-pub const CAPACITY: usize = 1024;
+/// The most answers kept. An answer holds its page's courses by reference (shared with the
+/// index's read-back courses) and its facets, about 5 KiB, so at most about 40 MiB, plus the
+/// courses no longer read back that a kept page still holds.
+pub const CAPACITY: usize = 8192;
 
 /// A version of the index: the generation's name and its reader's searcher generation.
 pub type Version = (String, u64);

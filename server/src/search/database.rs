@@ -118,7 +118,7 @@ impl SearchIndex for DatabaseSearch {
                     order: code_order(&course),
                     id: course.id.0,
                 },
-                course,
+                course: Arc::new(course),
             })
             .collect();
         let facets = request.facets.then(|| {

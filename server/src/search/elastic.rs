@@ -381,11 +381,12 @@ pub fn read_document(
     }
     let mut course = source_course(body)
         .filter(|course| course.id == id)
+        .map(Arc::new)
         .ok_or_else(|| {
             SearchError::Index("Elasticsearch answered without a stored course".into())
         })?;
     live_seats([&mut course], seats);
-    Ok(Some(course))
+    Ok(Some(Arc::unwrap_or_clone(course)))
 }
 
 /// Reads a search response into hits with seats from `seats`.
@@ -412,7 +413,7 @@ pub fn read_results(
                 order,
                 id,
             },
-            course,
+            course: Arc::new(course),
         });
     }
     let total = response["hits"]["total"]["value"]
@@ -1209,7 +1210,7 @@ mod tests {
             },
         });
         let seats = SeatBoard::default();
-        let mark = seats.begin_refresh();
+        let mark = seats.begin_refresh(time::OffsetDateTime::now_utc());
         seats.refresh(mark, [(CourseId(3), 39)]);
         let found = read_results(&response, true, &seats).unwrap();
         assert_eq!(found.total, 12);

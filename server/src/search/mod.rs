@@ -7,7 +7,7 @@
 
 pub mod answers;
 #[cfg(test)]
-mod contract;
+pub(crate) mod contract;
 pub mod database;
 pub mod elastic;
 pub mod highlight;
@@ -217,7 +217,8 @@ impl Facets {
 /// A course found, with its seats from the live counter.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    pub course: Course,
+    /// Shared with the index's kept answers and read-back courses.
+    pub course: Arc<Course>,
     pub rank: Rank,
 }
 
@@ -279,12 +280,18 @@ pub enum SearchError {
     Unavailable(String),
 }
 
-/// Lays the live counter's seats over courses read from an index (seats as last indexed).
-pub(crate) fn live_seats<'a>(courses: impl IntoIterator<Item = &'a mut Course>, seats: &SeatBoard) {
+/// Lays the live counter's seats over courses read from an index (seats as last indexed). A
+/// course shared with a kept answer is copied only when its seats changed.
+pub(crate) fn live_seats<'a>(
+    courses: impl IntoIterator<Item = &'a mut Arc<Course>>,
+    seats: &SeatBoard,
+) {
     let view = seats.view();
     for course in courses {
-        if let Some(enrolled) = view.enrolled(course.id) {
-            course.enrolled = enrolled;
+        if let Some(enrolled) = view.enrolled(course.id)
+            && enrolled != course.enrolled
+        {
+            Arc::make_mut(course).enrolled = enrolled;
         }
     }
 }
@@ -326,7 +333,7 @@ pub trait SearchIndex: Send + Sync {
         let found = self.search(&request, &Arc::default()).await?;
         Ok(suggestions(
             text,
-            found.hits.iter().map(|h| &h.course),
+            found.hits.iter().map(|h| &*h.course),
             limit,
         ))
     }

@@ -47,7 +47,7 @@ use super::{
     Window, code_order, live_seats,
 };
 use crate::domain::{Course, CourseId};
-use crate::store::SeatBoard;
+use crate::store::{SeatBoard, SeatView};
 
 /// Bumped whenever the fields or their tokens change: an index of another version is rebuilt.
 const SCHEMA_VERSION: u32 = 2;
@@ -356,14 +356,17 @@ pub struct TantivyIndex {
     answers: Answers,
     /// Courses read back from the store, by segment and document (at most [`READ_BACK`]).
     read_back: Mutex<LruCache<(SegmentId, DocId), Arc<Course>>>,
+    /// Each segment's columns, opened once.
+    columns: Arc<OpenColumns>,
     /// Declared after `current`, so the generations close before a temporary root goes.
     root: Root,
 }
 
 static TEMPORARY: AtomicU64 = AtomicU64::new(0);
 
-/// The most courses kept read back: a fifth of a 100,000-course catalog, about 12 MiB.
-const READ_BACK: NonZeroUsize = NonZeroUsize::new(20_000).unwrap();
+/// The most courses kept read back: half of a 100,000-course catalog, about 30 MiB (the
+/// storm's pages reach well past 20,000 different courses).
+const READ_BACK: NonZeroUsize = NonZeroUsize::new(50_000).unwrap();
 
 const CURRENT: &str = "CURRENT";
 
@@ -411,6 +414,7 @@ impl TantivyIndex {
             listing: Mutex::new(None),
             answers: Answers::new(answers::CAPACITY),
             read_back: Mutex::new(LruCache::new(READ_BACK)),
+            columns: Arc::new(OpenColumns::new()),
             root,
         })
     }
@@ -499,6 +503,7 @@ impl TantivyIndex {
             facets: request.facets,
             chosung: request.text.as_ref().and_then(|t| t.chosung.clone()),
             seats: seats.clone(),
+            columns: self.columns.clone(),
         };
         let found = searcher.search(query, &collector).map_err(index_error)?;
         let mut hits = Vec::with_capacity(found.top.len().saturating_sub(skip));
@@ -543,14 +548,16 @@ impl Listing {
         let mut departments: Vec<String> = Vec::new();
         let mut known: HashMap<String, u32> = HashMap::new();
         for (segment, reader) in searcher.segment_readers().iter().enumerate() {
-            let fast = reader.fast_fields();
-            let column = |name: &str| -> Result<Arc<dyn ColumnValues<u64>>, SearchError> {
-                Ok(fast.u64(name).map_err(index_error)?.first_or_default_col(0))
-            };
-            let (id, order) = (column("id")?, column("order")?);
-            let (capacity, enrolled) = (column("capacity")?, column("enrolled")?);
-            let (credits, days) = (column("credits")?, column("weekdays")?);
-            let names = fast.str("department").map_err(index_error)?;
+            let Columns {
+                id,
+                order,
+                capacity,
+                enrolled,
+                credits,
+                weekdays: days,
+                department: names,
+                ..
+            } = Columns::open(reader).map_err(index_error)?;
             // This segment's department ordinals as indexes into `departments`.
             let mut global = Vec::new();
             if let Some(names) = &names {
@@ -719,7 +726,7 @@ impl TantivyIndex {
         &self,
         searcher: &tantivy::Searcher,
         address: DocAddress,
-    ) -> Result<Course, SearchError> {
+    ) -> Result<Arc<Course>, SearchError> {
         let key = (
             searcher.segment_reader(address.segment_ord).segment_id(),
             address.doc_id,
@@ -731,13 +738,13 @@ impl TantivyIndex {
             .get(&key)
             .cloned();
         if let Some(course) = kept {
-            return Ok(Course::clone(&course));
+            return Ok(course);
         }
-        let course = read_course(searcher, &self.fields, address)?;
+        let course = Arc::new(read_course(searcher, &self.fields, address)?);
         self.read_back
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .put(key, Arc::new(course.clone()));
+            .put(key, course.clone());
         Ok(course)
     }
 }
@@ -804,7 +811,7 @@ impl SearchIndex for TantivyIndex {
         };
         let mut course = self.stored_course(&searcher, *address)?;
         live_seats([&mut course], seats);
-        Ok(Some(course).filter(|course| course.id == id))
+        Ok(Some(Arc::unwrap_or_clone(course)).filter(|course| course.id == id))
     }
 
     async fn search(
@@ -909,6 +916,7 @@ struct Ranked {
     /// A 초성 pattern every hit's title must match (the index only narrows by n-grams).
     chosung: Option<String>,
     seats: Arc<SeatBoard>,
+    columns: Arc<OpenColumns>,
 }
 
 /// Best first: most points, then code order, then id.
@@ -953,6 +961,25 @@ struct SegmentRanked {
     keep: usize,
     facets: bool,
     seats: Arc<SeatBoard>,
+    columns: Columns,
+    /// The wanted department's ordinal in this segment; `Some(None)` when no course of the
+    /// segment is in it.
+    wanted_department: Option<Option<u64>>,
+    chosung: Option<(String, StrColumn, HashMap<u64, bool>)>,
+    heap: BinaryHeap<(Key, DocId)>,
+    /// Matches waiting for their seats to be read, when the request wants free seats.
+    pending: Vec<(DocId, Score)>,
+    total: u64,
+    /// Hits per department ordinal of this segment.
+    department_counts: Vec<u64>,
+    credit_counts: [u64; 7],
+    weekday_counts: [u64; 6],
+}
+
+/// A segment's columns a ranking reads, opened once per segment: opening them (finding each in
+/// the segment's column directory, reading its header) cost a twentieth of every search.
+#[derive(Clone)]
+struct Columns {
     id: Arc<dyn ColumnValues<u64>>,
     order: Arc<dyn ColumnValues<u64>>,
     capacity: Arc<dyn ColumnValues<u64>>,
@@ -960,16 +987,82 @@ struct SegmentRanked {
     credits: Arc<dyn ColumnValues<u64>>,
     weekdays: Arc<dyn ColumnValues<u64>>,
     department: Option<StrColumn>,
-    /// The wanted department's ordinal in this segment; `Some(None)` when no course of the
-    /// segment is in it.
-    wanted_department: Option<Option<u64>>,
-    chosung: Option<(String, StrColumn, HashMap<u64, bool>)>,
-    heap: BinaryHeap<(Key, DocId)>,
-    total: u64,
-    /// Hits per department ordinal of this segment.
-    department_counts: Vec<u64>,
-    credit_counts: [u64; 7],
-    weekday_counts: [u64; 6],
+    title_key: Option<StrColumn>,
+    /// What a ranking reads of every match, by document: one read instead of five column
+    /// decodes (a one-syllable search matches a fifth of the catalog).
+    rows: Arc<[Packed]>,
+}
+
+/// A document's order, id, department ordinal (`u32::MAX`: none), credits and days.
+#[derive(Debug, Clone, Copy, Default)]
+struct Packed {
+    order: u64,
+    id: i64,
+    department: u32,
+    credits: u8,
+    days: u8,
+}
+
+impl Columns {
+    fn open(reader: &SegmentReader) -> tantivy::Result<Columns> {
+        let fast = reader.fast_fields();
+        let column = |name: &str| -> tantivy::Result<Arc<dyn ColumnValues<u64>>> {
+            Ok(fast.u64(name)?.first_or_default_col(0))
+        };
+        let (id, order) = (column("id")?, column("order")?);
+        let (credits, weekdays) = (column("credits")?, column("weekdays")?);
+        let department = fast.str("department")?;
+        let rows = (0..reader.max_doc())
+            .map(|doc| Packed {
+                order: order.get_val(doc),
+                id: i64::try_from(id.get_val(doc)).unwrap_or(i64::MAX),
+                department: department
+                    .as_ref()
+                    .and_then(|column| column.term_ords(doc).next())
+                    .and_then(|ord| u32::try_from(ord).ok())
+                    .unwrap_or(u32::MAX),
+                credits: u8::try_from(credits.get_val(doc)).unwrap_or(0),
+                days: u8::try_from(weekdays.get_val(doc)).unwrap_or(0),
+            })
+            .collect();
+        Ok(Columns {
+            id,
+            order,
+            capacity: column("capacity")?,
+            enrolled: column("enrolled")?,
+            credits,
+            weekdays,
+            department,
+            title_key: fast.str("title_key")?,
+            rows,
+        })
+    }
+}
+
+/// The most segments whose columns are kept open: a merged index has one, a live one a few. A
+/// segment merged away stays mapped until it is pushed out.
+const OPEN_SEGMENTS: NonZeroUsize = NonZeroUsize::new(16).unwrap();
+
+/// Columns kept open by segment.
+struct OpenColumns(Mutex<LruCache<SegmentId, Columns>>);
+
+impl OpenColumns {
+    fn new() -> OpenColumns {
+        OpenColumns(Mutex::new(LruCache::new(OPEN_SEGMENTS)))
+    }
+
+    fn of(&self, reader: &SegmentReader) -> tantivy::Result<Columns> {
+        let id = reader.segment_id();
+        if let Some(columns) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+            return Ok(columns.clone());
+        }
+        let columns = Columns::open(reader)?;
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(id, columns.clone());
+        Ok(columns)
+    }
 }
 
 impl Collector for Ranked {
@@ -981,11 +1074,8 @@ impl Collector for Ranked {
         segment: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<SegmentRanked> {
-        let fast = reader.fast_fields();
-        let column = |name: &str| -> tantivy::Result<Arc<dyn ColumnValues<u64>>> {
-            Ok(fast.u64(name)?.first_or_default_col(0))
-        };
-        let department = fast.str("department")?;
+        let columns = self.columns.of(reader)?;
+        let department = &columns.department;
         let wanted_department = match (&self.filter.department, &department) {
             (None, _) => None,
             (Some(name), Some(column)) => Some(column.dictionary().term_ord(name.as_bytes())?),
@@ -995,8 +1085,10 @@ impl Collector for Ranked {
             (Some(column), true) => vec![0; column.dictionary().num_terms()],
             _ => Vec::new(),
         };
-        let chosung = match (&self.chosung, fast.str("title_key")?) {
-            (Some(pattern), Some(titles)) => Some((pattern.clone(), titles, HashMap::new())),
+        let chosung = match (&self.chosung, &columns.title_key) {
+            (Some(pattern), Some(titles)) => {
+                Some((pattern.clone(), titles.clone(), HashMap::new()))
+            }
             _ => None,
         };
         Ok(SegmentRanked {
@@ -1006,16 +1098,11 @@ impl Collector for Ranked {
             keep: self.keep,
             facets: self.facets,
             seats: self.seats.clone(),
-            id: column("id")?,
-            order: column("order")?,
-            capacity: column("capacity")?,
-            enrolled: column("enrolled")?,
-            credits: column("credits")?,
-            weekdays: column("weekdays")?,
-            department,
+            columns,
             wanted_department,
             chosung,
             heap: BinaryHeap::new(),
+            pending: Vec::new(),
             total: 0,
             department_counts,
             credit_counts: [0; 7],
@@ -1062,45 +1149,59 @@ impl SegmentCollector for SegmentRanked {
     type Fruit = Found;
 
     fn collect(&mut self, doc: DocId, score: Score) {
+        match self.filter.has_seats {
+            // Seats are read for all of them under one lock of the board, in `harvest`.
+            true => self.pending.push((doc, score)),
+            false => self.consider(doc, score, None),
+        }
+    }
+
+    fn harvest(mut self) -> Found {
+        let board = self.seats.clone();
+        let view = board.view();
+        for (doc, score) in std::mem::take(&mut self.pending) {
+            self.consider(doc, score, Some(&view));
+        }
+        drop(view);
+        self.found()
+    }
+}
+
+impl SegmentRanked {
+    /// Counts a match and keeps it if it may make the page; `seats` is the board, read-locked,
+    /// when the request wants courses with free seats.
+    fn consider(&mut self, doc: DocId, score: Score, seats: Option<&SeatView>) {
         if !self.title_matches(doc) {
             return;
         }
-        // Each column is read only when a filter or the facets need it.
-        let department = match self.wanted_department.is_some() || self.facets {
-            true => self
-                .department
-                .as_ref()
-                .and_then(|column| column.term_ords(doc).next()),
-            false => None,
-        };
+        let row = self
+            .columns
+            .rows
+            .get(doc as usize)
+            .copied()
+            .unwrap_or_default();
+        let department = (row.department != u32::MAX).then_some(u64::from(row.department));
         let department_ok = match self.wanted_department {
             None => true,
             Some(wanted) => wanted.is_some() && wanted == department,
         };
-        let days = match self.filter.weekday.is_some() || self.facets {
-            true => self.weekdays.get_val(doc),
-            false => 0,
-        };
+        let days = u64::from(row.days);
         let day_ok = self
             .filter
             .weekday
             .is_none_or(|day| days & (1 << day.index()) != 0);
-        let credits = match self.filter.credits.is_some() || self.facets {
-            true => self.credits.get_val(doc),
-            false => 0,
-        };
+        let credits = u64::from(row.credits);
         let credits_ok = self
             .filter
             .credits
             .is_none_or(|c| u64::from(c.get()) == credits);
-        let seats_ok = !self.filter.has_seats || {
-            let id = CourseId(i64::try_from(self.id.get_val(doc)).unwrap_or(i64::MAX));
-            let enrolled = self
-                .seats
+        let seats_ok = seats.is_none_or(|view| {
+            let id = CourseId(row.id);
+            let enrolled = view
                 .enrolled(id)
-                .map_or(self.enrolled.get_val(doc), u64::from);
-            enrolled < self.capacity.get_val(doc)
-        };
+                .map_or(self.columns.enrolled.get_val(doc), u64::from);
+            enrolled < self.columns.capacity.get_val(doc)
+        });
         if self.facets {
             if let (true, Some(ord)) = (day_ok && credits_ok && seats_ok, department)
                 && let Some(slot) = self.department_counts.get_mut(ord as usize)
@@ -1137,8 +1238,8 @@ impl SegmentCollector for SegmentRanked {
         }
         let rank = Rank {
             points,
-            order: self.order.get_val(doc),
-            id: i64::try_from(self.id.get_val(doc)).unwrap_or(i64::MAX),
+            order: row.order,
+            id: row.id,
         };
         if self.after.is_some_and(|cursor| !rank.is_after(&cursor)) {
             return;
@@ -1152,9 +1253,9 @@ impl SegmentCollector for SegmentRanked {
         }
     }
 
-    fn harvest(self) -> Found {
+    fn found(self) -> Found {
         let mut department = HashMap::new();
-        if let Some(column) = &self.department {
+        if let Some(column) = &self.columns.department {
             for (ord, n) in self.department_counts.iter().enumerate() {
                 let mut name = String::new();
                 if *n > 0 && column.ord_to_str(ord as u64, &mut name).unwrap_or(false) {

@@ -11,11 +11,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::query::Query;
 use sqlx::{Database, Executor, FromRow, IntoArguments, Transaction};
+use time::OffsetDateTime;
 
 use super::dialect::Dialect;
 use super::rows::{CourseRow, DecisionRow, StudentCourseRow, StudentRow, convert_all};
 use super::sql::placeholders;
 use super::{SeatBoard, StoreError, sql};
+use crate::clock::unix_ms;
 use crate::domain::{Course, CourseId, Settled, Student, StudentId, Ticket, TicketState};
 
 /// What a drain batch decides on, as the database holds it inside the batch's transaction.
@@ -263,16 +265,17 @@ where
         courses.sort_unstable();
         // One statement for every course of the batch: the round trips of a batch stay fixed
         // whatever the number of courses in it.
+        let now = unix_ms(OffsetDateTime::now_utc());
         for chunk in courses.chunks(INSERT_CHUNK) {
             let statement = format!(
                 "{}{}{}",
                 sql::TAKE_SEATS[0],
-                placeholders(chunk.len(), 2, DB::NUMBERED_PARAMS),
+                placeholders(chunk.len(), 3, DB::NUMBERED_PARAMS),
                 sql::TAKE_SEATS[1]
             );
             let mut query = sqlx::query_as::<DB, (i64, i32)>(&statement);
             for (course_id, taken) in chunk {
-                query = query.bind(*course_id).bind(*taken);
+                query = query.bind(*course_id).bind(*taken).bind(now);
             }
             let done: Vec<(i64, i32)> = query.fetch_all(&mut *self.tx).await?;
             if let Some((course_id, _)) = chunk

@@ -39,7 +39,7 @@ pub use drain::{DrainReads, DrainTx};
 
 pub use postgres::PgStore;
 pub use relational::SqlStore;
-pub use seats::{RefreshMark, SeatBoard, SeatView};
+pub use seats::{RefreshMark, SeatBoard, SeatRead, SeatView};
 pub use sqlite::SqliteStore;
 
 /// Which database a store runs on.

@@ -24,8 +24,8 @@ use super::rows::{
 };
 use super::{
     Admin, Backend, CartEntry, CatalogHits, CatalogQuery, ChangedCourse, Enrollment,
-    EnrollmentRecord, Generation, QueueSettings, SeatBoard, SettingsChange, Store, StoreError,
-    StudentTx, Taken, is_unique_violation, sql,
+    EnrollmentRecord, Generation, QueueSettings, SeatBoard, SeatRead, SettingsChange, Store,
+    StoreError, StudentTx, Taken, is_unique_violation, sql,
 };
 use crate::clock::unix_ms;
 use crate::domain::{
@@ -329,10 +329,13 @@ where
     }
 
     async fn refresh_seats(&self) -> Result<(), StoreError> {
-        let mark = self.seats.begin_refresh();
-        let rows: Vec<(i64, i32)> = sqlx::query_as(sql::SEAT_COUNTS)
-            .fetch_all(&self.reader)
-            .await?;
+        let mark = self.seats.begin_refresh(OffsetDateTime::now_utc());
+        let rows: Vec<(i64, i32)> = match mark.read() {
+            SeatRead::All => sqlx::query_as(sql::SEAT_COUNTS),
+            SeatRead::ChangedSince(at) => sqlx::query_as(sql::SEAT_CHANGES).bind(unix_ms(at)),
+        }
+        .fetch_all(&self.reader)
+        .await?;
         self.seats.refresh(
             mark,
             rows.into_iter()
@@ -576,6 +579,7 @@ where
     async fn take_seat(&mut self, course: CourseId) -> Result<bool, StoreError> {
         let counter: Option<(i64, i32)> = sqlx::query_as(sql::TAKE_SEAT)
             .bind(course.0)
+            .bind(unix_ms(OffsetDateTime::now_utc()))
             .fetch_optional(&mut *self.tx)
             .await?;
         Ok(self.saw(counter))
@@ -593,6 +597,7 @@ where
     async fn release_seat(&mut self, course: CourseId) -> Result<(), StoreError> {
         let counter: Option<(i64, i32)> = sqlx::query_as(sql::RELEASE_SEAT)
             .bind(course.0)
+            .bind(unix_ms(OffsetDateTime::now_utc()))
             .fetch_optional(&mut *self.tx)
             .await?;
         match self.saw(counter) {

@@ -71,6 +71,10 @@ pub(super) const COURSE_BY_ID: &str = concat!(
 /// Every course's seat counter, for the live seat board.
 pub(super) const SEAT_COUNTS: &str = "SELECT id, enrolled FROM courses";
 
+/// The seat counters changed at or after `$1` (unix ms).
+pub(super) const SEAT_CHANGES: &str =
+    "SELECT id, enrolled FROM courses WHERE seats_changed_ms >= $1";
+
 pub(super) const CATALOG_FINGERPRINT: &str =
     "SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0) FROM courses";
 
@@ -116,15 +120,17 @@ pub(super) const INSERT_ENROLLMENT: &str = "INSERT INTO enrollments \
      ON CONFLICT (student_id, course_id) DO NOTHING RETURNING id";
 
 /// The seat guard. One statement reads and writes the counter, so concurrent enrollments queue
-/// on the course's row (PostgreSQL) or on the write lock (SQLite) and none passes capacity.
-pub(super) const TAKE_SEAT: &str = "UPDATE courses SET enrolled = enrolled + 1 \
-     WHERE id = $1 AND is_open AND enrolled < capacity RETURNING id, enrolled";
+/// on the course's row (PostgreSQL) or on the write lock (SQLite) and none passes capacity. `$2`
+/// is now (unix ms), as every statement that moves a counter stamps it.
+pub(super) const TAKE_SEAT: &str = "UPDATE courses SET enrolled = enrolled + 1, \
+     seats_changed_ms = $2 WHERE id = $1 AND is_open AND enrolled < capacity \
+     RETURNING id, enrolled";
 
 pub(super) const DELETE_ENROLLMENT: &str =
     "DELETE FROM enrollments WHERE student_id = $1 AND course_id = $2 RETURNING id";
 
-pub(super) const RELEASE_SEAT: &str = "UPDATE courses SET enrolled = enrolled - 1 WHERE id = $1 AND enrolled > 0 \
-     RETURNING id, enrolled";
+pub(super) const RELEASE_SEAT: &str = "UPDATE courses SET enrolled = enrolled - 1, \
+     seats_changed_ms = $2 WHERE id = $1 AND enrolled > 0 RETURNING id, enrolled";
 
 /// The decision columns every decision query selects, in `DecisionRow`'s order.
 macro_rules! decision_columns {
@@ -149,12 +155,13 @@ pub(super) const UPDATE_SETTINGS: &str = "UPDATE queue_state SET opens_at_ms = $
      admission_rate = $3, mode = $4 WHERE id = 1";
 
 /// Takes seats in many courses at once, each only if it stays within capacity: between the two
-/// parts go rows of `(course id, seats)`. Returns the id and new counter of each course that took
-/// its seats; a
-/// course missing from the answer would have gone over (or closed), and the batch rolls back.
-/// `VALUES` columns are `column1`, `column2` in PostgreSQL and SQLite alike.
+/// parts go rows of `(course id, seats, now in unix ms)`. Returns the id and new counter of each
+/// course that took its seats; a course missing from the answer would have gone over (or
+/// closed), and the batch rolls back. `VALUES` columns are `column1`, `column2`, `column3` in
+/// PostgreSQL and SQLite alike.
 pub(super) const TAKE_SEATS: [&str; 2] = [
-    "UPDATE courses SET enrolled = enrolled + v.column2 FROM (VALUES ",
+    "UPDATE courses SET enrolled = enrolled + v.column2, seats_changed_ms = v.column3 \
+     FROM (VALUES ",
     ") AS v WHERE id = v.column1 AND is_open AND enrolled + v.column2 <= capacity \
      RETURNING id, enrolled",
 ];

@@ -4,10 +4,13 @@ use classmate_server::domain::Weekday::*;
 use classmate_server::domain::{CourseSpecInput, Weekday};
 use serde_json::Value;
 
-use classmate_testkit::{Backend, Reply, TestApp, course_input, on_both_backends};
+use std::time::Duration;
+
+use classmate_testkit::{Backend, Reply, TestApp, course_input, eventually, on_both_backends};
 
 on_both_backends!(
     catalog_filters_and_pages,
+    seats_taken_elsewhere_reach_the_catalog,
     catalog_refuses_bad_queries,
     catalog_search_matches_title_professor_and_code,
     catalog_search_ignores_query_syntax_and_is_bounded,
@@ -136,6 +139,59 @@ async fn catalog_filters_and_pages(backend: Backend) {
         (Some(1), Some(0))
     );
     assert_eq!(one["meetings"][0]["label"], "금 13:00-16:00");
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Every statement that moves a seat counter stamps when, and the live seat board reads the
+/// counters stamped since its last read: seats another process takes reach this one's catalog
+/// within a refresh or two, long before the full read every 30 s.
+async fn seats_taken_elsewhere_reach_the_catalog(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let course = app
+        .course(course_input("SEA1000-01", 3, 40, &[(Mon, 540, 615)]))
+        .await;
+    let id = course.id.0;
+    let stamp = || async {
+        app.integers(&format!(
+            "SELECT seats_changed_ms FROM courses WHERE id = {id}"
+        ))
+        .await[0]
+    };
+    let student = app.student().await;
+    let before = now_ms();
+    app.enroll(&student.token, course.id).await.expect(201);
+    let taken = stamp().await;
+    assert!(
+        taken >= before,
+        "a seat taken is stamped: {taken} < {before}"
+    );
+    app.delete(&format!("/api/v1/enrollments/{id}"), Some(&student.token))
+        .await
+        .expect(204);
+    assert!(stamp().await >= taken, "a seat given back is stamped");
+
+    // Another process takes two seats, stamping them as its statements do.
+    app.execute(&format!(
+        "UPDATE courses SET enrolled = enrolled + 2, seats_changed_ms = {} WHERE id = {id}",
+        now_ms()
+    ))
+    .await;
+    let seen = eventually(
+        Duration::from_secs(5),
+        "the seats taken elsewhere",
+        || async {
+            let one = app
+                .get(&format!("/api/v1/courses/{id}"), None)
+                .await
+                .expect(200);
+            (one["enrolled"] == 2).then_some(one)
+        },
+    )
+    .await;
+    assert_eq!(seen["seats_left"], 38);
 }
 
 async fn catalog_refuses_bad_queries(backend: Backend) {

@@ -53,6 +53,7 @@ async fn an_admitted_ticket_is_decided_by_the_drain(backend: Backend) {
     let course = a_course(&app).await;
     let student = app.student().await;
 
+    let before = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
     let ticket = admit(&app, &student.token, course.id).await.expect(202);
     assert_eq!(ticket["state"], "queued");
     assert_eq!(ticket["course_id"], course.id.0);
@@ -68,6 +69,14 @@ async fn an_admitted_ticket_is_decided_by_the_drain(backend: Backend) {
     assert_eq!(decided["state"], "enrolled", "{decided}");
     assert_eq!(decided["message"], "수강신청되었습니다");
     assert!(decided["decided_at_ms"].is_i64());
+    // The drain's batch stamps the counters it moves, for other processes' seat boards.
+    let stamped = app
+        .integers(&format!(
+            "SELECT seats_changed_ms FROM courses WHERE id = {}",
+            course.id
+        ))
+        .await;
+    assert!(i128::from(stamped[0]) >= before, "{stamped:?} < {before}");
 
     let enrolled = app
         .get("/api/v1/enrollments", Some(&student.token))
