@@ -397,16 +397,12 @@ pub fn read_results(
 ) -> Result<SearchResults, SearchError> {
     let bad = |what: &str| SearchError::Index(format!("Elasticsearch answered without {what}"));
     let mut hits = Vec::new();
-    let view = seats.view();
     for hit in response["hits"]["hits"]
         .as_array()
         .ok_or_else(|| bad("hits"))?
     {
         let (points, order, id) = sort_values(hit).ok_or_else(|| bad("sort values"))?;
-        let mut course = source_course(hit).ok_or_else(|| bad("a stored course"))?;
-        if let Some(enrolled) = view.enrolled(course.id) {
-            course.enrolled = enrolled;
-        }
+        let course = source_course(hit).ok_or_else(|| bad("a stored course"))?;
         hits.push(Hit {
             rank: Rank {
                 points: points.round().max(0.0) as u32,
@@ -416,6 +412,7 @@ pub fn read_results(
             course: Arc::new(course),
         });
     }
+    live_seats(hits.iter_mut().map(|h| &mut h.course), seats);
     let total = response["hits"]["total"]["value"]
         .as_u64()
         .ok_or_else(|| bad("a total"))?;

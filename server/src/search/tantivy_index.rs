@@ -543,24 +543,15 @@ struct Listing {
 }
 
 impl Listing {
-    fn read(searcher: &tantivy::Searcher) -> Result<Listing, SearchError> {
+    fn read(searcher: &tantivy::Searcher, open: &OpenColumns) -> Result<Listing, SearchError> {
         let mut rows = Vec::with_capacity(searcher.num_docs() as usize);
         let mut departments: Vec<String> = Vec::new();
         let mut known: HashMap<String, u32> = HashMap::new();
         for (segment, reader) in searcher.segment_readers().iter().enumerate() {
-            let Columns {
-                id,
-                order,
-                capacity,
-                enrolled,
-                credits,
-                weekdays: days,
-                department: names,
-                ..
-            } = Columns::open(reader).map_err(index_error)?;
+            let columns = open.of(reader).map_err(index_error)?;
             // This segment's department ordinals as indexes into `departments`.
             let mut global = Vec::new();
-            if let Some(names) = &names {
+            if let Some(names) = &columns.department {
                 for ord in 0..names.dictionary().num_terms() as u64 {
                     let mut name = String::new();
                     names.ord_to_str(ord, &mut name)?;
@@ -573,20 +564,19 @@ impl Listing {
                 }
             }
             for doc in reader.doc_ids_alive() {
-                let department = names
-                    .as_ref()
-                    .and_then(|n| n.term_ords(doc).next())
-                    .and_then(|ord| global.get(ord as usize).copied())
-                    .unwrap_or(u32::MAX);
+                let packed = columns.rows.get(doc as usize).copied().unwrap_or_default();
                 rows.push(Row {
-                    order: order.get_val(doc),
-                    id: i64::try_from(id.get_val(doc)).unwrap_or(i64::MAX),
+                    order: packed.order,
+                    id: packed.id,
                     address: DocAddress::new(segment as SegmentOrdinal, doc),
-                    department,
-                    credits: u8::try_from(credits.get_val(doc)).unwrap_or(0),
-                    days: u8::try_from(days.get_val(doc)).unwrap_or(0),
-                    capacity: u32::try_from(capacity.get_val(doc)).unwrap_or(0),
-                    enrolled: u32::try_from(enrolled.get_val(doc)).unwrap_or(0),
+                    department: global
+                        .get(packed.department as usize)
+                        .copied()
+                        .unwrap_or(u32::MAX),
+                    credits: packed.credits,
+                    days: packed.days,
+                    capacity: u32::try_from(columns.capacity.get_val(doc)).unwrap_or(0),
+                    enrolled: u32::try_from(columns.enrolled.get_val(doc)).unwrap_or(0),
                 });
             }
         }
@@ -610,7 +600,7 @@ impl TantivyIndex {
         if let Some(listing) = cached.as_ref().filter(|l| l.version == version) {
             return Ok(listing.clone());
         }
-        let mut listing = Listing::read(searcher)?;
+        let mut listing = Listing::read(searcher, &self.columns)?;
         listing.version = version;
         let listing = Arc::new(listing);
         *cached = Some(listing.clone());
@@ -976,16 +966,13 @@ struct SegmentRanked {
     weekday_counts: [u64; 6],
 }
 
-/// A segment's columns a ranking reads, opened once per segment: opening them (finding each in
-/// the segment's column directory, reading its header) cost a twentieth of every search.
+/// A segment's columns a ranking or a listing reads, opened once per segment: opening them
+/// (finding each in the segment's column directory, reading its header) cost a twentieth of
+/// every search.
 #[derive(Clone)]
 struct Columns {
-    id: Arc<dyn ColumnValues<u64>>,
-    order: Arc<dyn ColumnValues<u64>>,
     capacity: Arc<dyn ColumnValues<u64>>,
     enrolled: Arc<dyn ColumnValues<u64>>,
-    credits: Arc<dyn ColumnValues<u64>>,
-    weekdays: Arc<dyn ColumnValues<u64>>,
     department: Option<StrColumn>,
     title_key: Option<StrColumn>,
     /// What a ranking reads of every match, by document: one read instead of five column
@@ -1026,12 +1013,8 @@ impl Columns {
             })
             .collect();
         Ok(Columns {
-            id,
-            order,
             capacity: column("capacity")?,
             enrolled: column("enrolled")?,
-            credits,
-            weekdays,
             department,
             title_key: fast.str("title_key")?,
             rows,

@@ -137,8 +137,8 @@ impl SeatBoard {
     }
 
     /// Takes the counters read since `mark`, except those recorded after it. The counters are
-    /// compared under the read lock, so searches only wait for the few that changed (none, most
-    /// seconds), not for a write of the whole catalog's.
+    /// compared under the read lock, so searches only wait for the refresh to be noted and the
+    /// few that changed to be written (none, most seconds), not for the whole catalog's.
     pub fn refresh(&self, mark: RefreshMark, counters: impl IntoIterator<Item = (CourseId, u32)>) {
         let changed: Vec<(i64, u32)> = {
             let board = self.inner.read().unwrap_or_else(|e| e.into_inner());
