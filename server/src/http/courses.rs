@@ -2,6 +2,7 @@
 //! `GET /api/v1/courses/{id}`. Every listing comes from the search index, never a scan of the
 //! catalog table.
 
+use std::fmt::Write;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +17,7 @@ use super::error::{AppError, ErrorBody, ServerErrors};
 use super::extract::{Json, Path, Query};
 use crate::domain::course::clock;
 use crate::domain::{Course, CourseId, Credits, Meeting, Rejection, Weekday};
-use crate::search::highlight::{self, Span};
+use crate::search::highlight::{Highlighter, Span};
 use crate::search::{Rank, SearchFilter, SearchRequest, SearchText, SuggestionKind, Window};
 
 /// The largest page the catalog serves.
@@ -347,7 +348,7 @@ pub struct SearchQuery {
 }
 
 /// Which characters of a hit the query matched, as `[start, end)` character offsets.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct HighlightView {
     pub title: Vec<Span>,
     pub professor: Vec<Span>,
@@ -449,24 +450,27 @@ pub async fn search_courses(
     };
     let facets = found.facets.unwrap_or_default();
     let rendered = state.rendered.render(found.hits.iter().map(|h| &h.course));
+    let mut highlighter = text.as_ref().map(Highlighter::new);
+    let mut code = String::new();
     let items = found
         .hits
         .iter()
         .zip(rendered)
         .map(|(hit, course)| {
             let spec = &hit.course.spec;
-            let marks = |field: &str| {
-                text.as_ref()
-                    .map_or_else(Vec::new, |t| highlight::spans(field, t))
+            let highlight = match &mut highlighter {
+                None => HighlightView::default(),
+                Some(highlighter) => {
+                    code.clear();
+                    write!(code, "{}", spec.code).expect("a String takes any text");
+                    HighlightView {
+                        title: highlighter.spans(&spec.title),
+                        professor: highlighter.spans(&spec.professor),
+                        code: highlighter.spans(&code),
+                    }
+                }
             };
-            SearchHitView {
-                highlight: HighlightView {
-                    title: marks(&spec.title),
-                    professor: marks(&spec.professor),
-                    code: marks(&spec.code.to_string()),
-                },
-                course,
-            }
+            SearchHitView { highlight, course }
         })
         .collect();
     Ok(Json(SearchPage {
@@ -585,14 +589,19 @@ pub const MAX_SUGGESTIONS: u32 = 10;
 pub async fn get_course(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<Json<CourseView>, AppError> {
+) -> Result<Json<Rendered>, AppError> {
     let course = state
         .search
         .index
         .course(CourseId(id), state.store.seats())
         .await?
         .ok_or(Rejection::CourseNotFound)?;
-    Ok(Json(CourseView::from(&course)))
+    let [rendered] = state
+        .rendered
+        .render([&course])
+        .try_into()
+        .expect("one rendering per course");
+    Ok(Json(rendered))
 }
 
 #[cfg(test)]

@@ -89,8 +89,9 @@ impl SearchIndex for DatabaseSearch {
         &self,
         id: CourseId,
         _seats: &Arc<SeatBoard>,
-    ) -> Result<Option<Course>, SearchError> {
-        self.store.course(id).await.map_err(store_error)
+    ) -> Result<Option<Arc<Course>>, SearchError> {
+        let course = self.store.course(id).await.map_err(store_error)?;
+        Ok(course.map(Arc::new))
     }
 
     async fn search(

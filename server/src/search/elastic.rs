@@ -836,7 +836,7 @@ impl SearchIndex for ElasticIndex {
         &self,
         id: CourseId,
         seats: &Arc<SeatBoard>,
-    ) -> Result<Option<Course>, SearchError> {
+    ) -> Result<Option<Arc<Course>>, SearchError> {
         let response = self
             .client
             .get(GetParts::IndexId(&self.alias, &id.0.to_string()))
@@ -845,7 +845,7 @@ impl SearchIndex for ElasticIndex {
             .map_err(unavailable)?;
         let status = response.status_code();
         let body: Value = response.json().await.map_err(unavailable)?;
-        read_document(status, &body, id, seats)
+        Ok(read_document(status, &body, id, seats)?.map(Arc::new))
     }
 
     async fn search(

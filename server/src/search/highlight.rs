@@ -14,33 +14,74 @@ pub struct Span {
 
 /// The parts of `text` the query matched, in order, never overlapping.
 pub fn spans(text: &str, query: &SearchText) -> Vec<Span> {
-    // Folded one character at a time so positions stay those of the original.
-    let folded: Vec<char> = text.chars().map(fold).collect();
-    let mut found = Vec::new();
-    match &query.chosung {
-        Some(pattern) => {
-            let pattern: Vec<char> = pattern.chars().collect();
-            find_chosung(&folded, &pattern, &mut found);
-        }
-        None => {
-            for word in &query.words {
-                let word: Vec<char> = word.chars().collect();
-                let before = found.len();
-                find(&folded, &word, &mut found);
-                // A compound's part: each neighbouring pair of the word that occurs.
-                if found.len() == before && word.len() > 2 {
-                    for pair in word.windows(2) {
-                        find(&folded, pair, &mut found);
-                    }
-                }
-            }
-            if let Some(code) = &query.code {
-                let code: Vec<char> = code.chars().collect();
-                find(&folded, &code, &mut found);
-            }
+    Highlighter::new(query).spans(text)
+}
+
+/// Marks the matched parts of many texts for one query: the query is taken apart into
+/// characters once, and the buffers are reused from text to text (a page of hits has sixty
+/// fields, and allocating for each took most of the time of its highlights).
+pub struct Highlighter {
+    /// The 초성 pattern; when there is one, the only thing looked for.
+    chosung: Option<Vec<char>>,
+    /// Each word, then the neighbouring pairs of a word longer than two, looked for when the
+    /// whole word is not found.
+    words: Vec<(Vec<char>, Vec<Vec<char>>)>,
+    code: Option<Vec<char>>,
+    folded: Vec<char>,
+    found: Vec<Span>,
+}
+
+impl Highlighter {
+    pub fn new(query: &SearchText) -> Highlighter {
+        let chars = |text: &str| -> Vec<char> { text.chars().collect() };
+        let words = query
+            .words
+            .iter()
+            .map(|word| {
+                let word = chars(word);
+                // A compound's part: each neighbouring pair of the word.
+                let pairs = match word.len() > 2 {
+                    true => word.windows(2).map(<[char]>::to_vec).collect(),
+                    false => Vec::new(),
+                };
+                (word, pairs)
+            })
+            .collect();
+        Highlighter {
+            chosung: query.chosung.as_deref().map(chars),
+            words,
+            code: query.code.as_deref().map(chars),
+            folded: Vec::new(),
+            found: Vec::new(),
         }
     }
-    merge(found)
+
+    /// The parts of `text` the query matched, in order, never overlapping.
+    pub fn spans(&mut self, text: &str) -> Vec<Span> {
+        // Folded one character at a time so positions stay those of the original.
+        self.folded.clear();
+        self.folded.extend(text.chars().map(fold));
+        self.found.clear();
+        let (folded, found) = (&self.folded, &mut self.found);
+        match &self.chosung {
+            Some(pattern) => find_chosung(folded, pattern, found),
+            None => {
+                for (word, pairs) in &self.words {
+                    let before = found.len();
+                    find(folded, word, found);
+                    if found.len() == before {
+                        for pair in pairs {
+                            find(folded, pair, found);
+                        }
+                    }
+                }
+                if let Some(code) = &self.code {
+                    find(folded, code, found);
+                }
+            }
+        }
+        merge(found)
+    }
 }
 
 /// A character in lower case. ASCII and Hangul (which has no case) skip Unicode's case tables,
@@ -98,10 +139,10 @@ fn find_chosung(text: &[char], pattern: &[char], found: &mut Vec<Span>) {
     }
 }
 
-fn merge(mut spans: Vec<Span>) -> Vec<Span> {
-    spans.sort_by_key(|s| (s.start, s.end));
-    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
-    for span in spans {
+fn merge(spans: &mut [Span]) -> Vec<Span> {
+    spans.sort_unstable_by_key(|s| (s.start, s.end));
+    let mut merged: Vec<Span> = Vec::new();
+    for &span in spans.iter() {
         match merged.last_mut() {
             Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
             _ => merged.push(span),

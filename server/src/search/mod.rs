@@ -5,12 +5,12 @@
 //! [`sync`] from each course's `updated_at` (bulk after seeding, then incrementally). Seat counts
 //! change too often to reindex: every hit takes them from the store's live [`SeatBoard`].
 
-pub mod answers;
 #[cfg(test)]
 pub(crate) mod contract;
 pub mod database;
 pub mod elastic;
 pub mod highlight;
+pub mod matches;
 pub mod plan;
 pub mod query;
 pub mod relevance;
@@ -314,7 +314,7 @@ pub trait SearchIndex: Send + Sync {
         &self,
         id: CourseId,
         seats: &Arc<SeatBoard>,
-    ) -> Result<Option<Course>, SearchError>;
+    ) -> Result<Option<Arc<Course>>, SearchError>;
 
     /// Up to `limit` completions of what was typed so far: titles, codes and professors, from
     /// the best 50 hits of the text.

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use async_trait::async_trait;
 use lru::LruCache;
 use serde::{Deserialize, Serialize};
-use tantivy::collector::{Collector, SegmentCollector, TopDocs};
+use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{ColumnValues, StrColumn};
 use tantivy::directory::MmapDirectory;
 use tantivy::index::SegmentId;
@@ -38,7 +38,7 @@ use tantivy::{
 };
 use time::OffsetDateTime;
 
-use super::answers::{self, Answers};
+use super::matches::{self, KeptMatches, Match, Matches, Packed};
 use super::plan::{Plan, TermField, compact, course_terms, text_plan};
 use super::text::{self, hangul_bigrams};
 use super::{
@@ -46,7 +46,7 @@ use super::{
     SearchFilter, SearchIndex, SearchRequest, SearchResults, SearchText, StoredCourse, Watermark,
     Window, code_order, live_seats,
 };
-use crate::domain::{Course, CourseId};
+use crate::domain::{Course, CourseId, Weekday};
 use crate::store::{SeatBoard, SeatView};
 
 /// Bumped whenever the fields or their tokens change: an index of another version is rebuilt.
@@ -225,7 +225,7 @@ impl Generation {
     /// The version of the index `searcher` sees: the generation's name and the reader's
     /// searcher generation (the second alone repeats across generations, since each reader
     /// counts from its own start).
-    fn version(&self, searcher: &tantivy::Searcher) -> answers::Version {
+    fn version(&self, searcher: &tantivy::Searcher) -> matches::Version {
         (self.name.clone(), searcher.generation().generation_id())
     }
 
@@ -352,8 +352,8 @@ pub struct TantivyIndex {
     current: RwLock<Arc<Generation>>,
     /// The catalog in code order, for listings without text; rebuilt when the index changes.
     listing: Mutex<Option<Arc<Listing>>>,
-    /// Text searches already answered for the live version of the index.
-    answers: Answers,
+    /// The matches of texts already searched, for the live version of the index.
+    matches: KeptMatches,
     /// Courses read back from the store, by segment and document (at most [`READ_BACK`]).
     read_back: Mutex<LruCache<(SegmentId, DocId), Arc<Course>>>,
     /// Each segment's columns, opened once.
@@ -412,7 +412,7 @@ impl TantivyIndex {
             fields,
             current: RwLock::new(Arc::new(generation)),
             listing: Mutex::new(None),
-            answers: Answers::new(answers::CAPACITY),
+            matches: KeptMatches::new(matches::CAPACITY),
             read_back: Mutex::new(LruCache::new(READ_BACK)),
             columns: Arc::new(OpenColumns::new()),
             root,
@@ -432,10 +432,11 @@ impl TantivyIndex {
         Ok(generation)
     }
 
-    /// Keeps at most `answers` text-search answers instead of [`answers::CAPACITY`]; 0 keeps
-    /// none, so every search is ranked afresh (the criterion bench times the search itself).
-    pub fn keeping(mut self, answers: usize) -> TantivyIndex {
-        self.answers = Answers::new(answers);
+    /// Keeps at most `matches` matches of searched texts instead of [`matches::CAPACITY`]; 0
+    /// keeps none, so every search walks the postings afresh (the criterion bench times the
+    /// search itself).
+    pub fn keeping(mut self, matches: usize) -> TantivyIndex {
+        self.matches = KeptMatches::new(matches);
         self
     }
 
@@ -457,43 +458,42 @@ impl TantivyIndex {
         let generation = self.live();
         let searcher = generation.reader.searcher();
         let version = generation.version(&searcher);
-        let key = answers::Key::of(request);
-        let kept = key.as_ref().and_then(|key| self.answers.get(&version, key));
-        let answer = match kept {
-            Some(answer) => answer,
+        let matches = match self.matches.get(&version, &text.raw) {
+            Some(matches) => matches,
             None => {
-                let answer = Arc::new(match text_query(&self.fields, text) {
-                    Some(query) => self.rank(request, seats, query.as_ref(), &searcher)?,
-                    None => SearchResults {
-                        facets: request.facets.then(Facets::default),
-                        ..SearchResults::default()
-                    },
+                let matches = Arc::new(match text_query(&self.fields, text) {
+                    Some(query) => searcher
+                        .search(
+                            query.as_ref(),
+                            &Matching {
+                                chosung: text.chosung.clone(),
+                                columns: self.columns.clone(),
+                            },
+                        )
+                        .map_err(index_error)?,
+                    None => Matches::default(),
                 });
-                if let Some(key) = key {
-                    self.answers.put(version, key, answer.clone());
-                }
-                answer
+                self.matches.put(version, &text.raw, matches.clone());
+                matches
             }
         };
-        let mut results = SearchResults::clone(&answer);
-        live_seats(results.hits.iter_mut().map(|h| &mut h.course), seats);
-        Ok(results)
+        self.rank(request, seats, &matches, &searcher)
     }
 
-    /// The page of `query`'s hits the request asks for, with the total and the facets, as the
-    /// index holds them (seats as last indexed).
+    /// The page of a text's matches the request asks for, with the total and the facets, and
+    /// seats from the live counter.
     fn rank(
         &self,
         request: &SearchRequest,
         seats: &Arc<SeatBoard>,
-        query: &dyn Query,
+        matches: &Matches,
         searcher: &tantivy::Searcher,
     ) -> Result<SearchResults, SearchError> {
         let (keep, skip) = match request.window {
             Window::After(_) => (request.limit, 0),
             Window::Skip(skip) => (skip + request.limit, skip),
         };
-        let collector = Ranked {
+        let ranked = Ranked {
             filter: request.filter.clone(),
             after: match request.window {
                 Window::After(cursor) => cursor,
@@ -501,16 +501,34 @@ impl TantivyIndex {
             },
             keep,
             facets: request.facets,
-            chosung: request.text.as_ref().and_then(|t| t.chosung.clone()),
-            seats: seats.clone(),
-            columns: self.columns.clone(),
         };
-        let found = searcher.search(query, &collector).map_err(index_error)?;
+        let mut found = Found::default();
+        for (segment, docs) in matches.segments.iter().enumerate() {
+            let reader = searcher.segment_reader(segment as SegmentOrdinal);
+            let columns = self.columns.of(reader).map_err(index_error)?;
+            let mut ranking = ranked.segment(segment as SegmentOrdinal, columns)?;
+            match request.filter.has_seats {
+                // The counter read for all of the segment's matches under one lock.
+                true => {
+                    let view = seats.view();
+                    for found in docs {
+                        ranking.consider(found, Some(&view));
+                    }
+                }
+                false => {
+                    for found in docs {
+                        ranking.consider(found, None);
+                    }
+                }
+            }
+            found.add(ranking.found(), keep);
+        }
         let mut hits = Vec::with_capacity(found.top.len().saturating_sub(skip));
         for (rank, address) in found.top.into_iter().skip(skip) {
             let course = self.stored_course(searcher, address)?;
             hits.push(Hit { course, rank });
         }
+        live_seats(hits.iter_mut().map(|h| &mut h.course), seats);
         Ok(SearchResults {
             hits,
             total: found.total,
@@ -522,24 +540,21 @@ impl TantivyIndex {
 /// One course of the catalog as a listing needs it.
 #[derive(Clone, Copy)]
 struct Row {
-    order: u64,
-    id: i64,
     address: DocAddress,
-    /// Index into [`Listing::departments`].
-    department: u32,
-    credits: u8,
-    days: u8,
-    capacity: u32,
-    enrolled: u32,
+    /// Its department as an index into [`Listing::departments`].
+    packed: Packed,
 }
 
 /// The whole catalog in code order, read from the index's columns once per version of the
 /// index: a listing without text walks these rows (a few MiB for 100,000 courses) instead of
 /// every document's columns, and stops paying for rows once its page is full.
 struct Listing {
-    version: answers::Version,
+    version: matches::Version,
     rows: Vec<Row>,
     departments: Vec<String>,
+    /// Where each course is: `GET /courses/{id}` looks here instead of searching the id's
+    /// postings (which took as long as ranking a kept search).
+    by_id: HashMap<i64, DocAddress>,
 }
 
 impl Listing {
@@ -551,40 +566,33 @@ impl Listing {
             let columns = open.of(reader).map_err(index_error)?;
             // This segment's department ordinals as indexes into `departments`.
             let mut global = Vec::new();
-            if let Some(names) = &columns.department {
-                for ord in 0..names.dictionary().num_terms() as u64 {
-                    let mut name = String::new();
-                    names.ord_to_str(ord, &mut name)?;
-                    let next = departments.len() as u32;
-                    let index = *known.entry(name.clone()).or_insert_with(|| {
-                        departments.push(name);
-                        next
-                    });
-                    global.push(index);
-                }
+            for name in columns.departments.iter() {
+                let next = departments.len() as u32;
+                let index = *known.entry(name.clone()).or_insert_with(|| {
+                    departments.push(name.clone());
+                    next
+                });
+                global.push(index);
             }
             for doc in reader.doc_ids_alive() {
-                let packed = columns.rows.get(doc as usize).copied().unwrap_or_default();
+                let mut packed = columns.rows.get(doc as usize).copied().unwrap_or_default();
+                packed.department = global
+                    .get(packed.department as usize)
+                    .copied()
+                    .unwrap_or(u32::MAX);
                 rows.push(Row {
-                    order: packed.order,
-                    id: packed.id,
                     address: DocAddress::new(segment as SegmentOrdinal, doc),
-                    department: global
-                        .get(packed.department as usize)
-                        .copied()
-                        .unwrap_or(u32::MAX),
-                    credits: packed.credits,
-                    days: packed.days,
-                    capacity: u32::try_from(columns.capacity.get_val(doc)).unwrap_or(0),
-                    enrolled: u32::try_from(columns.enrolled.get_val(doc)).unwrap_or(0),
+                    packed,
                 });
             }
         }
-        rows.sort_unstable_by_key(|r| (r.order, r.id));
+        rows.sort_unstable_by_key(|r| (r.packed.order, r.packed.id));
+        let by_id = rows.iter().map(|r| (r.packed.id, r.address)).collect();
         Ok(Listing {
-            version: answers::Version::default(),
+            version: matches::Version::default(),
             rows,
             departments,
+            by_id,
         })
     }
 }
@@ -629,60 +637,27 @@ impl TantivyIndex {
             Window::Skip(skip) => (skip, None),
             Window::After(cursor) => (0, cursor),
         };
-        let mut counts = Counts::default();
-        let mut department_counts = vec![0u64; listing.departments.len()];
-        let (mut total, mut page) = (0u64, Vec::with_capacity(request.limit));
-        let view = seats.view();
+        let mut sieve = Sieve::new(filter, wanted, listing.departments.len(), request.facets);
+        let mut page = Vec::with_capacity(request.limit);
+        let view = filter.has_seats.then(|| seats.view());
+        let mut everything = false;
         for row in &listing.rows {
-            let department_ok = match wanted {
-                None => true,
-                Some(wanted) => wanted == Some(row.department),
-            };
-            let day_ok = filter
-                .weekday
-                .is_none_or(|day| row.days & (1 << day.index()) != 0);
-            let credits_ok = filter.credits.is_none_or(|c| c.get() == row.credits);
-            let seats_ok = !filter.has_seats
-                || view.enrolled(CourseId(row.id)).unwrap_or(row.enrolled) < row.capacity;
-            if request.facets {
-                if let (true, Some(slot)) = (
-                    day_ok && credits_ok && seats_ok,
-                    department_counts.get_mut(row.department as usize),
-                ) {
-                    *slot += 1;
-                }
-                if department_ok && day_ok && seats_ok {
-                    counts.credits[usize::from(row.credits.min(6))] += 1;
-                }
-                if department_ok && credits_ok && seats_ok {
-                    for (d, slot) in counts.weekday.iter_mut().enumerate() {
-                        if row.days & (1 << d) != 0 {
-                            *slot += 1;
-                        }
-                    }
-                }
-            } else if page.len() == request.limit
-                && wanted.is_none()
-                && !filter.has_seats
-                && filter.weekday.is_none()
-                && filter.credits.is_none()
-            {
+            if page.len() == request.limit && !request.facets && sieve.filters_nothing() {
                 // Nothing filtered and nothing to count: the rest only add to the total.
-                total = listing.rows.len() as u64;
+                everything = true;
                 break;
             }
-            if !(department_ok && day_ok && credits_ok && seats_ok) {
+            if !sieve.pass(&row.packed, view.as_ref()) {
                 continue;
             }
-            total += 1;
             let rank = Rank {
                 points: 1,
-                order: row.order,
-                id: row.id,
+                order: row.packed.order,
+                id: row.packed.id,
             };
             let in_window = match after {
                 Some(cursor) => rank.is_after(&cursor),
-                None => total > skip as u64,
+                None => sieve.total > skip as u64,
             };
             if in_window && page.len() < request.limit {
                 page.push((rank, row.address));
@@ -695,11 +670,11 @@ impl TantivyIndex {
             hits.push(Hit { course, rank });
         }
         live_seats(hits.iter_mut().map(|h| &mut h.course), seats);
-        for (name, n) in listing.departments.iter().zip(department_counts) {
-            if n > 0 {
-                counts.department.insert(name.clone(), n);
-            }
-        }
+        let total = match everything {
+            true => listing.rows.len() as u64,
+            false => sieve.total,
+        };
+        let counts = sieve.counts(|index| listing.departments.get(index).cloned());
         Ok(SearchResults {
             hits,
             total,
@@ -783,25 +758,16 @@ impl SearchIndex for TantivyIndex {
         &self,
         id: CourseId,
         seats: &Arc<SeatBoard>,
-    ) -> Result<Option<Course>, SearchError> {
-        let Ok(term) = u64::try_from(id.0) else {
-            return Ok(None);
-        };
+    ) -> Result<Option<Arc<Course>>, SearchError> {
         let generation = self.live();
         let searcher = generation.reader.searcher();
-        let query = TermQuery::new(
-            Term::from_field_u64(self.fields.id, term),
-            IndexRecordOption::Basic,
-        );
-        let found = searcher
-            .search(&query, &TopDocs::with_limit(1).order_by_score())
-            .map_err(index_error)?;
-        let Some((_, address)) = found.first() else {
+        let listing = self.listing(&generation, &searcher)?;
+        let Some(&address) = listing.by_id.get(&id.0) else {
             return Ok(None);
         };
-        let mut course = self.stored_course(&searcher, *address)?;
+        let mut course = self.stored_course(&searcher, address)?;
         live_seats([&mut course], seats);
-        Ok(Some(Arc::unwrap_or_clone(course)).filter(|course| course.id == id))
+        Ok(Some(course).filter(|course| course.id == id))
     }
 
     async fn search(
@@ -897,16 +863,29 @@ impl Rebuild for TantivyRebuild<'_> {
     }
 }
 
-/// Collects the ranked page, the total and the facets in one pass over the matches.
+/// Collects every match of a text with its points, by segment.
+struct Matching {
+    /// A 초성 pattern every match's title must match (the index only narrows by n-grams).
+    chosung: Option<String>,
+    columns: Arc<OpenColumns>,
+}
+
+/// A segment's matches.
+struct SegmentMatching {
+    segment: SegmentOrdinal,
+    rows: Arc<[Packed]>,
+    /// The pattern, the segment's titles and what each title ordinal gave.
+    chosung: Option<(String, StrColumn, HashMap<u64, bool>)>,
+    docs: Vec<Match>,
+}
+
+/// Ranks a text's matches into the page, the total and the facets a request asks for, in one
+/// pass over them.
 struct Ranked {
     filter: SearchFilter,
     after: Option<Rank>,
     keep: usize,
     facets: bool,
-    /// A 초성 pattern every hit's title must match (the index only narrows by n-grams).
-    chosung: Option<String>,
-    seats: Arc<SeatBoard>,
-    columns: Arc<OpenColumns>,
 }
 
 /// Best first: most points, then code order, then id.
@@ -937,6 +916,105 @@ impl Counts {
     }
 }
 
+/// A request's filters as a ranking or a listing applies them to rows, counting the facets on
+/// the way: each facet counts the rows that pass every filter but its own.
+struct Sieve {
+    /// The wanted department in the rows' numbering; `Some(None)` when no row can be in it.
+    department: Option<Option<u32>>,
+    weekday: Option<Weekday>,
+    credits: Option<u8>,
+    has_seats: bool,
+    facets: bool,
+    /// Rows that passed every filter.
+    total: u64,
+    /// Rows per department, in the rows' numbering.
+    department_counts: Vec<u64>,
+    credit_counts: [u64; 7],
+    weekday_counts: [u64; 6],
+}
+
+impl Sieve {
+    /// Applies `filter`, its department already looked up in the rows' numbering, to rows of
+    /// `departments` departments; facets are counted only when asked for.
+    fn new(
+        filter: &SearchFilter,
+        department: Option<Option<u32>>,
+        departments: usize,
+        facets: bool,
+    ) -> Sieve {
+        Sieve {
+            department,
+            weekday: filter.weekday,
+            credits: filter.credits.map(|c| c.get()),
+            has_seats: filter.has_seats,
+            facets,
+            total: 0,
+            department_counts: vec![0; if facets { departments } else { 0 }],
+            credit_counts: [0; 7],
+            weekday_counts: [0; 6],
+        }
+    }
+
+    fn filters_nothing(&self) -> bool {
+        self.department.is_none()
+            && self.weekday.is_none()
+            && self.credits.is_none()
+            && !self.has_seats
+    }
+
+    /// Whether `row` passes every filter, counting it in each facet it belongs to and, when it
+    /// passes, in the total. `seats` is the board, read-locked, when free seats are wanted.
+    fn pass(&mut self, row: &Packed, seats: Option<&SeatView>) -> bool {
+        let department_ok = self
+            .department
+            .is_none_or(|wanted| wanted == Some(row.department));
+        let day_ok = self
+            .weekday
+            .is_none_or(|day| row.days & (1 << day.index()) != 0);
+        let credits_ok = self.credits.is_none_or(|c| c == row.credits);
+        let seats_ok = seats.is_none_or(|view| row.has_seat(view));
+        if self.facets {
+            if day_ok
+                && credits_ok
+                && seats_ok
+                && let Some(slot) = self.department_counts.get_mut(row.department as usize)
+            {
+                *slot += 1;
+            }
+            if department_ok && day_ok && seats_ok {
+                self.credit_counts[usize::from(row.credits.min(6))] += 1;
+            }
+            if department_ok && credits_ok && seats_ok {
+                for (d, slot) in self.weekday_counts.iter_mut().enumerate() {
+                    if row.days & (1 << d) != 0 {
+                        *slot += 1;
+                    }
+                }
+            }
+        }
+        let pass = department_ok && day_ok && credits_ok && seats_ok;
+        self.total += u64::from(pass);
+        pass
+    }
+
+    /// The facet counts, with each department's name by its number.
+    fn counts(&self, name: impl Fn(usize) -> Option<String>) -> Counts {
+        let department = self
+            .department_counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .filter_map(|(index, n)| Some((name(index)?, *n)))
+            .collect();
+        Counts {
+            department,
+            credits: self.credit_counts,
+            weekday: self.weekday_counts,
+        }
+    }
+}
+
+#[derive(Default)]
 struct Found {
     /// Best first.
     top: Vec<(Rank, DocAddress)>,
@@ -944,26 +1022,27 @@ struct Found {
     facets: Counts,
 }
 
+impl Found {
+    /// Adds another segment's hits, keeping the best `keep`.
+    fn add(&mut self, other: Found, keep: usize) {
+        self.top.extend(other.top);
+        self.top
+            .sort_by_key(|(rank, _)| (Reverse(rank.points), rank.order, rank.id));
+        self.top.truncate(keep);
+        self.total += other.total;
+        self.facets.add(other.facets);
+    }
+}
+
+/// One segment's matches being ranked.
 struct SegmentRanked {
     segment: SegmentOrdinal,
-    filter: SearchFilter,
     after: Option<Rank>,
     keep: usize,
-    facets: bool,
-    seats: Arc<SeatBoard>,
-    columns: Columns,
-    /// The wanted department's ordinal in this segment; `Some(None)` when no course of the
-    /// segment is in it.
-    wanted_department: Option<Option<u64>>,
-    chosung: Option<(String, StrColumn, HashMap<u64, bool>)>,
+    sieve: Sieve,
+    /// The segment's department names, by ordinal.
+    departments: Arc<[String]>,
     heap: BinaryHeap<(Key, DocId)>,
-    /// Matches waiting for their seats to be read, when the request wants free seats.
-    pending: Vec<(DocId, Score)>,
-    total: u64,
-    /// Hits per department ordinal of this segment.
-    department_counts: Vec<u64>,
-    credit_counts: [u64; 7],
-    weekday_counts: [u64; 6],
 }
 
 /// A segment's columns a ranking or a listing reads, opened once per segment: opening them
@@ -971,23 +1050,13 @@ struct SegmentRanked {
 /// every search.
 #[derive(Clone)]
 struct Columns {
-    capacity: Arc<dyn ColumnValues<u64>>,
-    enrolled: Arc<dyn ColumnValues<u64>>,
-    department: Option<StrColumn>,
+    /// The department names by ordinal, read from the column's dictionary once (decoding one
+    /// per facet count cost as much as ranking the matches).
+    departments: Arc<[String]>,
     title_key: Option<StrColumn>,
     /// What a ranking reads of every match, by document: one read instead of five column
     /// decodes (a one-syllable search matches a fifth of the catalog).
     rows: Arc<[Packed]>,
-}
-
-/// A document's order, id, department ordinal (`u32::MAX`: none), credits and days.
-#[derive(Debug, Clone, Copy, Default)]
-struct Packed {
-    order: u64,
-    id: i64,
-    department: u32,
-    credits: u8,
-    days: u8,
 }
 
 impl Columns {
@@ -998,6 +1067,7 @@ impl Columns {
         };
         let (id, order) = (column("id")?, column("order")?);
         let (credits, weekdays) = (column("credits")?, column("weekdays")?);
+        let (capacity, enrolled) = (column("capacity")?, column("enrolled")?);
         let department = fast.str("department")?;
         let rows = (0..reader.max_doc())
             .map(|doc| Packed {
@@ -1010,12 +1080,21 @@ impl Columns {
                     .unwrap_or(u32::MAX),
                 credits: u8::try_from(credits.get_val(doc)).unwrap_or(0),
                 days: u8::try_from(weekdays.get_val(doc)).unwrap_or(0),
+                capacity: u32::try_from(capacity.get_val(doc)).unwrap_or(0),
+                enrolled: u32::try_from(enrolled.get_val(doc)).unwrap_or(0),
             })
             .collect();
+        let departments = match &department {
+            Some(column) => (0..column.dictionary().num_terms() as u64)
+                .map(|ord| {
+                    let mut name = String::new();
+                    column.ord_to_str(ord, &mut name).map(|_| name)
+                })
+                .collect::<std::io::Result<_>>()?,
+            None => Arc::from([]),
+        };
         Ok(Columns {
-            capacity: column("capacity")?,
-            enrolled: column("enrolled")?,
-            department,
+            departments,
             title_key: fast.str("title_key")?,
             rows,
         })
@@ -1048,48 +1127,25 @@ impl OpenColumns {
     }
 }
 
-impl Collector for Ranked {
-    type Fruit = Found;
-    type Child = SegmentRanked;
+impl Collector for Matching {
+    type Fruit = Matches;
+    type Child = SegmentMatching;
 
     fn for_segment(
         &self,
         segment: SegmentOrdinal,
         reader: &SegmentReader,
-    ) -> tantivy::Result<SegmentRanked> {
+    ) -> tantivy::Result<SegmentMatching> {
         let columns = self.columns.of(reader)?;
-        let department = &columns.department;
-        let wanted_department = match (&self.filter.department, &department) {
-            (None, _) => None,
-            (Some(name), Some(column)) => Some(column.dictionary().term_ord(name.as_bytes())?),
-            (Some(_), None) => Some(None),
-        };
-        let department_counts = match (&department, self.facets) {
-            (Some(column), true) => vec![0; column.dictionary().num_terms()],
-            _ => Vec::new(),
-        };
-        let chosung = match (&self.chosung, &columns.title_key) {
-            (Some(pattern), Some(titles)) => {
-                Some((pattern.clone(), titles.clone(), HashMap::new()))
-            }
+        let chosung = match (&self.chosung, columns.title_key) {
+            (Some(pattern), Some(titles)) => Some((pattern.clone(), titles, HashMap::new())),
             _ => None,
         };
-        Ok(SegmentRanked {
+        Ok(SegmentMatching {
             segment,
-            filter: self.filter.clone(),
-            after: self.after,
-            keep: self.keep,
-            facets: self.facets,
-            seats: self.seats.clone(),
-            columns,
-            wanted_department,
+            rows: columns.rows,
             chosung,
-            heap: BinaryHeap::new(),
-            pending: Vec::new(),
-            total: 0,
-            department_counts,
-            credit_counts: [0; 7],
-            weekday_counts: [0; 6],
+            docs: Vec::new(),
         })
     }
 
@@ -1097,22 +1153,23 @@ impl Collector for Ranked {
         true
     }
 
-    fn merge_fruits(&self, fruits: Vec<Found>) -> tantivy::Result<Found> {
-        let mut top = Vec::new();
-        let mut total = 0;
-        let mut facets = Counts::default();
-        for fruit in fruits {
-            top.extend(fruit.top);
-            total += fruit.total;
-            facets.add(fruit.facets);
+    fn merge_fruits(&self, fruits: Vec<(SegmentOrdinal, Vec<Match>)>) -> tantivy::Result<Matches> {
+        let count = fruits
+            .iter()
+            .map(|(s, _)| *s as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut segments = vec![Vec::new(); count];
+        for (segment, docs) in fruits {
+            if let Some(slot) = segments.get_mut(segment as usize) {
+                *slot = docs;
+            }
         }
-        top.sort_by_key(|(rank, _)| (Reverse(rank.points), rank.order, rank.id));
-        top.truncate(self.keep);
-        Ok(Found { top, total, facets })
+        Ok(Matches { segments })
     }
 }
 
-impl SegmentRanked {
+impl SegmentMatching {
     fn title_matches(&mut self, doc: DocId) -> bool {
         let Some((pattern, titles, seen)) = &mut self.chosung else {
             return true;
@@ -1128,88 +1185,58 @@ impl SegmentRanked {
     }
 }
 
-impl SegmentCollector for SegmentRanked {
-    type Fruit = Found;
+impl SegmentCollector for SegmentMatching {
+    type Fruit = (SegmentOrdinal, Vec<Match>);
 
     fn collect(&mut self, doc: DocId, score: Score) {
-        match self.filter.has_seats {
-            // Seats are read for all of them under one lock of the board, in `harvest`.
-            true => self.pending.push((doc, score)),
-            false => self.consider(doc, score, None),
+        if self.title_matches(doc) {
+            self.docs.push(Match {
+                doc,
+                // Whole numbers, added up from constant scores.
+                points: score.round().max(0.0) as u32,
+                row: self.rows.get(doc as usize).copied().unwrap_or_default(),
+            });
         }
     }
 
-    fn harvest(mut self) -> Found {
-        let board = self.seats.clone();
-        let view = board.view();
-        for (doc, score) in std::mem::take(&mut self.pending) {
-            self.consider(doc, score, Some(&view));
-        }
-        drop(view);
-        self.found()
+    fn harvest(self) -> Self::Fruit {
+        (self.segment, self.docs)
+    }
+}
+
+impl Ranked {
+    /// Ranks the matches of one segment.
+    fn segment(
+        &self,
+        segment: SegmentOrdinal,
+        columns: Columns,
+    ) -> Result<SegmentRanked, SearchError> {
+        let departments = columns.departments;
+        let wanted = self.filter.department.as_ref().map(|name| {
+            departments
+                .iter()
+                .position(|d| d == name)
+                .map(|ord| ord as u32)
+        });
+        Ok(SegmentRanked {
+            segment,
+            after: self.after,
+            keep: self.keep,
+            sieve: Sieve::new(&self.filter, wanted, departments.len(), self.facets),
+            departments,
+            heap: BinaryHeap::new(),
+        })
     }
 }
 
 impl SegmentRanked {
     /// Counts a match and keeps it if it may make the page; `seats` is the board, read-locked,
     /// when the request wants courses with free seats.
-    fn consider(&mut self, doc: DocId, score: Score, seats: Option<&SeatView>) {
-        if !self.title_matches(doc) {
+    fn consider(&mut self, found: &Match, seats: Option<&SeatView>) {
+        let Match { doc, points, row } = *found;
+        if !self.sieve.pass(&row, seats) {
             return;
         }
-        let row = self
-            .columns
-            .rows
-            .get(doc as usize)
-            .copied()
-            .unwrap_or_default();
-        let department = (row.department != u32::MAX).then_some(u64::from(row.department));
-        let department_ok = match self.wanted_department {
-            None => true,
-            Some(wanted) => wanted.is_some() && wanted == department,
-        };
-        let days = u64::from(row.days);
-        let day_ok = self
-            .filter
-            .weekday
-            .is_none_or(|day| days & (1 << day.index()) != 0);
-        let credits = u64::from(row.credits);
-        let credits_ok = self
-            .filter
-            .credits
-            .is_none_or(|c| u64::from(c.get()) == credits);
-        let seats_ok = seats.is_none_or(|view| {
-            let id = CourseId(row.id);
-            let enrolled = view
-                .enrolled(id)
-                .map_or(self.columns.enrolled.get_val(doc), u64::from);
-            enrolled < self.columns.capacity.get_val(doc)
-        });
-        if self.facets {
-            if let (true, Some(ord)) = (day_ok && credits_ok && seats_ok, department)
-                && let Some(slot) = self.department_counts.get_mut(ord as usize)
-            {
-                *slot += 1;
-            }
-            if let (true, Some(slot)) = (
-                department_ok && day_ok && seats_ok,
-                self.credit_counts.get_mut(credits as usize),
-            ) {
-                *slot += 1;
-            }
-            if department_ok && credits_ok && seats_ok {
-                for (d, slot) in self.weekday_counts.iter_mut().enumerate() {
-                    if days & (1 << d) != 0 {
-                        *slot += 1;
-                    }
-                }
-            }
-        }
-        if !(department_ok && day_ok && credits_ok && seats_ok) {
-            return;
-        }
-        self.total += 1;
-        let points = score.round().max(0.0) as u32;
         // Fewer points than the worst kept hit: it cannot make the page.
         if self.heap.len() == self.keep
             && self
@@ -1237,15 +1264,7 @@ impl SegmentRanked {
     }
 
     fn found(self) -> Found {
-        let mut department = HashMap::new();
-        if let Some(column) = &self.columns.department {
-            for (ord, n) in self.department_counts.iter().enumerate() {
-                let mut name = String::new();
-                if *n > 0 && column.ord_to_str(ord as u64, &mut name).unwrap_or(false) {
-                    department.insert(name, *n);
-                }
-            }
-        }
+        let facets = self.sieve.counts(|ord| self.departments.get(ord).cloned());
         let top = self
             .heap
             .into_iter()
@@ -1258,12 +1277,8 @@ impl SegmentRanked {
             .collect();
         Found {
             top,
-            total: self.total,
-            facets: Counts {
-                department,
-                credits: self.credit_counts,
-                weekday: self.weekday_counts,
-            },
+            total: self.sieve.total,
+            facets,
         }
     }
 }
@@ -1426,42 +1441,57 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_kept_answer_has_live_seats_and_goes_when_the_index_changes() {
+    async fn kept_matches_answer_any_filter_with_live_seats_and_go_when_the_index_changes() {
         let index = TantivyIndex::open(&IndexLocation::Temporary).unwrap();
         let seats = Arc::new(SeatBoard::default());
         let first = course(1, "CSE2010-01", "자료구조", "김철수");
+        let mut other = course(3, "ECO2010-01", "자료구조", "이영희");
+        other.spec.department = "경제학과".into();
         index
-            .apply(std::slice::from_ref(&first), Watermark::default())
+            .apply(&[first.clone(), other.clone()], Watermark::default())
             .await
             .unwrap();
         let ids = |found: &SearchResults| -> Vec<i64> {
             found.hits.iter().map(|h| h.course.id.0).collect()
         };
+        let reused = || index.matches.reuse().reused;
         assert_eq!(
             ids(&index.search(&request("자료구조"), &seats).await.unwrap()),
-            [1]
+            [1, 3]
         );
-        // The same search again is the kept answer, with the seats the counter has now.
+        assert_eq!(reused(), 0);
+        // The same text again is ranked from the kept matches, with the seats the counter has
+        // now.
         seats.record(&[(first.id, first.spec.capacity)]);
         let again = index.search(&request("자료구조"), &seats).await.unwrap();
-        assert_eq!(
-            index.answers.reuse().reused,
-            1,
-            "the second search reused the first"
-        );
+        assert_eq!(reused(), 1, "the second search reused the first's matches");
         assert_eq!(again.hits[0].course.seats_left(), 0);
-        // A search for free seats depends on the counter: never kept, so the full course is out.
+        // So is the same text with filters of its own: free seats by the counter as it is now,
+        // a department, a cursor.
         let mut free = request("자료구조");
         free.filter.has_seats = true;
-        assert_eq!(index.search(&free, &seats).await.unwrap().total, 0);
-        // A course written since is found at once: the kept answer was of the old version.
+        let found = index.search(&free, &seats).await.unwrap();
+        assert_eq!((found.total, ids(&found)), (1, vec![3]));
+        let facets = found.facets.unwrap();
+        assert_eq!(facets.department, [("경제학과".to_owned(), 1)]);
+        seats.record(&[(first.id, 0)]);
+        assert_eq!(index.search(&free, &seats).await.unwrap().total, 2);
+        let mut economics = request("자료구조");
+        economics.filter.department = Some("경제학과".into());
+        assert_eq!(ids(&index.search(&economics, &seats).await.unwrap()), [3]);
+        let mut next = request("자료구조");
+        next.window = Window::After(Some(again.hits[0].rank));
+        assert_eq!(ids(&index.search(&next, &seats).await.unwrap()), [3]);
+        assert_eq!(reused(), 5);
+        // A course written since is found at once: the kept matches were of the old version.
         let second = course(2, "CSE2011-01", "자료구조", "박민수");
         index
             .apply(std::slice::from_ref(&second), Watermark::default())
             .await
             .unwrap();
         let changed = index.search(&request("자료구조"), &seats).await.unwrap();
-        assert_eq!((changed.total, ids(&changed)), (2, vec![1, 2]));
+        assert_eq!((changed.total, ids(&changed)), (3, vec![1, 2, 3]));
+        assert_eq!(reused(), 5);
     }
 
     #[tokio::test]
