@@ -15,7 +15,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use async_trait::async_trait;
 use lru::LruCache;
@@ -354,8 +354,6 @@ pub struct TantivyIndex {
     listing: Mutex<Option<Arc<Listing>>>,
     /// The matches of texts already searched, for the live version of the index.
     matches: KeptMatches,
-    /// Courses read back from the store, by segment and document (at most [`READ_BACK`]).
-    read_back: Mutex<LruCache<(SegmentId, DocId), Arc<Course>>>,
     /// Each segment's columns, opened once.
     columns: Arc<OpenColumns>,
     /// Declared after `current`, so the generations close before a temporary root goes.
@@ -363,10 +361,6 @@ pub struct TantivyIndex {
 }
 
 static TEMPORARY: AtomicU64 = AtomicU64::new(0);
-
-/// The most courses kept read back: half of a 100,000-course catalog, about 30 MiB (the
-/// storm's pages reach well past 20,000 different courses).
-const READ_BACK: NonZeroUsize = NonZeroUsize::new(50_000).unwrap();
 
 const CURRENT: &str = "CURRENT";
 
@@ -413,7 +407,6 @@ impl TantivyIndex {
             current: RwLock::new(Arc::new(generation)),
             listing: Mutex::new(None),
             matches: KeptMatches::new(matches::CAPACITY),
-            read_back: Mutex::new(LruCache::new(READ_BACK)),
             columns: Arc::new(OpenColumns::new()),
             root,
         })
@@ -458,6 +451,7 @@ impl TantivyIndex {
         let generation = self.live();
         let searcher = generation.reader.searcher();
         let version = generation.version(&searcher);
+        let columns = self.columns.of(&searcher).map_err(index_error)?;
         let matches = match self.matches.get(&version, &text.raw) {
             Some(matches) => matches,
             None => {
@@ -467,7 +461,7 @@ impl TantivyIndex {
                             query.as_ref(),
                             &Matching {
                                 chosung: text.chosung.clone(),
-                                columns: self.columns.clone(),
+                                columns: &columns,
                             },
                         )
                         .map_err(index_error)?,
@@ -477,7 +471,7 @@ impl TantivyIndex {
                 matches
             }
         };
-        self.rank(request, seats, &matches, &searcher)
+        self.rank(request, seats, &matches, &searcher, &columns)
     }
 
     /// The page of a text's matches the request asks for, with the total and the facets, and
@@ -488,6 +482,7 @@ impl TantivyIndex {
         seats: &Arc<SeatBoard>,
         matches: &Matches,
         searcher: &tantivy::Searcher,
+        columns: &[Columns],
     ) -> Result<SearchResults, SearchError> {
         let (keep, skip) = match request.window {
             Window::After(_) => (request.limit, 0),
@@ -504,9 +499,10 @@ impl TantivyIndex {
         };
         let mut found = Found::default();
         for (segment, docs) in matches.segments.iter().enumerate() {
-            let reader = searcher.segment_reader(segment as SegmentOrdinal);
-            let columns = self.columns.of(reader).map_err(index_error)?;
-            let mut ranking = ranked.segment(segment as SegmentOrdinal, columns)?;
+            let Some(open) = columns.get(segment) else {
+                continue;
+            };
+            let mut ranking = ranked.segment(segment as SegmentOrdinal, open.clone())?;
             match request.filter.has_seats {
                 // The counter read for all of the segment's matches under one lock.
                 true => {
@@ -525,7 +521,7 @@ impl TantivyIndex {
         }
         let mut hits = Vec::with_capacity(found.top.len().saturating_sub(skip));
         for (rank, address) in found.top.into_iter().skip(skip) {
-            let course = self.stored_course(searcher, address)?;
+            let course = self.stored_course(searcher, columns, address)?;
             hits.push(Hit { course, rank });
         }
         live_seats(hits.iter_mut().map(|h| &mut h.course), seats);
@@ -562,8 +558,13 @@ impl Listing {
         let mut rows = Vec::with_capacity(searcher.num_docs() as usize);
         let mut departments: Vec<String> = Vec::new();
         let mut known: HashMap<String, u32> = HashMap::new();
-        for (segment, reader) in searcher.segment_readers().iter().enumerate() {
-            let columns = open.of(reader).map_err(index_error)?;
+        let open = open.of(searcher).map_err(index_error)?;
+        for (segment, (reader, columns)) in searcher
+            .segment_readers()
+            .iter()
+            .zip(open.iter())
+            .enumerate()
+        {
             // This segment's department ordinals as indexes into `departments`.
             let mut global = Vec::new();
             for name in columns.departments.iter() {
@@ -664,9 +665,10 @@ impl TantivyIndex {
             }
         }
         drop(view);
+        let columns = self.columns.of(&searcher).map_err(index_error)?;
         let mut hits = Vec::with_capacity(page.len());
         for (rank, address) in page {
-            let course = self.stored_course(&searcher, address)?;
+            let course = self.stored_course(&searcher, &columns, address)?;
             hits.push(Hit { course, rank });
         }
         live_seats(hits.iter_mut().map(|h| &mut h.course), seats);
@@ -684,33 +686,24 @@ impl TantivyIndex {
 }
 
 impl TantivyIndex {
-    /// The course stored at `address`, read back once per segment and then kept: a segment
-    /// never changes, and reading one back (its block of the store, then its JSON) cost more
-    /// than the rest of a page of hits.
+    /// The course stored at `address`, read back once and then kept in its document's slot
+    /// of the segment's columns: a segment never changes, and reading one back (its block of
+    /// the store, then its JSON) cost more than the rest of a page of hits.
     fn stored_course(
         &self,
         searcher: &tantivy::Searcher,
+        columns: &[Columns],
         address: DocAddress,
     ) -> Result<Arc<Course>, SearchError> {
-        let key = (
-            searcher.segment_reader(address.segment_ord).segment_id(),
-            address.doc_id,
-        );
-        let kept = self
-            .read_back
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .cloned();
-        if let Some(course) = kept {
-            return Ok(course);
+        let slot = columns
+            .get(address.segment_ord as usize)
+            .and_then(|c| c.courses.get(address.doc_id as usize))
+            .ok_or_else(|| SearchError::Index("a hit outside its segment".into()))?;
+        if let Some(course) = slot.get() {
+            return Ok(course.clone());
         }
         let course = Arc::new(read_course(searcher, &self.fields, address)?);
-        self.read_back
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .put(key, course.clone());
-        Ok(course)
+        Ok(slot.get_or_init(|| course).clone())
     }
 }
 
@@ -765,7 +758,8 @@ impl SearchIndex for TantivyIndex {
         let Some(&address) = listing.by_id.get(&id.0) else {
             return Ok(None);
         };
-        let mut course = self.stored_course(&searcher, address)?;
+        let columns = self.columns.of(&searcher).map_err(index_error)?;
+        let mut course = self.stored_course(&searcher, &columns, address)?;
         live_seats([&mut course], seats);
         Ok(Some(course).filter(|course| course.id == id))
     }
@@ -781,11 +775,14 @@ impl SearchIndex for TantivyIndex {
     async fn apply(&self, courses: &[Course], watermark: Watermark) -> Result<(), SearchError> {
         let generation = self.live();
         let (schema, fields, courses) = (self.schema.clone(), self.fields, courses.to_vec());
+        let written = generation.clone();
         tokio::task::spawn_blocking(move || {
-            generation.write(&schema, &fields, &courses, Some(watermark))
+            written.write(&schema, &fields, &courses, Some(watermark))
         })
         .await
-        .map_err(|e| SearchError::Index(e.to_string()))?
+        .map_err(|e| SearchError::Index(e.to_string()))??;
+        self.columns.retain(&generation.reader.searcher());
+        Ok(())
     }
 
     async fn rebuild(&self) -> Result<Box<dyn Rebuild + '_>, SearchError> {
@@ -850,6 +847,7 @@ impl Rebuild for TantivyRebuild<'_> {
         .await
         .map_err(|e| SearchError::Index(e.to_string()))??;
         make_current(&self.index.root.path, &name)?;
+        let live = self.generation.reader.searcher();
         let old = std::mem::replace(
             &mut *self
                 .index
@@ -859,15 +857,17 @@ impl Rebuild for TantivyRebuild<'_> {
             self.generation,
         );
         old.retired.store(true, Ordering::Release);
+        self.index.columns.retain(&live);
         Ok(())
     }
 }
 
 /// Collects every match of a text with its points, by segment.
-struct Matching {
+struct Matching<'a> {
     /// A 초성 pattern every match's title must match (the index only narrows by n-grams).
     chosung: Option<String>,
-    columns: Arc<OpenColumns>,
+    /// The searcher's columns, by segment ordinal.
+    columns: &'a [Columns],
 }
 
 /// A segment's matches.
@@ -900,8 +900,13 @@ struct Counts {
 
 impl Counts {
     fn add(&mut self, other: Counts) {
-        for (name, n) in other.department {
-            *self.department.entry(name).or_default() += n;
+        match self.department.is_empty() {
+            true => self.department = other.department,
+            false => {
+                for (name, n) in other.department {
+                    *self.department.entry(name).or_default() += n;
+                }
+            }
         }
         for (a, b) in self.credits.iter_mut().zip(other.credits) {
             *a += b;
@@ -1023,11 +1028,16 @@ struct Found {
 }
 
 impl Found {
-    /// Adds another segment's hits, keeping the best `keep`.
+    /// Adds another segment's hits, best first, keeping the best `keep`.
     fn add(&mut self, other: Found, keep: usize) {
-        self.top.extend(other.top);
-        self.top
-            .sort_by_key(|(rank, _)| (Reverse(rank.points), rank.order, rank.id));
+        match self.top.is_empty() {
+            true => self.top = other.top,
+            false => {
+                self.top.extend(other.top);
+                self.top
+                    .sort_unstable_by_key(|(rank, _)| (Reverse(rank.points), rank.order, rank.id));
+            }
+        }
         self.top.truncate(keep);
         self.total += other.total;
         self.facets.add(other.facets);
@@ -1057,6 +1067,8 @@ struct Columns {
     /// What a ranking reads of every match, by document: one read instead of five column
     /// decodes (a one-syllable search matches a fifth of the catalog).
     rows: Arc<[Packed]>,
+    /// Each document's course once read back, by document: at most the segment's courses.
+    courses: Arc<[OnceLock<Arc<Course>>]>,
 }
 
 impl Columns {
@@ -1097,12 +1109,13 @@ impl Columns {
             departments,
             title_key: fast.str("title_key")?,
             rows,
+            courses: (0..reader.max_doc()).map(|_| OnceLock::new()).collect(),
         })
     }
 }
 
-/// The most segments whose columns are kept open: a merged index has one, a live one a few. A
-/// segment merged away stays mapped until it is pushed out.
+/// The most segments whose columns are kept open: a merged index has one, a live one a few.
+/// Those of segments merged away are let go after each write (or pushed out).
 const OPEN_SEGMENTS: NonZeroUsize = NonZeroUsize::new(16).unwrap();
 
 /// Columns kept open by segment.
@@ -1113,30 +1126,67 @@ impl OpenColumns {
         OpenColumns(Mutex::new(LruCache::new(OPEN_SEGMENTS)))
     }
 
-    fn of(&self, reader: &SegmentReader) -> tantivy::Result<Columns> {
-        let id = reader.segment_id();
-        if let Some(columns) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
-            return Ok(columns.clone());
+    /// The columns of each of `searcher`'s segments, by segment ordinal: opened the first time
+    /// (outside the lock), then kept.
+    fn of(&self, searcher: &tantivy::Searcher) -> tantivy::Result<Vec<Columns>> {
+        let readers = searcher.segment_readers();
+        let mut open: Vec<Option<Columns>> = {
+            let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            readers
+                .iter()
+                .map(|reader| kept.get(&reader.segment_id()).cloned())
+                .collect()
+        };
+        if open.iter().all(Option::is_some) {
+            return Ok(open.into_iter().flatten().collect());
         }
-        let columns = Columns::open(reader)?;
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .put(id, columns.clone());
-        Ok(columns)
+        for (slot, reader) in open.iter_mut().zip(readers) {
+            if slot.is_none() {
+                let columns = Columns::open(reader)?;
+                self.0
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .put(reader.segment_id(), columns.clone());
+                *slot = Some(columns);
+            }
+        }
+        Ok(open.into_iter().flatten().collect())
+    }
+
+    /// Lets go of the columns (and the courses read back) of segments `searcher` no longer
+    /// has. A search still holding an older searcher opens them again if it needs them.
+    fn retain(&self, searcher: &tantivy::Searcher) {
+        let live: Vec<SegmentId> = searcher
+            .segment_readers()
+            .iter()
+            .map(SegmentReader::segment_id)
+            .collect();
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let gone: Vec<SegmentId> = kept
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| !live.contains(id))
+            .collect();
+        for id in gone {
+            kept.pop(&id);
+        }
     }
 }
 
-impl Collector for Matching {
+impl Collector for Matching<'_> {
     type Fruit = Matches;
     type Child = SegmentMatching;
 
     fn for_segment(
         &self,
         segment: SegmentOrdinal,
-        reader: &SegmentReader,
+        _: &SegmentReader,
     ) -> tantivy::Result<SegmentMatching> {
-        let columns = self.columns.of(reader)?;
+        let columns = self
+            .columns
+            .get(segment as usize)
+            .cloned()
+            .ok_or_else(|| TantivyError::InternalError("a segment without columns".into()))?;
         let chosung = match (&self.chosung, columns.title_key) {
             (Some(pattern), Some(titles)) => Some((pattern.clone(), titles, HashMap::new())),
             _ => None,
@@ -1265,8 +1315,10 @@ impl SegmentRanked {
 
     fn found(self) -> Found {
         let facets = self.sieve.counts(|ord| self.departments.get(ord).cloned());
+        // Ascending keys: best first.
         let top = self
             .heap
+            .into_sorted_vec()
             .into_iter()
             .map(|((Reverse(points), order, id), doc)| {
                 (
@@ -1363,6 +1415,66 @@ mod tests {
             (listed.total, title(listed)),
             (1, "고급 자료구조".to_owned())
         );
+    }
+
+    #[tokio::test]
+    async fn the_courses_read_back_of_segments_no_longer_searched_are_let_go() {
+        let index = TantivyIndex::open(&IndexLocation::Temporary).unwrap();
+        let seats = Arc::new(SeatBoard::default());
+        let open = || -> Vec<SegmentId> {
+            let kept = index.columns.0.lock().unwrap();
+            let mut ids: Vec<SegmentId> = kept.iter().map(|(id, _)| *id).collect();
+            ids.sort();
+            ids
+        };
+        let live = || -> Vec<SegmentId> {
+            let mut ids: Vec<SegmentId> = index
+                .live()
+                .reader
+                .searcher()
+                .segment_readers()
+                .iter()
+                .map(SegmentReader::segment_id)
+                .collect();
+            ids.sort();
+            ids
+        };
+        for round in 0..3 {
+            let mut rebuild = index.rebuild().await.unwrap();
+            let courses: Vec<Course> = (1..=20)
+                .map(|n| course(n, &format!("CSE{}-01", 1000 + n), "자료구조", "김철수"))
+                .collect();
+            rebuild.add(&courses).await.unwrap();
+            rebuild.finish(Watermark::default()).await.unwrap();
+            // A search reads courses back into the new segment's columns.
+            let found = index.search(&request("자료구조"), &seats).await.unwrap();
+            assert_eq!(found.total, 20, "round {round}");
+            assert_eq!(
+                open(),
+                live(),
+                "round {round}: only the live segments are open"
+            );
+            // A write adds a segment; the columns of those still searched stay open.
+            let mut edited = courses[0].clone();
+            edited.spec.title = format!("고급 자료구조 {round}");
+            index.apply(&[edited], Watermark::default()).await.unwrap();
+            index.search(&request("자료구조"), &seats).await.unwrap();
+            assert_eq!(open(), live(), "round {round}: after a write");
+            // Every course written again: the segments holding only their old versions go.
+            let before = live();
+            index.apply(&courses, Watermark::default()).await.unwrap();
+            assert!(
+                live().iter().all(|id| !before.contains(id)),
+                "round {round}"
+            );
+            assert!(open().is_empty(), "round {round}: nothing searched since");
+            index.search(&request("자료구조"), &seats).await.unwrap();
+            assert_eq!(
+                open(),
+                live(),
+                "round {round}: after rewriting every course"
+            );
+        }
     }
 
     #[test]
