@@ -375,7 +375,8 @@ pub struct FacetCount<T> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FacetsView {
     /// Most hits first.
-    pub department: Vec<FacetCount<String>>,
+    #[schema(value_type = Vec<FacetCount<String>>)]
+    pub department: Vec<FacetCount<Arc<str>>>,
     pub credits: Vec<FacetCount<u8>>,
     pub weekday: Vec<FacetCount<Weekday>>,
 }

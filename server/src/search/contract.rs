@@ -172,7 +172,7 @@ pub(crate) async fn filters_narrow_and_facets_count_the_rest(harness: &dyn Harne
     let all = index.search(&search, &seats).await.unwrap();
     assert_eq!(all.total, CATALOG.len() as u64);
     let facets = all.facets.clone().expect("facets");
-    assert_eq!(facets.department[0], ("컴퓨터공학과".to_owned(), 21));
+    assert_eq!(facets.department[0], ("컴퓨터공학과".into(), 21));
     assert_eq!(facets.credits, [(2, 5), (3, CATALOG.len() as u64 - 5)]);
     assert_eq!(
         facets.weekday.iter().map(|(_, n)| n).sum::<u64>(),
@@ -188,7 +188,7 @@ pub(crate) async fn filters_narrow_and_facets_count_the_rest(harness: &dyn Harne
     // Each facet ignores its own filter: Wednesday's C프로그래밍 is one click away.
     assert_eq!(facets.weekday, [(Weekday::Wed, 1), (Weekday::Thu, 1)]);
     assert_eq!(facets.credits, [(2, 1)]);
-    assert_eq!(facets.department, [("컴퓨터공학과".to_owned(), 1)]);
+    assert_eq!(facets.department, [("컴퓨터공학과".into(), 1)]);
 
     let mut by_department = request("");
     by_department.filter.department = Some("경영학과".into());

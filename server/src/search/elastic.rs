@@ -1221,7 +1221,7 @@ mod tests {
         );
         assert_eq!(found.hits[0].course.enrolled, 39);
         let facets = found.facets.unwrap();
-        assert_eq!(facets.department, vec![("컴퓨터공학과".to_owned(), 12)]);
+        assert_eq!(facets.department, vec![("컴퓨터공학과".into(), 12)]);
         assert_eq!(facets.credits, vec![(2, 2), (3, 10)]);
         assert_eq!(facets.weekday, vec![(Weekday::Mon, 7)]);
         assert!(read_results(&json!({ "error": "x" }), false, &seats).is_err());

@@ -12,10 +12,12 @@
 //! recently used text going first.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use lru::LruCache;
-use tantivy::DocId;
+use tantivy::{DocAddress, DocId};
+
+use super::{Facets, Rank, Window};
 
 use crate::domain::CourseId;
 use crate::store::SeatView;
@@ -64,6 +66,41 @@ pub struct Match {
 #[derive(Debug, Default)]
 pub struct Matches {
     pub segments: Vec<Vec<Match>>,
+    /// What its searches without filters get, counted by the first of them.
+    pub unfiltered: OnceLock<Unfiltered>,
+}
+
+/// How many of a text's best hits are kept for its searches without filters: the largest page
+/// and one more (a search asks for one more than its page, to know whether another follows).
+pub const UNFILTERED_TOP: usize = 101;
+
+/// What every search of a text without filters gets (more than half of the search-storm's):
+/// its best hits, the total and the facets. Counted once, they spare each such search a pass
+/// over every match; only seats, laid over the page, change from one to the next.
+#[derive(Debug)]
+pub struct Unfiltered {
+    /// The best [`UNFILTERED_TOP`] hits, best first.
+    pub top: Vec<(Rank, DocAddress)>,
+    pub total: u64,
+    pub facets: Facets,
+}
+
+impl Unfiltered {
+    /// The `limit` hits `window` asks for, when they are among the kept ones (or the kept ones
+    /// are all there are); `None` when the window reaches past them.
+    pub fn page(&self, window: Window, limit: usize) -> Option<&[(Rank, DocAddress)]> {
+        let start = match window {
+            Window::After(None) => 0,
+            Window::After(Some(cursor)) => self
+                .top
+                .partition_point(|(rank, _)| !rank.is_after(&cursor)),
+            Window::Skip(skip) => skip,
+        };
+        let kept = self.top.len();
+        let end = start.saturating_add(limit);
+        let complete = kept as u64 == self.total;
+        (end <= kept || complete).then(|| &self.top[start.min(kept)..end.min(kept)])
+    }
 }
 
 impl Matches {
@@ -189,7 +226,66 @@ mod tests {
         };
         Arc::new(Matches {
             segments: vec![(0..n).map(found).collect()],
+            ..Matches::default()
         })
+    }
+
+    #[test]
+    fn an_unfiltered_page_comes_from_the_kept_best_hits_only_when_they_hold_it() {
+        let rank = |points: u32, id: i64| Rank {
+            points,
+            order: id as u64,
+            id,
+        };
+        let top: Vec<(Rank, DocAddress)> = [rank(300, 1), rank(300, 2), rank(200, 3), rank(100, 4)]
+            .into_iter()
+            .map(|r| (r, DocAddress::new(0, r.id as u32)))
+            .collect();
+        let ids = |page: Option<&[(Rank, DocAddress)]>| {
+            page.map(|p| p.iter().map(|(r, _)| r.id).collect::<Vec<_>>())
+        };
+        let partial = Unfiltered {
+            top: top.clone(),
+            total: 9,
+            facets: Facets::default(),
+        };
+        assert_eq!(ids(partial.page(Window::After(None), 2)), Some(vec![1, 2]));
+        assert_eq!(
+            ids(partial.page(Window::After(None), 4)),
+            Some(vec![1, 2, 3, 4])
+        );
+        assert_eq!(
+            ids(partial.page(Window::After(None), 5)),
+            None,
+            "past the kept"
+        );
+        let after_2 = Window::After(Some(rank(300, 2)));
+        assert_eq!(ids(partial.page(after_2, 2)), Some(vec![3, 4]));
+        assert_eq!(ids(partial.page(after_2, 3)), None);
+        // A cursor between kept hits, and one past them all.
+        assert_eq!(
+            ids(partial.page(Window::After(Some(rank(250, 9))), 1)),
+            Some(vec![3])
+        );
+        assert_eq!(ids(partial.page(Window::After(Some(rank(50, 9))), 1)), None);
+        assert_eq!(ids(partial.page(Window::Skip(3), 1)), Some(vec![4]));
+        assert_eq!(ids(partial.page(Window::Skip(3), 2)), None);
+        // Every hit kept: any window is answered, however far.
+        let complete = Unfiltered {
+            top,
+            total: 4,
+            facets: Facets::default(),
+        };
+        assert_eq!(
+            ids(complete.page(Window::After(None), 10)),
+            Some(vec![1, 2, 3, 4])
+        );
+        assert_eq!(ids(complete.page(after_2, 10)), Some(vec![3, 4]));
+        assert_eq!(
+            ids(complete.page(Window::After(Some(rank(50, 9))), 10)),
+            Some(vec![])
+        );
+        assert_eq!(ids(complete.page(Window::Skip(10), 10)), Some(vec![]));
     }
 
     #[test]

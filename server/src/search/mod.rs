@@ -164,8 +164,9 @@ impl SearchRequest {
 /// so a student sees what choosing another value would give.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facets {
-    /// Most hits first, then by name.
-    pub department: Vec<(String, u64)>,
+    /// Most hits first, then by name. Names are shared with the index's columns and kept
+    /// answers: a page's facets copy pointers, not strings.
+    pub department: Vec<(Arc<str>, u64)>,
     /// By credits.
     pub credits: Vec<(u8, u64)>,
     /// Monday first.
@@ -187,13 +188,16 @@ pub(crate) fn slots<const N: usize>(pairs: impl IntoIterator<Item = (u64, u64)>)
 impl Facets {
     /// Facets from hits per department, per credits (index 1–6) and per weekday (Monday
     /// first), values without hits left out.
-    pub fn from_counts(
-        department: impl IntoIterator<Item = (String, u64)>,
+    pub fn from_counts<Name: Into<Arc<str>>>(
+        department: impl IntoIterator<Item = (Name, u64)>,
         credits: [u64; 7],
         weekday: [u64; 6],
     ) -> Facets {
-        let mut department: Vec<(String, u64)> =
-            department.into_iter().filter(|(_, n)| *n > 0).collect();
+        let mut department: Vec<(Arc<str>, u64)> = department
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| (name.into(), n))
+            .collect();
         department.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Facets {
             department,

@@ -38,7 +38,7 @@ use tantivy::{
 };
 use time::OffsetDateTime;
 
-use super::matches::{self, KeptMatches, Match, Matches, Packed};
+use super::matches::{self, KeptMatches, Match, Matches, Packed, UNFILTERED_TOP, Unfiltered};
 use super::plan::{Plan, TermField, compact, course_terms, text_plan};
 use super::text::{self, hangul_bigrams};
 use super::{
@@ -484,6 +484,32 @@ impl TantivyIndex {
         searcher: &tantivy::Searcher,
         columns: &[Columns],
     ) -> Result<SearchResults, SearchError> {
+        if request.filter == SearchFilter::default() {
+            let unfiltered = match matches.unfiltered.get() {
+                Some(unfiltered) => unfiltered,
+                None => {
+                    let ranked = Ranked {
+                        filter: SearchFilter::default(),
+                        after: None,
+                        keep: UNFILTERED_TOP,
+                        facets: true,
+                    };
+                    let found = ranked.scan(matches, seats, columns)?;
+                    matches.unfiltered.get_or_init(|| Unfiltered {
+                        top: found.top,
+                        total: found.total,
+                        facets: found.facets.into_facets(),
+                    })
+                }
+            };
+            if let Some(page) = unfiltered.page(request.window, request.limit) {
+                return Ok(SearchResults {
+                    hits: self.hits(page.iter().copied(), seats, searcher, columns)?,
+                    total: unfiltered.total,
+                    facets: request.facets.then(|| unfiltered.facets.clone()),
+                });
+            }
+        }
         let (keep, skip) = match request.window {
             Window::After(_) => (request.limit, 0),
             Window::Skip(skip) => (skip + request.limit, skip),
@@ -497,39 +523,29 @@ impl TantivyIndex {
             keep,
             facets: request.facets,
         };
-        let mut found = Found::default();
-        for (segment, docs) in matches.segments.iter().enumerate() {
-            let Some(open) = columns.get(segment) else {
-                continue;
-            };
-            let mut ranking = ranked.segment(segment as SegmentOrdinal, open.clone())?;
-            match request.filter.has_seats {
-                // The counter read for all of the segment's matches under one lock.
-                true => {
-                    let view = seats.view();
-                    for found in docs {
-                        ranking.consider(found, Some(&view));
-                    }
-                }
-                false => {
-                    for found in docs {
-                        ranking.consider(found, None);
-                    }
-                }
-            }
-            found.add(ranking.found(), keep);
-        }
-        let mut hits = Vec::with_capacity(found.top.len().saturating_sub(skip));
-        for (rank, address) in found.top.into_iter().skip(skip) {
+        let found = ranked.scan(matches, seats, columns)?;
+        Ok(SearchResults {
+            hits: self.hits(found.top.into_iter().skip(skip), seats, searcher, columns)?,
+            total: found.total,
+            facets: request.facets.then(|| found.facets.into_facets()),
+        })
+    }
+
+    /// The courses at these places, read back, with seats from the live counter.
+    fn hits(
+        &self,
+        page: impl ExactSizeIterator<Item = (Rank, DocAddress)>,
+        seats: &SeatBoard,
+        searcher: &tantivy::Searcher,
+        columns: &[Columns],
+    ) -> Result<Vec<Hit>, SearchError> {
+        let mut hits = Vec::with_capacity(page.len());
+        for (rank, address) in page {
             let course = self.stored_course(searcher, columns, address)?;
             hits.push(Hit { course, rank });
         }
         live_seats(hits.iter_mut().map(|h| &mut h.course), seats);
-        Ok(SearchResults {
-            hits,
-            total: found.total,
-            facets: request.facets.then(|| found.facets.into_facets()),
-        })
+        Ok(hits)
     }
 }
 
@@ -547,7 +563,7 @@ struct Row {
 struct Listing {
     version: matches::Version,
     rows: Vec<Row>,
-    departments: Vec<String>,
+    departments: Vec<Arc<str>>,
     /// Where each course is: `GET /courses/{id}` looks here instead of searching the id's
     /// postings (which took as long as ranking a kept search).
     by_id: HashMap<i64, DocAddress>,
@@ -556,8 +572,8 @@ struct Listing {
 impl Listing {
     fn read(searcher: &tantivy::Searcher, open: &OpenColumns) -> Result<Listing, SearchError> {
         let mut rows = Vec::with_capacity(searcher.num_docs() as usize);
-        let mut departments: Vec<String> = Vec::new();
-        let mut known: HashMap<String, u32> = HashMap::new();
+        let mut departments: Vec<Arc<str>> = Vec::new();
+        let mut known: HashMap<Arc<str>, u32> = HashMap::new();
         let open = open.of(searcher).map_err(index_error)?;
         for (segment, (reader, columns)) in searcher
             .segment_readers()
@@ -631,7 +647,7 @@ impl TantivyIndex {
             listing
                 .departments
                 .iter()
-                .position(|d| d == name)
+                .position(|d| **d == **name)
                 .map(|i| i as u32)
         });
         let (skip, after) = match request.window {
@@ -666,12 +682,7 @@ impl TantivyIndex {
         }
         drop(view);
         let columns = self.columns.of(&searcher).map_err(index_error)?;
-        let mut hits = Vec::with_capacity(page.len());
-        for (rank, address) in page {
-            let course = self.stored_course(&searcher, &columns, address)?;
-            hits.push(Hit { course, rank });
-        }
-        live_seats(hits.iter_mut().map(|h| &mut h.course), seats);
+        let hits = self.hits(page.into_iter(), seats, &searcher, &columns)?;
         let total = match everything {
             true => listing.rows.len() as u64,
             false => sieve.total,
@@ -893,7 +904,7 @@ type Key = (Reverse<u32>, u64, i64);
 
 #[derive(Default)]
 struct Counts {
-    department: HashMap<String, u64>,
+    department: HashMap<Arc<str>, u64>,
     credits: [u64; 7],
     weekday: [u64; 6],
 }
@@ -1003,7 +1014,7 @@ impl Sieve {
     }
 
     /// The facet counts, with each department's name by its number.
-    fn counts(&self, name: impl Fn(usize) -> Option<String>) -> Counts {
+    fn counts(&self, name: impl Fn(usize) -> Option<Arc<str>>) -> Counts {
         let department = self
             .department_counts
             .iter()
@@ -1051,7 +1062,7 @@ struct SegmentRanked {
     keep: usize,
     sieve: Sieve,
     /// The segment's department names, by ordinal.
-    departments: Arc<[String]>,
+    departments: Arc<[Arc<str>]>,
     heap: BinaryHeap<(Key, DocId)>,
 }
 
@@ -1062,7 +1073,7 @@ struct SegmentRanked {
 struct Columns {
     /// The department names by ordinal, read from the column's dictionary once (decoding one
     /// per facet count cost as much as ranking the matches).
-    departments: Arc<[String]>,
+    departments: Arc<[Arc<str>]>,
     title_key: Option<StrColumn>,
     /// What a ranking reads of every match, by document: one read instead of five column
     /// decodes (a one-syllable search matches a fifth of the catalog).
@@ -1100,7 +1111,7 @@ impl Columns {
             Some(column) => (0..column.dictionary().num_terms() as u64)
                 .map(|ord| {
                     let mut name = String::new();
-                    column.ord_to_str(ord, &mut name).map(|_| name)
+                    column.ord_to_str(ord, &mut name).map(|_| Arc::from(name))
                 })
                 .collect::<std::io::Result<_>>()?,
             None => Arc::from([]),
@@ -1215,7 +1226,10 @@ impl Collector for Matching<'_> {
                 *slot = docs;
             }
         }
-        Ok(Matches { segments })
+        Ok(Matches {
+            segments,
+            ..Matches::default()
+        })
     }
 }
 
@@ -1255,6 +1269,38 @@ impl SegmentCollector for SegmentMatching {
 }
 
 impl Ranked {
+    /// Ranks a text's matches, segment by segment.
+    fn scan(
+        &self,
+        matches: &Matches,
+        seats: &SeatBoard,
+        columns: &[Columns],
+    ) -> Result<Found, SearchError> {
+        let mut found = Found::default();
+        for (segment, docs) in matches.segments.iter().enumerate() {
+            let Some(open) = columns.get(segment) else {
+                continue;
+            };
+            let mut ranking = self.segment(segment as SegmentOrdinal, open.clone())?;
+            match self.filter.has_seats {
+                // The counter read for all of the segment's matches under one lock.
+                true => {
+                    let view = seats.view();
+                    for found in docs {
+                        ranking.consider(found, Some(&view));
+                    }
+                }
+                false => {
+                    for found in docs {
+                        ranking.consider(found, None);
+                    }
+                }
+            }
+            found.add(ranking.found(), self.keep);
+        }
+        Ok(found)
+    }
+
     /// Ranks the matches of one segment.
     fn segment(
         &self,
@@ -1265,7 +1311,7 @@ impl Ranked {
         let wanted = self.filter.department.as_ref().map(|name| {
             departments
                 .iter()
-                .position(|d| d == name)
+                .position(|d| **d == **name)
                 .map(|ord| ord as u32)
         });
         Ok(SegmentRanked {
@@ -1415,6 +1461,75 @@ mod tests {
             (listed.total, title(listed)),
             (1, "고급 자료구조".to_owned())
         );
+    }
+
+    #[tokio::test]
+    async fn a_search_without_filters_gets_what_a_full_ranking_gives_at_every_window() {
+        // 150 matches of 자료구조 (more than the kept best 101), worth three different points,
+        // in two segments; all in one department, so filtering by it changes nothing but forces
+        // the full ranking.
+        let index = TantivyIndex::open(&IndexLocation::Temporary).unwrap();
+        let seats = Arc::new(SeatBoard::default());
+        let titles = ["자료구조", "자료구조론", "고급 자료구조"];
+        let courses: Vec<Course> = (1..=150)
+            .map(|n| {
+                let code = format!("CSE{}-01", 3000 - n);
+                course(n, &code, titles[n as usize % 3], "김철수")
+            })
+            .collect();
+        index
+            .apply(&courses[..70], Watermark::default())
+            .await
+            .unwrap();
+        index
+            .apply(&courses[70..], Watermark::default())
+            .await
+            .unwrap();
+        // A full course: seats are laid over the kept page too.
+        seats.record(&[(CourseId(150), 10)]);
+        let summary = |found: &SearchResults| {
+            let hits: Vec<(i64, Rank, u32)> = found
+                .hits
+                .iter()
+                .map(|h| (h.course.id.0, h.rank, h.course.seats_left()))
+                .collect();
+            (hits, found.total, found.facets.clone())
+        };
+        let ask = |window: Window, limit: usize, department: Option<&str>| {
+            let mut request = SearchRequest::first_page("자료구조", limit);
+            request.window = window;
+            request.filter.department = department.map(str::to_owned);
+            let index = &index;
+            let seats = &seats;
+            async move { index.search(&request, seats).await.unwrap() }
+        };
+        let all = ask(Window::After(None), 150, None).await;
+        assert_eq!(all.total, 150);
+        let cursors = [
+            None,
+            Some(0),
+            Some(50),
+            Some(79),
+            Some(80),
+            Some(99),
+            Some(140),
+        ];
+        for limit in [1, 21, 101] {
+            for at in cursors {
+                let window = Window::After(at.map(|i| all.hits[i].rank));
+                let kept = ask(window, limit, None).await;
+                let ranked = ask(window, limit, Some("컴퓨터공학과")).await;
+                assert_eq!(summary(&kept), summary(&ranked), "after {at:?}, {limit}");
+            }
+            for skip in [0, 20, 80, 100, 149, 200] {
+                let kept = ask(Window::Skip(skip), limit, None).await;
+                let ranked = ask(Window::Skip(skip), limit, Some("컴퓨터공학과")).await;
+                assert_eq!(summary(&kept), summary(&ranked), "skip {skip}, {limit}");
+            }
+        }
+        let first = ask(Window::After(None), 21, None).await;
+        let top = &first.hits[0].course;
+        assert_eq!((top.id.0, top.seats_left()), (150, 0));
     }
 
     #[tokio::test]
@@ -1585,7 +1700,7 @@ mod tests {
         let found = index.search(&free, &seats).await.unwrap();
         assert_eq!((found.total, ids(&found)), (1, vec![3]));
         let facets = found.facets.unwrap();
-        assert_eq!(facets.department, [("경제학과".to_owned(), 1)]);
+        assert_eq!(facets.department, [("경제학과".into(), 1)]);
         seats.record(&[(first.id, 0)]);
         assert_eq!(index.search(&free, &seats).await.unwrap().total, 2);
         let mut economics = request("자료구조");
