@@ -103,10 +103,12 @@ pub fn meetings_clash(a: &[Meeting], b: &[Meeting]) -> bool {
 
 /// A course code with its section, e.g. `CSE2010-01`: 2–4 capital letters, 3–4 digits, a dash
 /// and a two-digit section.
+///
+/// Kept whole, as written: every page of hits prints and highlights codes. Ordering the whole
+/// text is ordering by subject, then section, since every letter and digit sorts after the dash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CourseCode {
-    subject: String,
-    section: String,
+    code: String,
 }
 
 impl CourseCode {
@@ -127,25 +129,29 @@ impl CourseCode {
             && section.len() == 2
             && section.bytes().all(|b| b.is_ascii_digit());
         valid.then(|| CourseCode {
-            subject: subject.to_owned(),
-            section: section.to_owned(),
+            code: format!("{subject}-{section}"),
         })
+    }
+
+    /// The code with its section, e.g. `CSE2010-01`.
+    pub fn as_str(&self) -> &str {
+        &self.code
     }
 
     /// The course without its section, e.g. `CSE2010`.
     pub fn subject(&self) -> &str {
-        &self.subject
+        &self.code[..self.code.len() - 3]
     }
 
     /// The section, e.g. `01`.
     pub fn section(&self) -> &str {
-        &self.section
+        &self.code[self.code.len() - 2..]
     }
 }
 
 impl fmt::Display for CourseCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.subject, self.section)
+        f.write_str(&self.code)
     }
 }
 
@@ -581,6 +587,36 @@ mod tests {
         for (raw, expected) in cases {
             let parsed = CourseCode::parse(raw).map(|c| c.to_string());
             assert_eq!(parsed.as_deref(), expected, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_code_is_its_subject_and_section_and_sorts_by_them() {
+        let code = CourseCode::parse("cse2010-07").unwrap();
+        assert_eq!((code.subject(), code.section()), ("CSE2010", "07"));
+        assert_eq!(code.as_str(), "CSE2010-07");
+        assert_eq!(CourseCode::from_parts("CSE2010", "07"), Some(code));
+        let codes = [
+            "CS101-02",
+            "CS1010-01",
+            "CSE101-01",
+            "CSE2010-01",
+            "CSE2010-02",
+            "CSE20100-01",
+            "CSEA101-01",
+            "EEE1001-01",
+            "MATH101-01",
+            "MATH1010-01",
+        ];
+        let parsed: Vec<CourseCode> = codes.iter().filter_map(|c| CourseCode::parse(c)).collect();
+        for a in &parsed {
+            for b in &parsed {
+                assert_eq!(
+                    a.cmp(b),
+                    (a.subject(), a.section()).cmp(&(b.subject(), b.section())),
+                    "{a} and {b}"
+                );
+            }
         }
     }
 

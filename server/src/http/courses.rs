@@ -2,7 +2,6 @@
 //! `GET /api/v1/courses/{id}`. Every listing comes from the search index, never a scan of the
 //! catalog table.
 
-use std::fmt::Write;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
@@ -452,7 +451,6 @@ pub async fn search_courses(
     let facets = found.facets.unwrap_or_default();
     let rendered = state.rendered.render(found.hits.iter().map(|h| &h.course));
     let mut highlighter = text.as_ref().map(Highlighter::new);
-    let mut code = String::new();
     let items = found
         .hits
         .iter()
@@ -461,15 +459,11 @@ pub async fn search_courses(
             let spec = &hit.course.spec;
             let highlight = match &mut highlighter {
                 None => HighlightView::default(),
-                Some(highlighter) => {
-                    code.clear();
-                    write!(code, "{}", spec.code).expect("a String takes any text");
-                    HighlightView {
-                        title: highlighter.spans(&spec.title),
-                        professor: highlighter.spans(&spec.professor),
-                        code: highlighter.spans(&code),
-                    }
-                }
+                Some(highlighter) => HighlightView {
+                    title: highlighter.spans(&spec.title),
+                    professor: highlighter.spans(&spec.professor),
+                    code: highlighter.spans(spec.code.as_str()),
+                },
             };
             SearchHitView { highlight, course }
         })

@@ -99,7 +99,8 @@ fn find(text: &[char], part: &[char], found: &mut Vec<Span>) {
         return;
     }
     for start in 0..=text.len() - part.len() {
-        if text[start..start + part.len()] == *part {
+        // The first character alone rules out most places, without comparing the rest.
+        if text[start] == part[0] && text[start..start + part.len()] == *part {
             found.push(Span {
                 start,
                 end: start + part.len(),
