@@ -52,7 +52,7 @@ fn main() {
             enrolled: 0,
         })
         .collect();
-    // Every run ranks afresh: the figures are of the search, not of a kept answer.
+    // Every run ranks afresh: the figures are of the search, not of kept matches.
     let index = TantivyIndex::open(&IndexLocation::Temporary)
         .expect("an index")
         .keeping(0);

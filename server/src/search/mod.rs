@@ -221,7 +221,7 @@ impl Facets {
 /// A course found, with its seats from the live counter.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    /// Shared with the index's kept answers and read-back courses.
+    /// Shared with the index's read-back courses.
     pub course: Arc<Course>,
     pub rank: Rank,
 }
@@ -285,7 +285,7 @@ pub enum SearchError {
 }
 
 /// Lays the live counter's seats over courses read from an index (seats as last indexed). A
-/// course shared with a kept answer is copied only when its seats changed.
+/// course shared with the index's read-back courses is copied only when its seats changed.
 pub(crate) fn live_seats<'a>(
     courses: impl IntoIterator<Item = &'a mut Arc<Course>>,
     seats: &SeatBoard,
