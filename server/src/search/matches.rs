@@ -22,9 +22,9 @@ use super::{Facets, Rank, Window};
 use crate::domain::CourseId;
 use crate::store::SeatView;
 
-/// The most matches kept, over all texts: 32 bytes each, so at most 32 MiB. A one-syllable
+/// The most matches kept, over all texts: 40 bytes each, so at most 40 MiB. A one-syllable
 /// professor search (김) matches a fifth of a 100,000-course catalog; the search-storm's 4,300
-/// texts match 360 each on average, 800,000 together.
+/// texts match 300,000 courses together (12 MiB).
 pub const CAPACITY: usize = 1 << 20;
 
 /// A version of the index: the generation's name and its reader's searcher generation.
@@ -303,6 +303,11 @@ mod tests {
         let reuse = kept.reuse();
         assert_eq!((reuse.kept, reuse.weight, reuse.reused), (1, 3, 1));
         assert_eq!(reuse.computed, 4);
+    }
+
+    #[test]
+    fn a_match_is_40_bytes_as_the_capacity_counts() {
+        assert_eq!(std::mem::size_of::<Match>(), 40);
     }
 
     #[test]

@@ -1125,9 +1125,10 @@ impl Columns {
     }
 }
 
-/// The most segments whose columns are kept open: a merged index has one, a live one a few.
-/// Those of segments merged away are let go after each write (or pushed out).
-const OPEN_SEGMENTS: NonZeroUsize = NonZeroUsize::new(16).unwrap();
+/// The most segments whose columns are kept open: a merged index has one, a live one a few
+/// (more while writes come faster than merges). Those of segments merged away are let go after
+/// each write, so this bound only matters for searches still holding an older searcher.
+const OPEN_SEGMENTS: NonZeroUsize = NonZeroUsize::new(64).unwrap();
 
 /// Columns kept open by segment.
 struct OpenColumns(Mutex<LruCache<SegmentId, Columns>>);
