@@ -32,6 +32,7 @@ pub struct Highlighter {
 }
 
 impl Highlighter {
+    /// A highlighter for `query`'s words, code or 초성 pattern.
     pub fn new(query: &SearchText) -> Highlighter {
         let chars = |text: &str| -> Vec<char> { text.chars().collect() };
         let words = query

@@ -109,6 +109,7 @@ impl Matches {
         self.segments.iter().map(Vec::len).sum()
     }
 
+    /// Whether no document matches.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -203,6 +204,7 @@ impl KeptMatches {
         }
     }
 
+    /// How much is kept and how often it served.
     pub fn reuse(&self) -> Reuse {
         let inner = self.inner();
         Reuse {
