@@ -8,8 +8,8 @@
 //! filters, the facets, the cursor and the seats (from the live counter) are applied to them on
 //! every search, so nothing that changes between two students is ever kept. Matches are given
 //! back only for the version of the index they were made from, so a sync applied or a rebuild
-//! swapped in is seen at once. At most [`CAPACITY`] matches are kept over all texts, the least
-//! recently used text going first.
+//! swapped in is seen at once. At most [`CAPACITY`] matches of at most [`TEXTS`] texts are
+//! kept, the least recently used text going first.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -26,6 +26,12 @@ use crate::store::SeatView;
 /// professor search (김) matches a fifth of a 100,000-course catalog; the search-storm's 4,300
 /// texts match 300,000 courses together (12 MiB).
 pub const CAPACITY: usize = 1 << 20;
+
+/// The most texts kept, whatever they match: a client typing thousands of different texts that
+/// match nothing must not fill memory with them. Each may also hold its searches without
+/// filters' best hits and facets (about 5 KiB), so at most about 40 MiB more. The storm has
+/// 4,300 texts.
+pub const TEXTS: usize = 8_192;
 
 /// A version of the index: the generation's name and its reader's searcher generation.
 pub type Version = (String, u64);
@@ -196,7 +202,7 @@ impl KeptMatches {
             inner.weight -= old.len().max(1);
         }
         inner.weight += weight;
-        while inner.weight > self.capacity {
+        while inner.weight > self.capacity || inner.entries.len() > TEXTS {
             match inner.entries.pop_lru() {
                 Some((_, gone)) => inner.weight -= gone.len().max(1),
                 None => break,
@@ -305,6 +311,21 @@ mod tests {
         let reuse = kept.reuse();
         assert_eq!((reuse.kept, reuse.weight, reuse.reused), (1, 3, 1));
         assert_eq!(reuse.computed, 4);
+    }
+
+    #[test]
+    fn at_most_so_many_texts_are_kept_however_little_they_match() {
+        let kept = KeptMatches::new(CAPACITY);
+        let version = ("gen-1".to_owned(), 1);
+        for n in 0..TEXTS + 10 {
+            kept.put(version.clone(), &format!("없는과목{n}"), matches(0));
+        }
+        assert_eq!(kept.reuse().kept, TEXTS as u64);
+        assert!(kept.get(&version, "없는과목0").is_none());
+        assert!(
+            kept.get(&version, &format!("없는과목{}", TEXTS + 9))
+                .is_some()
+        );
     }
 
     #[test]
