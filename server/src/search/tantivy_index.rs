@@ -643,13 +643,10 @@ impl TantivyIndex {
         let searcher = generation.reader.searcher();
         let listing = self.listing(&generation, &searcher)?;
         let filter = &request.filter;
-        let wanted = filter.department.as_ref().map(|name| {
-            listing
-                .departments
-                .iter()
-                .position(|d| **d == **name)
-                .map(|i| i as u32)
-        });
+        let wanted = filter
+            .department
+            .as_ref()
+            .map(|name| number_of(&listing.departments, name));
         let (skip, after) = match request.window {
             Window::Skip(skip) => (skip, None),
             Window::After(cursor) => (0, cursor),
@@ -897,6 +894,15 @@ struct Ranked {
     after: Option<Rank>,
     keep: usize,
     facets: bool,
+}
+
+/// A department's number among `names` (a segment's ordinals, or a listing's), `None` when
+/// none is called `name`.
+fn number_of(names: &[Arc<str>], name: &str) -> Option<u32> {
+    names
+        .iter()
+        .position(|d| **d == *name)
+        .and_then(|n| u32::try_from(n).ok())
 }
 
 /// Best first: most points, then code order, then id.
@@ -1197,15 +1203,16 @@ impl Collector for Matching<'_> {
         let columns = self
             .columns
             .get(segment as usize)
-            .cloned()
             .ok_or_else(|| TantivyError::InternalError("a segment without columns".into()))?;
-        let chosung = match (&self.chosung, columns.title_key) {
-            (Some(pattern), Some(titles)) => Some((pattern.clone(), titles, HashMap::new())),
+        let chosung = match (&self.chosung, &columns.title_key) {
+            (Some(pattern), Some(titles)) => {
+                Some((pattern.clone(), titles.clone(), HashMap::new()))
+            }
             _ => None,
         };
         Ok(SegmentMatching {
             segment,
-            rows: columns.rows,
+            rows: columns.rows.clone(),
             chosung,
             docs: Vec::new(),
         })
@@ -1282,7 +1289,7 @@ impl Ranked {
             let Some(open) = columns.get(segment) else {
                 continue;
             };
-            let mut ranking = self.segment(segment as SegmentOrdinal, open.clone())?;
+            let mut ranking = self.segment(segment as SegmentOrdinal, open);
             match self.filter.has_seats {
                 // The counter read for all of the segment's matches under one lock.
                 true => {
@@ -1303,26 +1310,21 @@ impl Ranked {
     }
 
     /// Ranks the matches of one segment.
-    fn segment(
-        &self,
-        segment: SegmentOrdinal,
-        columns: Columns,
-    ) -> Result<SegmentRanked, SearchError> {
-        let departments = columns.departments;
-        let wanted = self.filter.department.as_ref().map(|name| {
-            departments
-                .iter()
-                .position(|d| **d == **name)
-                .map(|ord| ord as u32)
-        });
-        Ok(SegmentRanked {
+    fn segment(&self, segment: SegmentOrdinal, columns: &Columns) -> SegmentRanked {
+        let departments = columns.departments.clone();
+        let wanted = self
+            .filter
+            .department
+            .as_ref()
+            .map(|name| number_of(&departments, name));
+        SegmentRanked {
             segment,
             after: self.after,
             keep: self.keep,
             sieve: Sieve::new(&self.filter, wanted, departments.len(), self.facets),
             departments,
             heap: BinaryHeap::new(),
-        })
+        }
     }
 }
 
