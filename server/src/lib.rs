@@ -15,6 +15,7 @@
 //! - [`auth`]: argon2id passwords, signed session tokens, logouts, sign-up and log-in.
 //! - [`audit`]: what must hold after any run, in the database and the queue.
 //! - [`http`]: the axum routes, extractors, the one error shape, and the OpenAPI document.
+//! - [`web`]: the students' and operators' pages, in Korean, over the API's handlers.
 //! - [`config`], [`startup`], [`telemetry`]: one `Config`, the app built from it, logging.
 
 pub mod audit;
@@ -31,6 +32,7 @@ pub mod search;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 
 pub use config::Config;
 pub use startup::{Application, StartupError, serve};

@@ -224,7 +224,7 @@ impl Application {
             };
             workers.push(tokio::spawn(drainer.run(stopped)));
         }
-        let router = http::router(self.state, self.config.request_timeout);
+        let router = http::router(self.state, self.config.request_timeout, crate::web::pages());
         let limits = ConnectionLimits {
             max_connections: self.config.http_connections,
             header_timeout: self.config.header_timeout,

@@ -342,6 +342,36 @@ fn default_open() -> bool {
 }
 
 impl CourseSpec {
+    /// The input that parses back into this spec: what an edit form starts from.
+    pub fn to_input(&self) -> CourseSpecInput {
+        CourseSpecInput {
+            code: self.code.as_str().to_owned(),
+            title: self.title.clone(),
+            department: self.department.clone(),
+            professor: self.professor.clone(),
+            credits: i64::from(self.credits.get()),
+            capacity: i64::from(self.capacity),
+            meetings: self
+                .meetings
+                .iter()
+                .map(|m| MeetingInput {
+                    weekday: m.weekday,
+                    start_min: i64::from(m.start_min),
+                    end_min: i64::from(m.end_min),
+                    room: m.room.clone(),
+                })
+                .collect(),
+            restrictions: RestrictionsInput {
+                years: self
+                    .restrictions
+                    .years
+                    .map(|y| y.years().into_iter().map(i64::from).collect()),
+                own_department_only: self.restrictions.own_department_only,
+            },
+            is_open: self.is_open,
+        }
+    }
+
     /// Parses an administrator's input, collecting every problem at once.
     pub fn parse(input: &CourseSpecInput) -> Result<CourseSpec, Vec<FieldError>> {
         let mut errors = Vec::new();
@@ -481,6 +511,33 @@ mod tests {
             end_min: end,
             room: "공학관 101".into(),
         }
+    }
+
+    #[test]
+    fn a_spec_survives_its_input() {
+        let input = CourseSpecInput {
+            code: "cse2010-01".into(),
+            title: " 자료구조 ".into(),
+            department: "컴퓨터공학과".into(),
+            professor: "김민준".into(),
+            credits: 3,
+            capacity: 40,
+            meetings: vec![MeetingInput {
+                weekday: Weekday::Tue,
+                start_min: 540,
+                end_min: 615,
+                room: "공학관 101".into(),
+            }],
+            restrictions: RestrictionsInput {
+                years: Some(vec![2, 3]),
+                own_department_only: true,
+            },
+            is_open: false,
+        };
+        let spec = CourseSpec::parse(&input).expect("valid");
+        assert_eq!(CourseSpec::parse(&spec.to_input()).expect("valid"), spec);
+        assert_eq!(spec.to_input().code, "CSE2010-01");
+        assert_eq!(spec.to_input().restrictions.years, Some(vec![2, 3]));
     }
 
     #[test]

@@ -205,6 +205,28 @@ impl TicketState {
         !matches!(self, TicketState::Queued | TicketState::Deciding)
     }
 
+    /// The ticket's state as a badge on the student's page, in Korean: 대기 중, 신청 완료,
+    /// 정원 마감, 시간 중복…
+    pub fn label(self) -> &'static str {
+        match self {
+            TicketState::Queued | TicketState::Deciding => "대기 중",
+            TicketState::Enrolled => "신청 완료",
+            TicketState::Rejected(code) => match code {
+                RejectionCode::CourseFull => "정원 마감",
+                RejectionCode::TimeClash => "시간 중복",
+                RejectionCode::CreditLimitExceeded => "학점 초과",
+                RejectionCode::AlreadyEnrolled => "이미 신청함",
+                RejectionCode::CourseClosed => "신청 마감",
+                RejectionCode::YearRestricted => "학년 제한",
+                RejectionCode::DepartmentRestricted => "학과 제한",
+                RejectionCode::CourseNotFound | RejectionCode::StudentNotFound => "신청 불가",
+            },
+            TicketState::Cancelled => "대기 취소",
+            TicketState::Expired => "시간 초과",
+            TicketState::Lost => "처리 실패",
+        }
+    }
+
     /// What the student is told about a ticket in this state, in Korean.
     pub fn message(self) -> &'static str {
         match self {

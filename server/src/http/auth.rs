@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors};
-use super::extract::{Caller, Json, SESSION_COOKIE};
+use super::extract::{Caller, Json, session_cookie_name};
 use super::limits::ClientAddr;
 use crate::auth::{self, IssuedToken, Role};
 use crate::domain::{NewStudentInput, Student, StudentId};
@@ -120,16 +120,18 @@ pub enum MeView {
 }
 
 /// The headers that hand a browser its session cookie.
-fn session_cookie(state: &AppState, issued: &IssuedToken) -> HeaderMap {
+pub fn session_cookie(state: &AppState, issued: &IssuedToken) -> HeaderMap {
     let max_age = state.tokens.ttl().as_secs();
     cookie_headers(state, &issued.token, max_age)
 }
 
-fn cookie_headers(state: &AppState, value: &str, max_age: u64) -> HeaderMap {
+/// The session cookie set to `value` for `max_age` seconds (0 clears it). Over HTTPS it is a
+/// `Secure`, `__Host-` cookie.
+pub fn cookie_headers(state: &AppState, value: &str, max_age: u64) -> HeaderMap {
+    let name = session_cookie_name(state.cookie_secure);
     let secure = if state.cookie_secure { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    );
+    let cookie =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     let mut headers = HeaderMap::new();
     // Tokens are base64url and dots, so the cookie is always a valid header value.
     if let Ok(value) = HeaderValue::from_str(&cookie) {

@@ -17,7 +17,7 @@ use super::extract::{Json, Path, Query};
 use crate::domain::course::clock;
 use crate::domain::{Course, CourseId, Credits, Meeting, Rejection, Weekday};
 use crate::search::highlight::{Highlighter, Span};
-use crate::search::{Rank, SearchFilter, SearchRequest, SearchText, SuggestionKind, Window};
+use crate::search::{Hit, Rank, SearchFilter, SearchRequest, SearchText, SuggestionKind, Window};
 
 /// The largest page the catalog serves.
 pub const MAX_PER_PAGE: u32 = 100;
@@ -409,6 +409,34 @@ pub async fn search_courses(
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<SearchPage>, AppError> {
+    let found = find(&state, &query).await?;
+    let rendered = state.rendered.render(found.hits.iter().map(|h| &h.course));
+    let items = found
+        .highlights
+        .into_iter()
+        .zip(rendered)
+        .map(|(highlight, course)| SearchHitView { highlight, course })
+        .collect();
+    Ok(Json(SearchPage {
+        items,
+        total: found.total,
+        next_cursor: found.next_cursor,
+        facets: found.facets,
+    }))
+}
+
+/// A page of search hits before it is written out: for the API and the web pages alike.
+pub struct Found {
+    pub hits: Vec<Hit>,
+    /// The matched parts of each hit, in the same order.
+    pub highlights: Vec<HighlightView>,
+    pub total: u64,
+    pub next_cursor: Option<String>,
+    pub facets: FacetsView,
+}
+
+/// Searches the index for one page of `query`, checking every parameter.
+pub async fn find(state: &AppState, query: &SearchQuery) -> Result<Found, AppError> {
     let limit = query.limit.unwrap_or(20);
     if !(1..=MAX_PER_PAGE).contains(&limit) {
         return Err(AppError::InvalidQuery(format!(
@@ -426,7 +454,7 @@ pub async fn search_courses(
     let request = SearchRequest {
         text: text.clone(),
         filter: search_filter(
-            query.department,
+            query.department.clone(),
             query.weekday,
             query.credits,
             query.has_seats,
@@ -449,27 +477,25 @@ pub async fn search_courses(
         false => None,
     };
     let facets = found.facets.unwrap_or_default();
-    let rendered = state.rendered.render(found.hits.iter().map(|h| &h.course));
     let mut highlighter = text.as_ref().map(Highlighter::new);
-    let items = found
+    let highlights = found
         .hits
         .iter()
-        .zip(rendered)
-        .map(|(hit, course)| {
+        .map(|hit| {
             let spec = &hit.course.spec;
-            let highlight = match &mut highlighter {
+            match &mut highlighter {
                 None => HighlightView::default(),
                 Some(highlighter) => HighlightView {
                     title: highlighter.spans(&spec.title),
                     professor: highlighter.spans(&spec.professor),
                     code: highlighter.spans(spec.code.as_str()),
                 },
-            };
-            SearchHitView { highlight, course }
+            }
         })
         .collect();
-    Ok(Json(SearchPage {
-        items,
+    Ok(Found {
+        hits: found.hits,
+        highlights,
         total: found.total,
         next_cursor,
         facets: FacetsView {
@@ -489,7 +515,7 @@ pub async fn search_courses(
                 .map(|(value, count)| FacetCount { value, count })
                 .collect(),
         },
-    }))
+    })
 }
 
 /// What was typed so far.

@@ -3,7 +3,7 @@
 //!
 //! `AppError::into_response` is the only place a failure gets its status, code and message.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -62,6 +62,8 @@ pub enum AppError {
     NotOnRoster,
     #[error("forbidden")]
     Forbidden,
+    #[error("cross-site request")]
+    CrossSite,
     #[error("{0:?} taken")]
     Taken(Taken),
     #[error("already in cart")]
@@ -251,6 +253,12 @@ impl AppError {
                 none(),
             ),
             AppError::Forbidden => (S::FORBIDDEN, "FORBIDDEN", "권한이 없습니다", none()),
+            AppError::CrossSite => (
+                S::FORBIDDEN,
+                "CROSS_SITE_REQUEST",
+                "다른 사이트에서 보낸 요청은 받지 않습니다",
+                none(),
+            ),
             AppError::Taken(Taken::StudentNumber) => (
                 S::CONFLICT,
                 "STUDENT_NUMBER_TAKEN",
@@ -414,6 +422,16 @@ impl AppError {
     /// The stable code this error answers with.
     pub fn code(&self) -> &'static str {
         self.parts().1
+    }
+
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    /// The Korean message this error answers with.
+    pub fn message(&self) -> &'static str {
+        self.parts().2
     }
 }
 
@@ -600,6 +618,16 @@ impl From<TokenError> for AppError {
 impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> Self {
         AppError::InvalidPath(rejection.body_text())
+    }
+}
+
+impl From<FormRejection> for AppError {
+    fn from(rejection: FormRejection) -> Self {
+        match rejection {
+            FormRejection::InvalidFormContentType(_) => AppError::UnsupportedMediaType,
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            other => AppError::InvalidBody(other.body_text()),
+        }
     }
 }
 

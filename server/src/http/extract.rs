@@ -15,8 +15,20 @@ use super::error::AppError;
 use crate::auth::{self, Claims, Role};
 use crate::domain::StudentId;
 
-/// The cookie the web UI keeps its session token in.
+/// The cookie the web UI keeps its session token in, served over plain HTTP.
 pub const SESSION_COOKIE: &str = "classmate_session";
+
+/// The session cookie's name over HTTPS (`--cookie-secure`): a `__Host-` cookie must be
+/// `Secure`, with `Path=/` and no `Domain`, so no other host or subdomain can set or shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-classmate_session";
+
+/// The session cookie's name for a server that marks it `Secure` (or not).
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    match secure {
+        true => SECURE_SESSION_COOKIE,
+        false => SESSION_COOKIE,
+    }
+}
 
 /// A JSON object body. Anything else (another content type, a body over the limit, bytes that
 /// are not JSON, an array where an object belongs, a missing or mistyped field) is an `AppError`.
@@ -163,13 +175,20 @@ impl<T: Serialize> IntoResponse for Json<T> {
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct Path<T>(pub T);
 
+/// A form post (`application/x-www-form-urlencoded`) from the web pages; a body that is not one
+/// becomes `INVALID_BODY` (or `UNSUPPORTED_MEDIA_TYPE`, `PAYLOAD_TOO_LARGE`).
+#[derive(FromRequest)]
+#[from_request(via(axum::Form), rejection(AppError))]
+pub struct Form<T>(pub T);
+
 /// Query parameters; a value of the wrong type becomes `INVALID_QUERY`.
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(AppError))]
 pub struct Query<T>(pub T);
 
-/// The token a request carries: `Authorization: Bearer …` first, else the session cookie.
-fn presented_token(parts: &Parts) -> Result<Option<&str>, AppError> {
+/// The token a request carries: `Authorization: Bearer …` first, else the session cookie
+/// named `cookie`.
+fn presented_token<'a>(parts: &'a Parts, cookie: &str) -> Result<Option<&'a str>, AppError> {
     if let Some(value) = parts.headers.get(AUTHORIZATION) {
         let value = value.to_str().map_err(|_| AppError::InvalidToken)?;
         let (scheme, token) = value.split_once(' ').ok_or(AppError::InvalidToken)?;
@@ -185,7 +204,7 @@ fn presented_token(parts: &Parts) -> Result<Option<&str>, AppError> {
         let session = cookies
             .split(';')
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == SESSION_COOKIE);
+            .find(|(name, _)| *name == cookie);
         if let Some((_, token)) = session {
             return Ok(Some(token));
         }
@@ -200,7 +219,8 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = presented_token(parts)?.ok_or(AppError::Unauthenticated)?;
+        let cookie = session_cookie_name(state.cookie_secure);
+        let token = presented_token(parts, cookie)?.ok_or(AppError::Unauthenticated)?;
         let claims = auth::authenticate(&state.tokens, &state.logouts, token).await?;
         Ok(Caller(claims))
     }
@@ -218,6 +238,7 @@ impl Caller {
 }
 
 /// A logged-in student.
+#[derive(Debug, Clone, Copy)]
 pub struct CurrentStudent {
     pub id: StudentId,
 }
@@ -232,6 +253,7 @@ impl FromRequestParts<AppState> for CurrentStudent {
 }
 
 /// A logged-in administrator.
+#[derive(Debug, Clone, Copy)]
 pub struct CurrentAdmin {
     pub id: i64,
 }

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod health;
 pub mod limits;
 pub mod listener;
+pub mod origin;
 pub mod queue;
 pub mod tickets;
 
@@ -32,7 +33,7 @@ use tower_http::metrics::InFlightRequestsLayer;
 pub use tower_http::metrics::in_flight_requests::InFlightRequestsCounter;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnRequest, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -158,10 +159,12 @@ pub fn openapi() -> OpenApiDoc {
     api().split_for_parts().1
 }
 
-/// The whole HTTP application.
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+/// The whole HTTP application: the API, and `pages` (the web UI, which sits on top of the API
+/// and is handed in, so this module does not import it).
+pub fn router(state: AppState, request_timeout: Duration, pages: Router<AppState>) -> Router {
     let state_in_flight = state.in_flight.clone();
     let (routes, document) = api().split_for_parts();
+    let routes = routes.merge(pages);
     // Serialised once: the document only changes with the code.
     let document = bytes::Bytes::from(document.to_json().expect("the OpenAPI document serializes"));
     let routes = routes
@@ -188,9 +191,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
         })
         // Each request's start at debug level (`CLASSMATE_LOG=info,tower_http=debug`), its end
-        // with status and latency at info.
+        // with status and latency at info. A failed answer is logged by the error itself, at the
+        // level it deserves (a 503 NOT_READY while the queue is restored at start-up is a warning,
+        // a 500 an error), so the layer's own line about it is a warning too.
         .on_request(DefaultOnRequest::new().level(Level::DEBUG))
-        .on_response(DefaultOnResponse::new().level(Level::INFO));
+        .on_response(DefaultOnResponse::new().level(Level::INFO))
+        .on_failure(DefaultOnFailure::new().level(Level::WARN));
 
     let in_flight = InFlightRequestsLayer::new(state_in_flight);
     routes.layer(
@@ -210,6 +216,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             ))
+            .layer(middleware::from_fn(origin::refuse_cross_site_writes))
             .layer(CatchPanicLayer::custom(error::panic_response))
             .layer(middleware::from_fn_with_state(request_timeout, deadline))
             .layer(DefaultBodyLimit::max(error::BODY_LIMIT_BYTES)),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -14,6 +15,7 @@ use tokio::time::Instant;
 use super::AppState;
 use super::error::{AppError, AuthErrors, ErrorBody, ServerErrors};
 use super::extract::{Caller, Json};
+use super::origin;
 use crate::auth::{Claims, Role};
 use crate::clock::now_ms;
 use crate::domain::StudentId;
@@ -59,11 +61,13 @@ pub struct LiveLimits {
 
 /// Live position over a WebSocket. The server sends JSON text frames: `{"type": "status", …}`
 /// (the same fields as `GET /api/v1/queue/status`, whenever the queue moves, at most every
-/// 250 ms) and `{"type": "ticket", "id", "seq", "course_id", "state", "code", …}` for each of the
+/// 250 ms) and `{"type": "ticket", "id", "seq", "course_id", "state", "code", "label", "message", …}` for each of the
 /// caller's tickets as it is decided. Position = ticket seq − `serving_seq` − 1. The server pings
 /// every 15 s and closes a socket that has sent nothing for 45 s (1000, `idle`); it closes with
 /// 4001 when the token expires and 4003 when it is logged out (checked at every ping); client
-/// messages over 1 KiB close the socket.
+/// messages over 1 KiB close the socket. An upgrade from another site's page (its `Origin` or
+/// `Sec-Fetch-Site` says so) is refused with 403 `CROSS_SITE_REQUEST`, since the browser sends
+/// the session cookie along.
 #[utoipa::path(
     get,
     path = "/api/v1/queue/ws",
@@ -85,9 +89,13 @@ pub struct LiveLimits {
 )]
 pub async fn live(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Caller(claims): Caller,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
+    if !origin::is_same_origin(&headers) {
+        return Err(AppError::CrossSite);
+    }
     if claims.role != Role::Student {
         return Err(AppError::Forbidden);
     }

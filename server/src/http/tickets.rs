@@ -31,6 +31,9 @@ pub struct TicketView {
     pub code: Option<&'static str>,
     /// For people, in Korean.
     pub message: &'static str,
+    /// The state as a short badge, in Korean: 대기 중, 신청 완료, 정원 마감, 시간 중복…
+    #[schema(example = "대기 중")]
+    pub label: &'static str,
     /// Tickets ahead while queued.
     pub position: Option<u64>,
     /// Seconds until it is decided at the measured drain rate, while queued.
@@ -63,6 +66,7 @@ impl TicketView {
             },
             code: ticket.state.code().map(|code| code.as_str()),
             message: ticket.state.message(),
+            label: ticket.state.label(),
             position,
             estimated_wait_seconds: position.and_then(|p| live.wait_for(p + 1)),
             admitted_at_ms: ticket.admitted_at_ms,
@@ -82,6 +86,7 @@ impl TicketView {
             state: TicketState::Lost.as_str(),
             code: None,
             message: TicketState::Lost.message(),
+            label: TicketState::Lost.label(),
             position: None,
             estimated_wait_seconds: None,
             admitted_at_ms: 0,

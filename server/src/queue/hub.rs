@@ -81,6 +81,10 @@ struct TicketMessage {
     course_id: i64,
     state: &'static str,
     code: Option<&'static str>,
+    /// The badge a page shows, in Korean (신청 완료, 정원 마감…).
+    label: &'static str,
+    /// What the student is told, in Korean.
+    message: &'static str,
     decided_at_ms: i64,
 }
 
@@ -224,6 +228,8 @@ fn result_json(settled: &Settled) -> String {
         course_id: settled.course_id.0,
         state: settled.state.as_str(),
         code: settled.state.code().map(|code| code.as_str()),
+        label: settled.state.label(),
+        message: settled.state.message(),
         decided_at_ms: settled.decided_at_ms,
     })
     .unwrap_or_else(|_| "{}".into())

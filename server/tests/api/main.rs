@@ -14,3 +14,4 @@ mod openapi;
 mod queue;
 mod search;
 mod slow_clients;
+mod web;
