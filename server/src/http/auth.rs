@@ -120,7 +120,7 @@ pub enum MeView {
 }
 
 /// The headers that hand a browser its session cookie.
-pub fn session_cookie(state: &AppState, issued: &IssuedToken) -> HeaderMap {
+fn session_cookie(state: &AppState, issued: &IssuedToken) -> HeaderMap {
     let max_age = state.tokens.ttl().as_secs();
     cookie_headers(state, &issued.token, max_age)
 }

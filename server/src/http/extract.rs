@@ -2,9 +2,9 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -197,19 +197,20 @@ fn presented_token<'a>(parts: &'a Parts, cookie: &str) -> Result<Option<&'a str>
         }
         return Ok(Some(token.trim()));
     }
-    for header in parts.headers.get_all(COOKIE) {
-        let Ok(cookies) = header.to_str() else {
-            continue;
-        };
-        let session = cookies
-            .split(';')
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == cookie);
-        if let Some((_, token)) = session {
-            return Ok(Some(token));
-        }
-    }
-    Ok(None)
+    Ok(cookie_value(&parts.headers, cookie))
+}
+
+/// The value of the cookie called `name`, from any `Cookie` header (ones that are not text are
+/// skipped).
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(found, _)| *found == name)
+        .map(|(_, value)| value)
 }
 
 /// A verified, unexpired, not logged-out token of any role.

@@ -44,14 +44,14 @@ pub fn is_same_origin(headers: &HeaderMap) -> bool {
 
 /// Whether `origin` (`scheme://host[:port]`) names `host` (the Host header, `host[:port]`),
 /// either one leaving out the scheme's default port.
-fn origin_is_host(origin: &str, host: &str) -> bool {
+fn origin_is_host<'a>(origin: &'a str, host: &'a str) -> bool {
     let (authority, default_port) = match origin.split_once("://") {
         Some(("http", rest)) => (rest, ":80"),
         Some(("https", rest)) => (rest, ":443"),
         _ => return false,
     };
-    let bare = |value: &str| value.strip_suffix(default_port).unwrap_or(value).to_owned();
-    bare(authority).eq_ignore_ascii_case(&bare(host))
+    let bare = |value: &'a str| value.strip_suffix(default_port).unwrap_or(value);
+    bare(authority).eq_ignore_ascii_case(bare(host))
 }
 
 #[cfg(test)]

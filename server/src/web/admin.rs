@@ -103,6 +103,18 @@ pub async fn overview_page(
     Ok(send(StatusCode::OK, &view, shown))
 }
 
+/// An administrator's refused change as a notice: each invalid field's reason, or the error's
+/// own words.
+fn refused(error: &AppError) -> Notice {
+    match error {
+        AppError::Validation(fields) => {
+            let reasons: Vec<&str> = fields.iter().map(|f| f.reason.as_str()).collect();
+            Notice::error(reasons.join(" "))
+        }
+        other => Notice::error(error_words(other)),
+    }
+}
+
 /// A settings form as posted: which button, and the fields it uses.
 #[derive(Deserialize)]
 pub struct SettingsForm {
@@ -161,11 +173,7 @@ pub async fn change_queue(
     };
     match api::change_queue(State(state), page.admin, Json(input)).await {
         Ok(_) => Notice::ok(done).redirect("/admin"),
-        Err(AppError::Validation(fields)) => {
-            let reasons: Vec<String> = fields.into_iter().map(|f| f.reason).collect();
-            Notice::error(reasons.join(" ")).redirect("/admin")
-        }
-        Err(error) => Notice::error(error_words(&error)).redirect("/admin"),
+        Err(error) => refused(&error).redirect("/admin"),
     }
 }
 
@@ -339,10 +347,6 @@ pub async fn update_course(
     input.is_open = form.is_open == "1";
     match api::update_course(State(state), page.admin, Path(id), Json(input)).await {
         Ok(_) => Notice::ok("강좌를 저장했습니다.").redirect(&back),
-        Err(AppError::Validation(fields)) => {
-            let reasons: Vec<String> = fields.into_iter().map(|f| f.reason).collect();
-            Notice::error(reasons.join(" ")).redirect(&back)
-        }
-        Err(error) => Notice::error(error_words(&error)).redirect(&back),
+        Err(error) => refused(&error).redirect(&back),
     }
 }

@@ -32,6 +32,12 @@ pub fn meetings_of(course: &CourseView) -> Vec<Meeting> {
         .collect()
 }
 
+/// A course's meetings as one line: `월 09:00-10:15, 수 09:00-10:15`.
+pub fn times_of(course: &CourseView) -> String {
+    let labels: Vec<&str> = course.meetings.iter().map(|m| m.label.as_str()).collect();
+    labels.join(", ")
+}
+
 /// A cart line.
 pub struct Line {
     pub id: i64,
@@ -90,12 +96,7 @@ pub async fn cart_page(
                 title: course.title.clone(),
                 professor: course.professor.clone(),
                 credits: course.credits,
-                times: course
-                    .meetings
-                    .iter()
-                    .map(|m| m.label.clone())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                times: times_of(course),
                 seats_left: course.seats_left,
                 capacity: course.capacity,
                 enrolled: item.enrolled,

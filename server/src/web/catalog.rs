@@ -183,8 +183,9 @@ pub async fn search_page(
             None
         }
     };
-    let in_cart: HashSet<i64> = match state.registration.cart(page.student.id).await {
-        Ok(cart) => cart.entries.iter().map(|e| e.course.id.0).collect(),
+    // Only which courses are in it: no need to judge the cart against the enrollments.
+    let in_cart: HashSet<i64> = match state.store.cart(page.student.id).await {
+        Ok(entries) => entries.iter().map(|e| e.course.id.0).collect(),
         Err(_) => HashSet::new(),
     };
     let mut departments = vec![Choice {

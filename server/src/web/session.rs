@@ -2,7 +2,7 @@
 //! who must log in first, and the one-time notice a form leaves for the page it redirects to.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,7 +11,7 @@ use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode
 use crate::auth::{Claims, Role};
 use crate::domain::StudentId;
 use crate::http::AppState;
-use crate::http::extract::{Caller, CurrentAdmin, CurrentStudent};
+use crate::http::extract::{Caller, CurrentAdmin, CurrentStudent, cookie_value};
 
 /// The cookie a form's outcome waits in until the next page shows it.
 const NOTICE_COOKIE: &str = "classmate_notice";
@@ -198,24 +198,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Pending {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let notice = parts
-            .headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|h| h.to_str().ok())
-            .flat_map(|cookies| cookies.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == NOTICE_COOKIE)
-            .and_then(|(_, value)| {
-                let (kind, message) = value.split_once('.')?;
-                let message = percent_decode_str(message).decode_utf8().ok()?;
-                // Shown as text (templates escape it); a notice is short.
-                let message: String = message.chars().take(300).collect();
-                Some(match kind {
-                    "error" => Notice::error(message),
-                    _ => Notice::ok(message),
-                })
-            });
+        let notice = cookie_value(&parts.headers, NOTICE_COOKIE).and_then(|value| {
+            let (kind, message) = value.split_once('.')?;
+            let message = percent_decode_str(message).decode_utf8().ok()?;
+            // Shown as text (templates escape it); a notice is short.
+            let message: String = message.chars().take(300).collect();
+            Some(match kind {
+                "error" => Notice::error(message),
+                _ => Notice::ok(message),
+            })
+        });
         Ok(Pending(notice))
     }
 }
@@ -223,10 +215,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Pending {
 /// The header that forgets a notice once its page is shown.
 pub fn clear_notice() -> HeaderMap {
     let mut headers = HeaderMap::new();
-    headers.insert(
-        SET_COOKIE,
-        HeaderValue::from_static("classmate_notice=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    );
+    let cleared = format!("{NOTICE_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    if let Ok(value) = HeaderValue::from_str(&cleared) {
+        headers.insert(SET_COOKIE, value);
+    }
     headers
 }
 

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::account::error_words;
-use super::cart::{CourseForm, meetings_of};
+use super::cart::{CourseForm, meetings_of, times_of};
 use super::grid::{Grid, Placed};
 use super::layout::{Layout, PageError, send};
 use super::session::{Notice, PageStudent, Pending};
@@ -56,13 +56,7 @@ fn held(list: &EnrollmentList) -> Vec<Held> {
             title: e.course.title.clone(),
             professor: e.course.professor.clone(),
             credits: e.course.credits,
-            times: e
-                .course
-                .meetings
-                .iter()
-                .map(|m| m.label.clone())
-                .collect::<Vec<_>>()
-                .join(", "),
+            times: times_of(&e.course),
         })
         .collect()
 }

@@ -151,6 +151,20 @@ async fn forms_log_in_fill_the_cart_enroll_and_cancel_without_javascript(backend
         .await
         .expect(200);
     assert_eq!(cart["items"][0]["course"]["id"], course.id.0);
+    // The search page marks what matched.
+    let found = client
+        .get(app.url("/courses?q=CSE2010"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        found
+            .text()
+            .await
+            .unwrap()
+            .contains("<mark>CSE2010</mark>-01")
+    );
     // The cart page shows it, with the notice the form left.
     let page = client
         .get(app.url("/cart"))
