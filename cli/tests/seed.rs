@@ -165,6 +165,109 @@ async fn the_same_seed_gives_the_same_data_and_a_working_system() {
 }
 
 #[tokio::test]
+async fn carts_are_planned_and_loaded_with_the_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = seed(
+        dir.path(),
+        &["--courses", "200", "--students", "300", "--carts", "5..3"],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("low ≤ high"), "{}", stderr(&out));
+    let args = [
+        "--courses",
+        "200",
+        "--students",
+        "300",
+        "--carts",
+        "3..5",
+        "--seed",
+        "9",
+    ];
+    let out = seed(dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/classmate.db").display()
+    );
+    let sizes = rows(
+        &url,
+        "SELECT CAST(count(*) AS TEXT) || ',' || CAST(count(DISTINCT course_id) AS TEXT) || ',' \
+         || CAST(max(slot) AS TEXT) FROM cart_items GROUP BY student_id",
+    )
+    .await;
+    assert_eq!(sizes.len(), 300, "every student has a cart");
+    let mut entries = 0;
+    for cart in &sizes {
+        let [n, distinct, top]: [u64; 3] = cart
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap();
+        assert!((3..=5).contains(&n), "{cart}");
+        assert_eq!((distinct, top), (n, n - 1), "each course once, slots 0..n");
+        entries += n;
+    }
+    let m = manifest(dir.path());
+    assert_eq!(m["carts"]["entries"], entries);
+    assert_eq!(m["carts"]["students"], 300);
+    // Every hot course is wanted by at least ten times its seats (as far as 60% of 300 allows
+    // for the first).
+    let hot = m["hot_courses"][0]["id"].as_i64().unwrap();
+    let wanting = rows(
+        &url,
+        &format!("SELECT CAST(count(*) AS TEXT) FROM cart_items WHERE course_id = {hot}"),
+    )
+    .await;
+    assert!(wanting[0].parse::<u64>().unwrap() >= 10, "{wanting:?}");
+
+    // The server sees the loaded cart, and adds after it into the next free slot.
+    let server = Server::start(dir.path(), &[]);
+    let client = reqwest::Client::new();
+    let students = std::fs::read_to_string(dir.path().join("data/seed-students.csv")).unwrap();
+    let first = students.lines().nth(1).unwrap();
+    let number = first.split(',').nth(1).unwrap();
+    let (status, login) = post(
+        &client,
+        format!("{}/api/v1/auth/login", server.base),
+        None,
+        json!({ "student_number": number, "password": m["password"] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    let token = login["token"].as_str().unwrap();
+    let cart: Value = client
+        .get(format!("{}/api/v1/cart", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let held = cart["items"].as_array().unwrap().len();
+    assert!((3..=5).contains(&held), "{cart}");
+    let in_cart: Vec<i64> = cart["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["course"]["id"].as_i64().unwrap())
+        .collect();
+    let other = (m["first_course_id"].as_i64().unwrap()..)
+        .find(|id| !in_cart.contains(id))
+        .unwrap();
+    let (status, cart) = post(
+        &client,
+        format!("{}/api/v1/cart", server.base),
+        Some(token),
+        json!({ "course_id": other }),
+    )
+    .await;
+    assert_eq!(status, 201, "{cart}");
+    assert_eq!(cart["items"].as_array().unwrap().len(), held + 1);
+}
+
+#[tokio::test]
 async fn a_real_roster_is_imported_whole_or_not_at_all_and_claimed_by_signing_up() {
     let dir = tempfile::tempdir().unwrap();
     let header = "student_number,name,department,year\n";

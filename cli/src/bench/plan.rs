@@ -4,99 +4,15 @@
 
 use std::time::Duration;
 
-use super::report::Oversubscription;
 use super::scenario::{Pattern, Phase, Scenario, Step};
-use crate::seed::HotCourse;
+pub use crate::seed::carts::Courses;
+use crate::seed::carts::{self, Carts};
 use crate::seed::data::DATA;
 use crate::seed::rng::Rng;
 
-/// The courses the run works with.
-#[derive(Debug, Clone)]
-pub struct Courses {
-    pub first: i64,
-    pub last: i64,
-    pub hot: Vec<HotCourse>,
-}
-
-impl Courses {
-    /// A course id that is not hot.
-    pub fn ordinary(&self, rng: &mut Rng) -> i64 {
-        loop {
-            let id = rng.between(self.first, self.last);
-            if self.hot.len() as i64 > self.last - self.first
-                || !self.hot.iter().any(|h| h.id == id)
-            {
-                return id;
-            }
-        }
-    }
-}
-
-/// Every student's planned cart, hot course first.
-pub struct Carts {
-    pub carts: Vec<Vec<i64>>,
-    pub oversubscription: Vec<Oversubscription>,
-}
-
-/// Plans the carts: hot courses in catalog order, each wanted by `ratio × capacity` students with
-/// the ratio drawn from the scenario's range, while that demand fits in 60% of the students (at
-/// least one hot course is always used, at whatever demand fits); each student wants at most one
-/// hot course; the rest of every cart is ordinary courses.
+/// Every student's planned cart, from the scenario's cart settings.
 pub fn carts(scenario: &Scenario, courses: &Courses, students: usize) -> Carts {
-    let mut rng = Rng::new(scenario.seed ^ 0xCA27);
-    let budget = (students * 6 / 10).max(1);
-    let [low, high] = scenario.cart.hot_oversubscription;
-    let mut wanted: Vec<Option<usize>> = vec![None; students];
-    let mut order: Vec<usize> = (0..students).collect();
-    shuffle(&mut order, &mut rng);
-    let mut next = 0;
-    let mut oversubscription = Vec::new();
-    for (index, hot) in courses.hot.iter().enumerate() {
-        let ratio = rng.between(i64::from(low), i64::from(high)) as usize;
-        let mut demand = ratio * hot.capacity.max(1) as usize;
-        if next + demand > budget {
-            if !oversubscription.is_empty() {
-                break;
-            }
-            demand = budget;
-        }
-        for &student in &order[next..next + demand] {
-            wanted[student] = Some(index);
-        }
-        next += demand;
-        oversubscription.push(Oversubscription {
-            course_id: hot.id,
-            code: hot.code.clone(),
-            capacity: hot.capacity,
-            demand: demand as u64,
-            ratio: demand as f64 / f64::from(hot.capacity.max(1)),
-        });
-    }
-    let [size_low, size_high] = scenario.cart.size;
-    let carts = wanted
-        .into_iter()
-        .map(|hot| {
-            let size = rng.between(size_low as i64, size_high as i64) as usize;
-            let mut cart: Vec<i64> = hot.map(|i| courses.hot[i].id).into_iter().collect();
-            while cart.len() < size {
-                let id = courses.ordinary(&mut rng);
-                if !cart.contains(&id) {
-                    cart.push(id);
-                }
-            }
-            cart
-        })
-        .collect();
-    Carts {
-        carts,
-        oversubscription,
-    }
-}
-
-fn shuffle<T>(items: &mut [T], rng: &mut Rng) {
-    for i in (1..items.len()).rev() {
-        items.swap(i, rng.below(i + 1));
-    }
+    carts::plan(&scenario.cart.spec(scenario.seed), courses, students)
 }
 
 /// One student's part in a phase.
@@ -226,7 +142,7 @@ mod tests {
             first: 1,
             last: 1000,
             hot: (0..hot)
-                .map(|i| HotCourse {
+                .map(|i| crate::seed::HotCourse {
                     id: 1 + i as i64 * 100,
                     code: format!("HOT{i}"),
                     title: "인기 강좌".into(),
@@ -234,41 +150,6 @@ mod tests {
                 })
                 .collect(),
         }
-    }
-
-    #[test]
-    fn hot_courses_are_wanted_within_the_oversubscription_range() {
-        let rush = Scenario::load("enroll-rush").unwrap();
-        let plan = carts(&rush, &courses(10), 20_000);
-        assert_eq!(plan.carts.len(), 20_000);
-        assert!(!plan.oversubscription.is_empty());
-        let demand: u64 = plan.oversubscription.iter().map(|o| o.demand).sum();
-        assert!(demand <= 12_000, "{demand}");
-        for o in &plan.oversubscription {
-            assert!((10.0..=50.0).contains(&o.ratio), "{o:?}");
-            let wanting = plan
-                .carts
-                .iter()
-                .filter(|c| c.contains(&o.course_id))
-                .count();
-            assert_eq!(wanting as u64, o.demand);
-        }
-        for cart in &plan.carts {
-            assert!((3..=6).contains(&cart.len()));
-            let mut unique = cart.clone();
-            unique.sort();
-            unique.dedup();
-            assert_eq!(unique.len(), cart.len(), "no course twice in a cart");
-            let hot = cart
-                .iter()
-                .filter(|id| *id % 100 == 1 && **id < 1000)
-                .count();
-            assert!(hot <= 1);
-        }
-        // A run too small for the range still has one hot course, as oversubscribed as fits.
-        let small = carts(&rush, &courses(10), 100);
-        assert_eq!(small.oversubscription.len(), 1);
-        assert_eq!(small.oversubscription[0].demand, 60);
     }
 
     #[test]

@@ -9,8 +9,8 @@ use classmate_server::domain::Password;
 use classmate_server::queue::RedisQueue;
 use classmate_server::store::Database;
 
-use super::scenario::Scenario;
-use crate::seed::{Manifest, Plan, generate, load};
+use super::scenario::{CartFill, Scenario, Step};
+use crate::seed::{CartLoad, Manifest, Plan, generate, load};
 
 /// Where the data comes from.
 pub struct Preparation<'a> {
@@ -54,6 +54,7 @@ pub async fn prepare(database: &dyn Database, how: Preparation<'_>) -> anyhow::R
             list_unclaimed: false,
             seed: Some(scenario.seed),
             password: Password::parse("classmate-load-test".into()).expect("a valid password"),
+            carts: bulk_carts(scenario),
         };
         let manifest = load(database, plan, how.fresh, how.manifest).await?;
         if let Some(url) = &how.queue.redis_url {
@@ -79,6 +80,16 @@ pub async fn prepare(database: &dyn Database, how: Preparation<'_>) -> anyhow::R
             manifest.students
         );
     }
+    if let Some(wanted) = bulk_carts(scenario)
+        && manifest.carts.is_none_or(|loaded| {
+            loaded.spec != wanted.spec || loaded.students < wanted.students as u64
+        })
+    {
+        eprintln!(
+            "note: the database's carts were not loaded for this scenario (its cart plan or \
+             students differ); --fresh loads them, or --cart-fill http fills them over HTTP"
+        );
+    }
     if scenario.enrolls() && counts.enrollments > 0 {
         eprintln!(
             "note: the database already holds {} enrollments, so this is not a fresh registration \
@@ -87,4 +98,17 @@ pub async fn prepare(database: &dyn Database, how: Preparation<'_>) -> anyhow::R
         );
     }
     Ok(manifest)
+}
+
+/// The carts to load with the seed: the scenario's planned carts when it fills carts and fills
+/// them in bulk.
+fn bulk_carts(scenario: &Scenario) -> Option<CartLoad> {
+    let fills = scenario
+        .phases
+        .iter()
+        .any(|p| p.steps.contains(&Step::CartFill));
+    (fills && scenario.cart.fill == CartFill::Bulk).then(|| CartLoad {
+        spec: scenario.cart.spec(scenario.seed),
+        students: scenario.students as usize,
+    })
 }

@@ -25,8 +25,8 @@ use super::operator::Operator;
 use super::plan::{self, Courses};
 use super::prepare::{Preparation, prepare};
 use super::record::Recording;
-use super::report::{AuditResult, PhaseStats, REPORT_VERSION, Report, RunInfo};
-use super::scenario::{Follow, Scenario, Step};
+use super::report::{AuditResult, Oversubscription, PhaseStats, REPORT_VERSION, Report, RunInfo};
+use super::scenario::{CartFill, Follow, Scenario, Step};
 use super::server::Server;
 use super::{markdown, memory, output, slo};
 use crate::seed::Manifest;
@@ -87,6 +87,8 @@ pub struct Settings {
     /// `None` keeps the server's own setting.
     pub search: Option<SearchChoice>,
     pub fresh: bool,
+    /// `None` keeps the scenario's own.
+    pub cart_fill: Option<CartFill>,
     pub calibrate_seconds: f64,
     /// The server's settings: started with them, or (with `target`) reached with them.
     pub server: Config,
@@ -160,6 +162,7 @@ async fn run_once(
         settings.lanes,
         settings.seconds,
         settings.phase_limit,
+        settings.cart_fill,
     );
     let mut config = settings.server.clone();
     config.search = Some(search);
@@ -260,6 +263,10 @@ async fn drive(
     let measure_memory = server.in_process() && memory::reset_peak();
     let mut enrolling_phase = None;
     for (index, phase) in scenario.phases.iter().enumerate() {
+        if scenario.cart.fill == CartFill::Bulk && phase.only_fills_carts() {
+            // The carts were loaded with the seed.
+            continue;
+        }
         live.phase(&phase.name);
         let journeys = plan::journeys(scenario, index, &carts, lanes);
         let rate = increase_rate(lanes);
@@ -384,7 +391,17 @@ async fn drive(
             phases,
             requests,
             decisions: recorder.decisions(enrolling_phase.as_deref()),
-            oversubscription: carts.oversubscription,
+            oversubscription: carts
+                .demand
+                .iter()
+                .map(|d| Oversubscription {
+                    course_id: d.course_id,
+                    code: d.code.clone(),
+                    capacity: d.capacity,
+                    demand: d.demand,
+                    ratio: d.demand as f64 / f64::from(d.capacity.max(1)),
+                })
+                .collect(),
             timeline: recorder.timeline(),
             errors: recorder.errors(),
             audit,

@@ -10,6 +10,8 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use crate::seed::carts::CartSpec;
+
 /// The scenarios that ship with Classmate, compiled in so the binary runs anywhere; a file of
 /// the same name in `scenarios/` wins.
 const BUILT_IN: [(&str, &str); 6] = [
@@ -73,7 +75,7 @@ pub struct Catalog {
     pub students: usize,
 }
 
-/// How carts are filled.
+/// How carts are planned and filled.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CartPlan {
@@ -82,6 +84,9 @@ pub struct CartPlan {
     /// How many times its capacity each hot course is wanted, inclusive range. Hot courses are
     /// used while their demand fits in 60% of the students.
     pub hot_oversubscription: [u32; 2],
+    /// How the planned carts reach the database before the day.
+    #[serde(default)]
+    pub fill: CartFill,
 }
 
 impl Default for CartPlan {
@@ -89,8 +94,34 @@ impl Default for CartPlan {
         CartPlan {
             size: [3, 6],
             hot_oversubscription: [10, 50],
+            fill: CartFill::default(),
         }
     }
+}
+
+impl CartPlan {
+    /// The planner's settings for a scenario seeded with `seed`.
+    pub fn spec(&self, seed: u64) -> CartSpec {
+        CartSpec {
+            size: self.size,
+            hot_oversubscription: self.hot_oversubscription,
+            seed,
+        }
+    }
+}
+
+/// How the planned carts reach the database: real carts are filled over the week before, so by
+/// default they are data loaded with the seed, not load on the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum CartFill {
+    /// Bulk-loaded with the seed, in the seed's transaction; phases that only fill carts
+    /// (`cart-fill` steps) are skipped.
+    #[default]
+    Bulk,
+    /// Through `POST /api/v1/cart` in the scenario's cart-filling phase: a load test of cart
+    /// adds.
+    Http,
 }
 
 /// One phase of a scenario.
@@ -214,6 +245,13 @@ pub enum Step {
     /// `503 BUSY` or `429 RATE_LIMITED` the student waits the `Retry-After` and tries again, as
     /// the web UI does; every press of 신청 does the same.
     Login,
+}
+
+impl Phase {
+    /// Whether the phase does nothing but fill carts, which a bulk fill replaces.
+    pub fn only_fills_carts(&self) -> bool {
+        self.mix.is_empty() && self.steps.iter().all(|s| *s == Step::CartFill)
+    }
 }
 
 impl Step {
@@ -351,7 +389,11 @@ impl Scenario {
         lanes: Option<u64>,
         seconds: Option<f64>,
         limit_seconds: Option<f64>,
+        cart_fill: Option<CartFill>,
     ) {
+        if let Some(fill) = cart_fill {
+            self.cart.fill = fill;
+        }
         if let Some(students) = students {
             self.students = students;
             self.catalog.students = students as usize;
@@ -413,7 +455,7 @@ mod tests {
     #[test]
     fn overrides_keep_lanes_within_students() {
         let mut rush = Scenario::load("enroll-rush").unwrap();
-        rush.override_with(Some(50), None, Some(2.0), Some(9.0));
+        rush.override_with(Some(50), None, Some(2.0), Some(9.0), None);
         assert_eq!(rush.students, 50);
         assert_eq!(rush.lanes, 50);
         assert!(

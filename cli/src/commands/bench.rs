@@ -6,6 +6,7 @@ use classmate_server::Config;
 
 use crate::bench::compare::{self, CompareArgs};
 use crate::bench::run::{self, Mode, SearchChoice, Settings};
+use crate::bench::scenario::CartFill;
 
 /// `classmate bench`: run a scenario, or compare two reports.
 #[derive(clap::Args)]
@@ -63,6 +64,12 @@ struct RunArgs {
     /// data, compared [default: --search-backend].
     #[arg(long = "search", value_enum)]
     search_choice: Option<SearchChoice>,
+    /// How the planned carts reach the database: `bulk` loads them with the seed in seconds
+    /// (real carts are filled over the week before), `http` fills them through POST
+    /// /api/v1/cart in the scenario's cart phase, to load-test cart adds [default: the
+    /// scenario's cart.fill, bulk for all built-in scenarios].
+    #[arg(long, value_enum)]
+    cart_fill: Option<CartFill>,
     /// Reseed first (same seed, so the same data) and clear the queue: a run that enrolls
     /// measures a fresh registration day. Deletes every course, student and enrollment.
     #[arg(long)]
@@ -96,6 +103,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 mode: args.mode,
                 search: args.search_choice,
                 fresh: args.fresh,
+                cart_fill: args.cart_fill,
                 calibrate_seconds: args.calibrate_seconds,
                 server: args.server,
             })

@@ -11,7 +11,8 @@ use classmate_server::domain::Password;
 use classmate_server::queue::RedisQueue;
 use classmate_server::store;
 
-use crate::seed::{Plan, csv, generate, load};
+use crate::seed::carts::CartSpec;
+use crate::seed::{CartLoad, Plan, csv, generate, load};
 
 /// Settings of `classmate seed`.
 #[derive(clap::Args)]
@@ -46,6 +47,16 @@ pub struct SeedArgs {
     /// Do not ask before --reset.
     #[arg(long)]
     yes: bool,
+    /// Plan and load a cart for every generated student, this many courses each (`3..6`, or
+    /// `4`): the hot courses wanted by --hot-demand times their seats, the rest ordinary courses.
+    /// Carts are filled over the week before registration day; this loads them with the seed,
+    /// in seconds.
+    #[arg(long, value_parser = range, conflicts_with = "students_csv")]
+    carts: Option<[u32; 2]>,
+    /// With --carts: how many times its seats each hot course is wanted, a range (hot courses
+    /// are used while their demand fits in 60% of the students).
+    #[arg(long, value_parser = range, default_value = "10..50", requires = "carts")]
+    hot_demand: [u32; 2],
     /// The password every seeded student logs in with.
     #[arg(long, default_value = "classmate-load-test")]
     password: String,
@@ -84,6 +95,26 @@ fn confirm_reset(args: &SeedArgs) -> anyhow::Result<()> {
     match answer.trim() {
         "yes" => Ok(()),
         _ => bail!("reset cancelled"),
+    }
+}
+
+/// The most courses a seeded cart holds.
+const MAX_CART: u32 = 50;
+
+/// Reads `low..high` (inclusive) or `n`, from 1 to 50 (a cart's size) or beyond for demand.
+fn range(text: &str) -> Result<[u32; 2], String> {
+    let number = |part: &str| {
+        part.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{part:?} is not a whole number"))
+    };
+    let [low, high] = match text.split_once("..") {
+        Some((low, high)) => [number(low)?, number(high.trim_start_matches('='))?],
+        None => [number(text)?; 2],
+    };
+    match low >= 1 && low <= high {
+        true => Ok([low, high]),
+        false => Err(format!("{text:?} must be low..high with 1 ≤ low ≤ high")),
     }
 }
 
@@ -128,6 +159,11 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         }
     };
 
+    if let Some([_, high]) = args.carts
+        && high > MAX_CART
+    {
+        bail!("--carts: a cart holds at most {MAX_CART} courses");
+    }
     let store = store::connect(&args.database.url, 4)
         .await
         .context("cannot open the database")?;
@@ -145,12 +181,21 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         }
         confirm_reset(&args)?;
     }
+    let carted = students.len();
     let plan = Plan {
         catalog,
         hot,
         students,
         unclaimed,
         list_unclaimed: args.students_csv.is_none(),
+        carts: args.carts.map(|[low, high]| CartLoad {
+            spec: CartSpec {
+                size: [low as usize, high as usize],
+                hot_oversubscription: args.hot_demand,
+                seed: args.seed,
+            },
+            students: carted,
+        }),
         seed,
         password,
     };
@@ -179,6 +224,12 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         rows as f64 / seconds.max(0.001),
         manifest.backend,
     );
+    if let Some(carts) = &manifest.carts {
+        println!(
+            "carts: {} courses in the carts of {} students",
+            carts.entries, carts.students
+        );
+    }
     println!("manifest: {}", args.manifest.display());
     if let Some(file) = &manifest.unclaimed_file {
         println!("unclaimed roster entries (sign up as one of them): {file}");

@@ -6,11 +6,12 @@ use std::path::Path;
 
 use anyhow::Context;
 use classmate_server::auth::password;
-use classmate_server::domain::{CourseSpec, Password, RosterEntry, StudentId};
+use classmate_server::domain::{CourseId, CourseSpec, Password, RosterEntry, StudentId};
 use classmate_server::store::Database;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{HotCourse, MANIFEST_VERSION, Manifest};
+use super::carts::{self, CartSpec, Courses};
+use super::{HotCourse, LoadedCarts, MANIFEST_VERSION, Manifest};
 
 /// Rows per progress step.
 const CHUNK: usize = 5_000;
@@ -44,6 +45,15 @@ pub struct Plan {
     /// The generator's seed; `None` for a CSV catalog.
     pub seed: Option<u64>,
     pub password: Password,
+    /// Carts to plan and load for the first students, in the same transaction.
+    pub carts: Option<CartLoad>,
+}
+
+/// Carts planned for the first `students` seeded students.
+#[derive(Debug, Clone, Copy)]
+pub struct CartLoad {
+    pub spec: CartSpec,
+    pub students: usize,
 }
 
 /// Loads `plan` in one transaction (after emptying the tables with `reset`) and writes the
@@ -62,6 +72,7 @@ pub async fn load(
         list_unclaimed,
         seed,
         password,
+        carts,
     } = plan;
     let hash = password::hash(&password).map_err(anyhow::Error::msg)?;
 
@@ -91,6 +102,43 @@ pub async fn load(
         progress.inc(chunk.len() as u64);
     }
     progress.finish();
+    let hot_courses: Vec<HotCourse> = hot
+        .iter()
+        .map(|&i| HotCourse {
+            id: course_ids[i].0,
+            code: catalog[i].code.to_string(),
+            title: catalog[i].title.clone(),
+            capacity: catalog[i].capacity,
+        })
+        .collect();
+    let carts = match carts {
+        Some(cart) => {
+            let courses = Courses {
+                first: course_ids.first().map_or(0, |id| id.0),
+                last: course_ids.last().map_or(0, |id| id.0),
+                hot: hot_courses.clone(),
+            };
+            let planned = carts::plan(&cart.spec, &courses, cart.students.min(student_ids.len()));
+            let progress = bar(planned.entries(), "carts");
+            let rows: Vec<(StudentId, Vec<CourseId>)> = planned
+                .carts
+                .iter()
+                .zip(&student_ids)
+                .map(|(cart, &student)| (student, cart.iter().map(|&id| CourseId(id)).collect()))
+                .collect();
+            for chunk in rows.chunks(CHUNK) {
+                load.carts(chunk).await.context("loading carts")?;
+                progress.inc(chunk.iter().map(|(_, c)| c.len() as u64).sum());
+            }
+            progress.finish();
+            Some(LoadedCarts {
+                spec: cart.spec,
+                students: rows.len() as u64,
+                entries: planned.entries() as u64,
+            })
+        }
+        None => None,
+    };
     load.commit().await.context("committing the load")?;
     let manifest = Manifest {
         version: MANIFEST_VERSION,
@@ -101,15 +149,7 @@ pub async fn load(
         courses: catalog.len() as u64,
         first_course_id: course_ids.first().map_or(0, |id| id.0),
         last_course_id: course_ids.last().map_or(0, |id| id.0),
-        hot_courses: hot
-            .iter()
-            .map(|&i| HotCourse {
-                id: course_ids[i].0,
-                code: catalog[i].code.to_string(),
-                title: catalog[i].title.clone(),
-                capacity: catalog[i].capacity,
-            })
-            .collect(),
+        hot_courses,
         students: students.len() as u64,
         first_student_id: student_ids.first().map(|id| id.0),
         last_student_id: student_ids.last().map(|id| id.0),
@@ -119,6 +159,7 @@ pub async fn load(
         students_file: None,
         unclaimed: unclaimed.len() as u64,
         unclaimed_file: None,
+        carts,
     };
     let listed = match list_unclaimed {
         true => unclaimed.as_slice(),

@@ -2,15 +2,17 @@
 //! `classmate bench` reads to pick students and targets.
 //!
 //! `generate.rs` (from the Korean lists in `data.rs`, with the deterministic `rng.rs`) or
-//! `csv.rs` makes a plan; `load.rs` bulk-loads it and writes the manifest.
+//! `csv.rs` makes a plan; `carts.rs` plans carts; `load.rs` bulk-loads them all and writes the
+//! manifest.
 
+pub mod carts;
 pub mod csv;
 pub mod data;
 pub mod generate;
 mod load;
 pub mod rng;
 
-pub use load::{Plan, load};
+pub use load::{CartLoad, Plan, load};
 
 use serde::{Deserialize, Serialize};
 
@@ -57,4 +59,17 @@ pub struct Manifest {
     /// the manifest (a real roster's are not copied).
     #[serde(default)]
     pub unclaimed_file: Option<String>,
+    /// The carts loaded with the seed, if any.
+    #[serde(default)]
+    pub carts: Option<LoadedCarts>,
+}
+
+/// Carts a seed planned and loaded.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LoadedCarts {
+    pub spec: carts::CartSpec,
+    /// The first this many seeded students have a cart.
+    pub students: u64,
+    /// Cart entries over all of them.
+    pub entries: u64,
 }

@@ -148,8 +148,14 @@ pub async fn authenticate(
     token: &str,
 ) -> Result<Claims, AuthError> {
     let claims = tokens.verify(token)?;
+    ensure_not_logged_out(logouts, &claims).await?;
+    Ok(claims)
+}
+
+/// Refuses a verified token that was logged out.
+pub async fn ensure_not_logged_out(logouts: &Logouts, claims: &Claims) -> Result<(), AuthError> {
     match logouts.is_revoked(&claims.jti).await? {
         true => Err(AuthError::Revoked),
-        false => Ok(claims),
+        false => Ok(()),
     }
 }

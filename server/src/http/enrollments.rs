@@ -12,11 +12,12 @@ use super::AppState;
 use super::cart::CourseRef;
 use super::courses::CourseView;
 use super::error::{AppError, AuthErrors, BodyErrors, ErrorBody, ServerErrors};
-use super::extract::{CurrentStudent, Json, Path};
+use super::extract::{CurrentStudent, EnrollingStudent, Json, Path};
 use super::tickets::TicketView;
+use crate::auth;
 use crate::clock::now_ms;
 use crate::domain::{CourseId, RejectionCode};
-use crate::registration::{Enrolled, EnrollmentAnswer};
+use crate::registration::{Enrolled, EnrollmentAnswer, RegistrationError};
 
 /// The error codes `POST /api/v1/enrollments` gives a well-formed request from a student who may
 /// not have the seat (every rule's code, `ALREADY_QUEUED` and `TOO_MANY_TICKETS`): answers, not
@@ -70,14 +71,28 @@ pub struct EnrollmentList {
 )]
 pub async fn enroll(
     State(state): State<AppState>,
-    student: CurrentStudent,
+    student: EnrollingStudent,
     Json(body): Json<CourseRef>,
 ) -> Result<Response, AppError> {
     state.limits.admission(student.id)?;
-    let answer = state
-        .registration
-        .request_enrollment(student.id, CourseId(body.course_id), now_ms())
-        .await?;
+    let registration = &state.registration;
+    let course = CourseId(body.course_id);
+    let session = student.unchecked.as_ref();
+    let jti = session.map(|claims| claims.jti.as_str());
+    let answer = match registration
+        .request_enrollment(student.id, course, now_ms(), jti)
+        .await
+    {
+        Err(RegistrationError::SessionUnchecked) => {
+            if let Some(claims) = session {
+                auth::ensure_not_logged_out(&state.logouts, claims).await?;
+            }
+            registration
+                .request_enrollment(student.id, course, now_ms(), None)
+                .await?
+        }
+        answer => answer?,
+    };
     Ok(match answer {
         EnrollmentAnswer::Enrolled(enrolled) => {
             (StatusCode::CREATED, Json(EnrollmentView::from(&enrolled))).into_response()

@@ -561,6 +561,11 @@ impl From<RegistrationError> for AppError {
                 scope: RateScope::Queue,
             },
             RegistrationError::TooManyTickets { limit } => AppError::TooManyTickets { limit },
+            RegistrationError::LoggedOut => AppError::TokenRevoked,
+            // The enrollment handler checks the session and asks again; reaching here is a bug.
+            RegistrationError::SessionUnchecked => {
+                AppError::Internal("a session was left unchecked".into())
+            }
             RegistrationError::Store(e) => e.into(),
             RegistrationError::Queue(e) => e.into(),
         }

@@ -253,6 +253,44 @@ impl FromRequestParts<AppState> for CurrentStudent {
     }
 }
 
+/// A student pressing 신청: the token is verified (signature, expiry, role) but its logout is
+/// left to the enrollment, whose queue admission checks it in the same Redis step, so a press
+/// costs one round trip instead of two. Only for `POST /api/v1/enrollments`, which checks the
+/// session itself whenever the admission could not ([`RegistrationError::SessionUnchecked`]).
+///
+/// [`RegistrationError::SessionUnchecked`]: crate::registration::RegistrationError::SessionUnchecked
+pub struct EnrollingStudent {
+    pub id: StudentId,
+    /// The token's claims while its logout is unchecked; `None` once it was checked.
+    pub unchecked: Option<Claims>,
+}
+
+impl From<CurrentStudent> for EnrollingStudent {
+    fn from(student: CurrentStudent) -> Self {
+        EnrollingStudent {
+            id: student.id,
+            unchecked: None,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for EnrollingStudent {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let cookie = session_cookie_name(state.cookie_secure);
+        let token = presented_token(parts, cookie)?.ok_or(AppError::Unauthenticated)?;
+        let claims = state.tokens.verify(token)?;
+        if claims.role != Role::Student {
+            return Err(AppError::Forbidden);
+        }
+        Ok(EnrollingStudent {
+            id: StudentId(claims.sub),
+            unchecked: Some(claims),
+        })
+    }
+}
+
 /// A logged-in administrator.
 #[derive(Debug, Clone, Copy)]
 pub struct CurrentAdmin {

@@ -50,6 +50,8 @@ pub enum Admission {
     RateLimited,
     /// The student already has as many tickets queued or being decided as they may.
     TooManyOpen,
+    /// The session asking was logged out ([`Queue::admit_session`]).
+    LoggedOut,
 }
 
 /// What leaving the queue did.
@@ -166,6 +168,22 @@ pub trait Queue: Send + Sync {
         course: CourseId,
         limits: AdmitLimits,
     ) -> Result<Admission, QueueError>;
+
+    /// Admits as [`Queue::admit`] does, after refusing session `jti` if it was logged out, in
+    /// the same step: the Redis queue reads the logged-out tokens that `auth`'s revocation cache
+    /// keeps beside it, so a press costs one round trip instead of two. `None` when this queue
+    /// cannot tell (it keeps no logouts, or Redis lost them): nothing was admitted, and the
+    /// caller checks the session itself, then calls [`Queue::admit`].
+    async fn admit_session(
+        &self,
+        jti: &str,
+        student: StudentId,
+        course: CourseId,
+        limits: AdmitLimits,
+    ) -> Result<Option<Admission>, QueueError> {
+        let _ = (jti, student, course, limits);
+        Ok(None)
+    }
 
     /// Takes a queued ticket of this student out of the queue (state `Cancelled`, the duplicate
     /// check forgets it). A ticket being decided or already terminal stays as it is.

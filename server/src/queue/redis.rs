@@ -106,6 +106,38 @@ impl RedisQueue {
         }
     }
 
+    /// Runs the admission script, checking session `jti` first if given; `None` when the
+    /// logged-out tokens are not loaded in Redis.
+    async fn admit_as(
+        &self,
+        jti: Option<&str>,
+        student_id: StudentId,
+        course_id: CourseId,
+        limits: AdmitLimits,
+    ) -> Result<Option<Admission>, QueueError> {
+        let args = [
+            student_id.to_string(),
+            course_id.to_string(),
+            limits.now_ms.to_string(),
+            limits.per_second.to_string(),
+            limits.open_tickets.to_string(),
+            jti.unwrap_or("").to_owned(),
+        ];
+        let reply = self.run(&self.scripts.admit, &args).await?;
+        Ok(Some(match reply.status.as_str() {
+            "QUEUED" => Admission::Queued(reply.ticket()?),
+            "ALREADY_QUEUED" => Admission::AlreadyQueued(reply.ticket()?),
+            "ALREADY_ENROLLED" => Admission::AlreadyEnrolled,
+            "SOLD_OUT" => Admission::SoldOut,
+            "RATE_LIMITED" => Admission::RateLimited,
+            "TOO_MANY_OPEN" => Admission::TooManyOpen,
+            "LOGGED_OUT" => Admission::LoggedOut,
+            "SESSION_UNKNOWN" => return Ok(None),
+            "RECOVERING" => return Err(QueueError::Recovering),
+            other => return Err(unexpected("admit", other)),
+        }))
+    }
+
     /// Runs `script` with the key prefix as ARGV[1] and `args` after it.
     async fn eval(&self, script: &Script, args: &[String]) -> Result<Value, QueueError> {
         let mut conn = self.conn.clone();
@@ -165,24 +197,19 @@ impl Queue for RedisQueue {
         course_id: CourseId,
         limits: AdmitLimits,
     ) -> Result<Admission, QueueError> {
-        let args = [
-            student_id.to_string(),
-            course_id.to_string(),
-            limits.now_ms.to_string(),
-            limits.per_second.to_string(),
-            limits.open_tickets.to_string(),
-        ];
-        let reply = self.run(&self.scripts.admit, &args).await?;
-        Ok(match reply.status.as_str() {
-            "QUEUED" => Admission::Queued(reply.ticket()?),
-            "ALREADY_QUEUED" => Admission::AlreadyQueued(reply.ticket()?),
-            "ALREADY_ENROLLED" => Admission::AlreadyEnrolled,
-            "SOLD_OUT" => Admission::SoldOut,
-            "RATE_LIMITED" => Admission::RateLimited,
-            "TOO_MANY_OPEN" => Admission::TooManyOpen,
-            "RECOVERING" => return Err(QueueError::Recovering),
-            other => return Err(unexpected("admit", other)),
-        })
+        let admission = self.admit_as(None, student_id, course_id, limits).await?;
+        admission.ok_or_else(|| unexpected("admit", "SESSION_UNKNOWN"))
+    }
+
+    async fn admit_session(
+        &self,
+        jti: &str,
+        student_id: StudentId,
+        course_id: CourseId,
+        limits: AdmitLimits,
+    ) -> Result<Option<Admission>, QueueError> {
+        self.admit_as(Some(jti), student_id, course_id, limits)
+            .await
     }
 
     async fn leave(

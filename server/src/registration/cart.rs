@@ -1,10 +1,8 @@
 //! The cart (장바구니): courses a student plans to take, judged for clashes and credits.
 
 use super::{Registration, RegistrationError};
-use crate::domain::{
-    CartAssessment, Course, CourseId, Rejection, ScheduledCourse, StudentId, assess_cart,
-};
-use crate::store::CartEntry;
+use crate::domain::{CartAssessment, CourseId, Rejection, ScheduledCourse, StudentId, assess_cart};
+use crate::store::{CartAdd, CartEntry};
 
 /// The cart and what enrolling in it would mean.
 #[derive(Debug, Clone)]
@@ -14,26 +12,21 @@ pub struct CartView {
 }
 
 impl Registration {
-    /// Puts a course in the student's cart, up to the cart limit.
+    /// Puts a course in the student's cart, up to the cart limit. No lock: the store's one
+    /// statement holds the limit against concurrent adds.
     pub async fn add_to_cart(
         &self,
         student: StudentId,
-        course_id: CourseId,
-    ) -> Result<Course, RegistrationError> {
-        let mut tx = self.begin_student(student).await?;
-        let course = tx
-            .course(course_id)
-            .await?
-            .ok_or(Rejection::CourseNotFound)?;
+        course: CourseId,
+    ) -> Result<(), RegistrationError> {
         let limit = self.rules.cart_limit;
-        if tx.cart_len().await? >= limit {
-            return Err(RegistrationError::CartFull { limit });
+        match self.store.add_to_cart(student, course, limit).await? {
+            CartAdd::Added => Ok(()),
+            CartAdd::AlreadyInCart => Err(RegistrationError::AlreadyInCart),
+            CartAdd::Full => Err(RegistrationError::CartFull { limit }),
+            CartAdd::CourseNotFound => Err(Rejection::CourseNotFound.into()),
+            CartAdd::StudentNotFound => Err(RegistrationError::UnknownStudent),
         }
-        if !tx.add_to_cart(course_id).await? {
-            return Err(RegistrationError::AlreadyInCart);
-        }
-        tx.commit().await?;
-        Ok(course)
     }
 
     /// Takes a course out of the student's cart.

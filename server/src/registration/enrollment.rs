@@ -68,13 +68,27 @@ impl Registration {
     /// Asks for a seat in `course` for `student` at `now_ms`, the way the operator set: through
     /// the fair waiting queue (a ticket, decided later in arrival order) or at once against the
     /// database.
+    ///
+    /// `session` is the asking session's token id when its logout was not checked yet: the queue
+    /// checks it in the admission's own step. Where the answer would come before the queue is
+    /// asked (direct mode, not open yet, a course not known yet), or the queue cannot tell, it
+    /// is [`RegistrationError::SessionUnchecked`] with nothing done: check the session, then ask
+    /// again without it.
     pub async fn request_enrollment(
         &self,
         student: StudentId,
         course: CourseId,
         now_ms: i64,
+        session: Option<&str>,
     ) -> Result<EnrollmentAnswer, RegistrationError> {
         let settings = self.settings.get();
+        if session.is_some()
+            && (settings.mode == EnrollmentMode::Direct
+                || check_open(&settings, now_ms).is_err()
+                || !self.known.contains(course))
+        {
+            return Err(RegistrationError::SessionUnchecked);
+        }
         check_open(&settings, now_ms)?;
         if settings.mode == EnrollmentMode::Direct {
             return Ok(EnrollmentAnswer::Enrolled(
@@ -94,7 +108,14 @@ impl Registration {
             open_tickets: self.rules.open_tickets,
             now_ms,
         };
-        let mut admission = self.queue.admit(student, course, limits).await?;
+        let mut admission = match session {
+            Some(jti) => self
+                .queue
+                .admit_session(jti, student, course, limits)
+                .await?
+                .ok_or(RegistrationError::SessionUnchecked)?,
+            None => self.queue.admit(student, course, limits).await?,
+        };
         if admission == Admission::AlreadyEnrolled && !self.holds(student, course).await? {
             // The queue remembers an enrollment the database no longer has: the queue's write
             // after a cancellation was lost. The database is right; the queue forgets the pair
@@ -112,6 +133,7 @@ impl Registration {
             Admission::TooManyOpen => Err(RegistrationError::TooManyTickets {
                 limit: self.rules.open_tickets,
             }),
+            Admission::LoggedOut => Err(RegistrationError::LoggedOut),
         }
     }
 

@@ -81,6 +81,12 @@ pub enum RegistrationError {
     RateLimited,
     #[error("the student has {limit} tickets waiting already")]
     TooManyTickets { limit: u32 },
+    /// The session asking was logged out (found in the admission's own step).
+    #[error("the session was logged out")]
+    LoggedOut,
+    /// The session's logout could not be checked in the admission's step; nothing was done.
+    #[error("the session's logout is not checked yet")]
+    SessionUnchecked,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

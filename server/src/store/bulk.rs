@@ -63,6 +63,10 @@ pub trait BulkLoad: Send {
         password_hash: &str,
     ) -> Result<Vec<StudentId>, StoreError>;
 
+    /// Puts each student's courses in their cart, in order (the cart limit is not checked: the
+    /// plan keeps to it).
+    async fn carts(&mut self, carts: &[(StudentId, Vec<CourseId>)]) -> Result<(), StoreError>;
+
     /// Makes the load durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
@@ -222,6 +226,33 @@ where
             }
         }
         Ok(ids)
+    }
+
+    async fn carts(&mut self, carts: &[(StudentId, Vec<CourseId>)]) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let items: Vec<(i64, i64, i16)> = carts
+            .iter()
+            .flat_map(|(student, courses)| {
+                courses
+                    .iter()
+                    .enumerate()
+                    .map(move |(slot, course)| (student.0, course.0, slot as i16))
+            })
+            .collect();
+        // Four columns: ten times the courses' rows per statement, still under SQLite's limit.
+        for chunk in items.chunks(CHUNK * 10) {
+            let statement = format!(
+                "{}{}",
+                sql::BULK_CART_ITEMS,
+                placeholders(chunk.len(), 4, DB::NUMBERED_PARAMS)
+            );
+            let mut query = sqlx::query::<DB>(&statement);
+            for &(student, course, slot) in chunk {
+                query = query.bind(student).bind(course).bind(slot).bind(now);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        Ok(())
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

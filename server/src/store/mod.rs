@@ -139,6 +139,17 @@ pub struct Admin {
     pub username: String,
 }
 
+/// What putting a course in a cart did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartAdd {
+    Added,
+    AlreadyInCart,
+    /// The cart holds the limit already.
+    Full,
+    CourseNotFound,
+    StudentNotFound,
+}
+
 /// A course in a student's cart.
 #[derive(Debug, Clone)]
 pub struct CartEntry {
@@ -364,6 +375,15 @@ pub trait Store: Send + Sync {
     /// The student's cart, ordered by when each course was added.
     async fn cart(&self, student: StudentId) -> Result<Vec<CartEntry>, StoreError>;
 
+    /// Puts a course in the student's cart unless it holds `limit` courses already: one
+    /// statement, safe against concurrent adds without locking the student.
+    async fn add_to_cart(
+        &self,
+        student: StudentId,
+        course: CourseId,
+        limit: u32,
+    ) -> Result<CartAdd, StoreError>;
+
     /// Takes a course out of the cart; false if it was not in it.
     async fn remove_from_cart(
         &self,
@@ -430,12 +450,6 @@ pub trait StudentTx: Send {
 
     /// The courses the student holds.
     async fn enrolled_courses(&mut self) -> Result<Vec<Course>, StoreError>;
-
-    /// How many courses are in the student's cart.
-    async fn cart_len(&mut self) -> Result<u32, StoreError>;
-
-    /// Puts a course in the cart; false if it was already there.
-    async fn add_to_cart(&mut self, course: CourseId) -> Result<bool, StoreError>;
 
     /// Writes the enrollment row; `None` if the unique (student, course) key already has one.
     async fn insert_enrollment(

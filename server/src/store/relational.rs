@@ -23,7 +23,7 @@ use super::rows::{
     convert_all,
 };
 use super::{
-    Admin, Backend, CartEntry, CatalogHits, CatalogQuery, ChangedCourse, Enrollment,
+    Admin, Backend, CartAdd, CartEntry, CatalogHits, CatalogQuery, ChangedCourse, Enrollment,
     EnrollmentRecord, Generation, QueueSettings, SeatBoard, SeatRead, SettingsChange, Store,
     StoreError, StudentTx, Taken, is_unique_violation, sql,
 };
@@ -105,6 +105,7 @@ where
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (i64, i64): FromRow<'r, DB::Row>,
     for<'r> (i64, i64, i64, i64, i64, i64): FromRow<'r, DB::Row>,
+    for<'r> (i64, bool, bool, bool): FromRow<'r, DB::Row>,
     for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB>,
@@ -352,6 +353,48 @@ where
         convert_all(rows)
     }
 
+    async fn add_to_cart(
+        &self,
+        student: StudentId,
+        course: CourseId,
+        limit: u32,
+    ) -> Result<CartAdd, StoreError> {
+        // Each attempt that writes nothing while the cart has room and lacks the course lost a
+        // slot to another add of the same student that committed, which fills a slot: so after
+        // `limit` such losses the cart is full, and the loop ends.
+        for _ in 0..=limit {
+            let added: Option<i64> = sqlx::query_scalar(sql::ADD_TO_CART)
+                .bind(student.0)
+                .bind(course.0)
+                .bind(i64::from(limit))
+                .bind(OffsetDateTime::now_utc())
+                .fetch_optional(&self.writer)
+                .await?;
+            if added.is_some() {
+                return Ok(CartAdd::Added);
+            }
+            let (len, present, course_exists, student_exists): (i64, bool, bool, bool) =
+                sqlx::query_as(sql::CART_STANDING)
+                    .bind(student.0)
+                    .bind(course.0)
+                    .fetch_one(&self.writer)
+                    .await?;
+            if !student_exists {
+                return Ok(CartAdd::StudentNotFound);
+            }
+            if !course_exists {
+                return Ok(CartAdd::CourseNotFound);
+            }
+            if present {
+                return Ok(CartAdd::AlreadyInCart);
+            }
+            if len >= i64::from(limit) {
+                return Ok(CartAdd::Full);
+            }
+        }
+        Ok(CartAdd::Full)
+    }
+
     async fn remove_from_cart(
         &self,
         student: StudentId,
@@ -542,24 +585,6 @@ where
             .fetch_all(&mut *self.tx)
             .await?;
         convert_all(rows)
-    }
-
-    async fn cart_len(&mut self) -> Result<u32, StoreError> {
-        let len: i64 = sqlx::query_scalar(sql::CART_LEN)
-            .bind(self.student.id.0)
-            .fetch_one(&mut *self.tx)
-            .await?;
-        Ok(u32::try_from(len).unwrap_or(u32::MAX))
-    }
-
-    async fn add_to_cart(&mut self, course: CourseId) -> Result<bool, StoreError> {
-        let done: Option<i64> = sqlx::query_scalar(sql::ADD_TO_CART)
-            .bind(self.student.id.0)
-            .bind(course.0)
-            .bind(OffsetDateTime::now_utc())
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(done.is_some())
     }
 
     async fn insert_enrollment(

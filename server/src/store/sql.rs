@@ -94,10 +94,28 @@ pub(super) const CART: &str = concat!(
      WHERE ci.student_id = $1 ORDER BY ci.added_at, c.id"
 );
 
-pub(super) const CART_LEN: &str = "SELECT count(*) FROM cart_items WHERE student_id = $1";
+/// Puts course $2 in student $1's cart at $4, in the lowest free slot below the cart limit $3.
+/// The unique (student, slot) key makes this safe without a lock: of two adds racing for one
+/// slot, the second finds the first's row and does nothing (then tries the next slot). It writes
+/// nothing either when the course is in the cart already (the primary key), when every slot is
+/// taken, or when the course or the student does not exist.
+pub(super) const ADD_TO_CART: &str = "WITH RECURSIVE slots (slot) AS (\
+     SELECT 0 WHERE 0 < $3 UNION ALL SELECT slot + 1 FROM slots WHERE slot + 1 < $3) \
+     INSERT INTO cart_items (student_id, course_id, slot, added_at) \
+     SELECT $1, $2, slot, $4 FROM slots \
+     WHERE slot NOT IN (SELECT slot FROM cart_items WHERE student_id = $1) \
+       AND EXISTS (SELECT 1 FROM courses WHERE id = $2) \
+       AND EXISTS (SELECT 1 FROM students WHERE id = $1) \
+     ORDER BY slot LIMIT 1 \
+     ON CONFLICT DO NOTHING RETURNING course_id";
 
-pub(super) const ADD_TO_CART: &str = "INSERT INTO cart_items (student_id, course_id, added_at) \
-     VALUES ($1, $2, $3) ON CONFLICT (student_id, course_id) DO NOTHING RETURNING course_id";
+/// Why [`ADD_TO_CART`] wrote nothing: the cart's size, whether course $2 is in student $1's
+/// cart, whether the course and the student exist.
+pub(super) const CART_STANDING: &str = "SELECT \
+     (SELECT count(*) FROM cart_items WHERE student_id = $1), \
+     EXISTS (SELECT 1 FROM cart_items WHERE student_id = $1 AND course_id = $2), \
+     EXISTS (SELECT 1 FROM courses WHERE id = $2), \
+     EXISTS (SELECT 1 FROM students WHERE id = $1)";
 
 pub(super) const REMOVE_FROM_CART: &str =
     "DELETE FROM cart_items WHERE student_id = $1 AND course_id = $2 RETURNING course_id";
@@ -253,6 +271,10 @@ pub(super) const BULK_COURSES: &str = "INSERT INTO courses (subject, section, ti
 /// Followed by rows of (student_number, name, department, year, password_hash, created_at).
 pub(super) const BULK_STUDENTS: &str = "INSERT INTO students (student_number, name, department, \
      year, password_hash, created_at) VALUES ";
+
+/// Followed by rows of (student_id, course_id, slot, added_at).
+pub(super) const BULK_CART_ITEMS: &str =
+    "INSERT INTO cart_items (student_id, course_id, slot, added_at) VALUES ";
 
 pub(super) const BULK_ROSTER: &str =
     "INSERT INTO roster (student_number, name, department, year) VALUES ";

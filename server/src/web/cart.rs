@@ -154,7 +154,7 @@ pub async fn remove(
 async fn ask(state: &AppState, page: &PageStudent, course_id: i64) -> Result<StatusCode, AppError> {
     let answer = enrollments_api::enroll(
         State(state.clone()),
-        page.student,
+        page.student.into(),
         Json(CourseRef { course_id }),
     )
     .await?;

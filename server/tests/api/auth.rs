@@ -14,6 +14,7 @@ on_both_backends!(
     log_in_refuses_wrong_passwords_and_unknown_numbers,
     the_session_cookie_is_http_only_and_works,
     log_out_revokes_the_token_and_clears_the_cookie,
+    a_logged_out_session_cannot_press_enroll,
     expired_forged_and_missing_tokens_are_refused,
     roles_are_checked,
     admins_log_in_and_see_themselves,
@@ -264,6 +265,55 @@ async fn log_out_revokes_the_token_and_clears_the_cookie(backend: Backend) {
         .assert_error(401, "TOKEN_REVOKED");
     // Only that session ended.
     app.get("/api/v1/me", Some(&other)).await.expect(200);
+}
+
+/// Presses of 신청 check the session in the queue's admission itself (on Redis) or before it:
+/// a logged-out token is refused either way, with nothing queued, in queue and direct mode.
+async fn a_logged_out_session_cannot_press_enroll(backend: Backend) {
+    let app = TestApp::spawn_queued(backend).await;
+    let seen = app
+        .course(course_input(
+            "OUT1000-01",
+            3,
+            30,
+            &[(Weekday::Mon, 540, 600)],
+        ))
+        .await;
+    let unseen = app
+        .course(course_input(
+            "OUT1001-01",
+            3,
+            30,
+            &[(Weekday::Tue, 540, 600)],
+        ))
+        .await;
+    let (student, classmate) = (app.student().await, app.student().await);
+    // This process has seen the course, so the next presses for it ask the queue at once.
+    app.enroll(&classmate.token, seen.id).await.expect(202);
+    let still_in = app.token_of(student.id);
+    app.post("/api/v1/auth/logout", Some(&student.token), &json!({}))
+        .await
+        .expect(204);
+
+    app.enroll(&student.token, seen.id)
+        .await
+        .assert_error(401, "TOKEN_REVOKED");
+    app.enroll(&student.token, unseen.id)
+        .await
+        .assert_error(401, "TOKEN_REVOKED");
+    let tickets = app
+        .get("/api/v1/tickets", Some(&still_in))
+        .await
+        .expect(200);
+    assert_eq!(tickets["items"].as_array().unwrap().len(), 0, "{tickets}");
+    // The student's other session still presses.
+    app.enroll(&still_in, seen.id).await.expect(202);
+
+    app.settings(json!({ "mode": "direct" })).await;
+    app.enroll(&student.token, unseen.id)
+        .await
+        .assert_error(401, "TOKEN_REVOKED");
+    app.enroll(&still_in, unseen.id).await.expect(201);
 }
 
 async fn expired_forged_and_missing_tokens_are_refused(backend: Backend) {

@@ -12,6 +12,7 @@ use classmate_testkit::{Backend, TestApp, course_input, non_clashing_courses, on
 on_both_backends!(
     a_thousand_students_race_for_a_hundred_seats,
     one_student_cannot_race_past_the_credit_cap,
+    one_student_cannot_race_past_the_cart_limit,
     concurrent_cancels_and_enrollments_keep_the_counter_true,
 );
 
@@ -134,6 +135,55 @@ async fn one_student_cannot_race_past_the_credit_cap(backend: Backend) {
     assert_eq!(held["total_credits"], 18);
     assert_eq!(held["items"].as_array().unwrap().len(), 6);
     app.assert_audit_clean(true).await;
+}
+
+/// Thirty adds at once, ten of them for the same course: the cart ends with exactly its limit,
+/// that course once, with no lock on the student (one statement and a unique slot per course).
+async fn one_student_cannot_race_past_the_cart_limit(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.cart_limit = 5).await;
+    let mut course_ids = Vec::new();
+    for input in non_clashing_courses("CRT", 21) {
+        course_ids.push(app.course(input).await.id);
+    }
+    let student = app.student().await;
+    let wanted = |i: usize| course_ids[i.saturating_sub(9)];
+
+    let results = fire(30, |i| {
+        let request = app
+            .client
+            .post(app.url("/api/v1/cart"))
+            .bearer_auth(&student.token)
+            .json(&serde_json::json!({ "course_id": wanted(i) }));
+        async move {
+            let response = request.send().await.expect("the server answers");
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.expect("a JSON body");
+            (
+                status,
+                body["error"]["code"].as_str().unwrap_or("").to_owned(),
+            )
+        }
+    })
+    .await;
+
+    assert_eq!(tally(&results, 201, ""), 5, "{results:?}");
+    assert_eq!(
+        tally(&results, 409, "CART_FULL") + tally(&results, 409, "ALREADY_IN_CART"),
+        25,
+        "{results:?}"
+    );
+    let added_first = results[..10].iter().filter(|(s, _)| *s == 201).count();
+    assert!(
+        added_first <= 1,
+        "the same course added {added_first} times"
+    );
+    let cart = app
+        .get("/api/v1/cart", Some(&student.token))
+        .await
+        .expect(200);
+    let items = cart["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    assert_eq!(app.row_counts().await["cart_items"], 5);
 }
 
 async fn concurrent_cancels_and_enrollments_keep_the_counter_true(backend: Backend) {

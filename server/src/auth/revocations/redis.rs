@@ -105,7 +105,55 @@ impl Revocations for RedisRevocations {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{CourseId, StudentId};
+    use crate::lock::{DRAIN_LOCK, epoch_key};
+    use crate::queue::{Admission, AdmitLimits, Queue, RedisQueue, Restore};
     use crate::redis_conn::connect;
+
+    /// The admission script reads the very keys this cache writes: a logged-out session is
+    /// refused in the admission's own step, and nothing is admitted while the cache is unloaded.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_queue_refuses_a_logged_out_session_in_the_admission_itself() {
+        let namespace = classmate_testkit::RedisNamespace::new("rq");
+        let conn = connect(&namespace.url)
+            .await
+            .unwrap_or_else(|e| panic!("this test needs Redis at {}: {e}", namespace.url));
+        let cache = RedisRevocations::new(conn.clone(), &namespace.name);
+        let queue = RedisQueue::new(conn.clone(), &namespace.name);
+        let _: () = ::redis::cmd("SET")
+            .arg(epoch_key(&namespace.name, DRAIN_LOCK))
+            .arg(1)
+            .query_async(&mut conn.clone())
+            .await
+            .unwrap();
+        let restore = Restore {
+            generation: 1,
+            ..Restore::default()
+        };
+        queue.restore(1, &restore).await.unwrap();
+        let limits = AdmitLimits {
+            per_second: 0,
+            open_tickets: 0,
+            now_ms: 1_000,
+        };
+        let press = |jti: &'static str, course: i64| {
+            queue.admit_session(jti, StudentId(1), CourseId(course), limits)
+        };
+
+        // Not loaded: the queue cannot tell, and admits nothing.
+        assert_eq!(press("gone", 10).await.unwrap(), None);
+        let far = i64::MAX / 2;
+        assert!(cache.refill(&[("gone".into(), far)]).await.unwrap());
+        assert_eq!(press("gone", 10).await.unwrap(), Some(Admission::LoggedOut));
+        let admitted = press("fine", 10).await.unwrap();
+        assert!(
+            matches!(admitted, Some(Admission::Queued(_))),
+            "{admitted:?}"
+        );
+        cache.revoke("fine", far).await.unwrap();
+        assert_eq!(press("fine", 11).await.unwrap(), Some(Admission::LoggedOut));
+        assert_eq!(queue.status().await.unwrap().last_seq, 1, "one ticket only");
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_loss_during_a_refill_leaves_the_cache_unloaded() {

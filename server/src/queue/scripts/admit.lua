@@ -1,8 +1,9 @@
 -- Admits a student's request for a course.
 -- ARGV: [1] prefix, [2] student, [3] course, [4] now (Unix ms), [5] admissions per second
--- (0 = no limit), [6] most tickets the student may have open, queued or deciding (0 = no limit).
--- Replies {status} or {status, ticket}; status is RECOVERING, ALREADY_ENROLLED, ALREADY_QUEUED,
--- SOLD_OUT, TOO_MANY_OPEN, RATE_LIMITED or QUEUED.
+-- (0 = no limit), [6] most tickets the student may have open, queued or deciding (0 = no limit),
+-- [7] the asking session's token id, or '' when the caller checked the session itself.
+-- Replies {status} or {status, ticket}; status is RECOVERING, SESSION_UNKNOWN, LOGGED_OUT,
+-- ALREADY_ENROLLED, ALREADY_QUEUED, SOLD_OUT, TOO_MANY_OPEN, RATE_LIMITED or QUEUED.
 --
 -- Why one script: Redis runs a script to the end before any other command, so the duplicate
 -- check and the new ticket cannot interleave with another admission of the same pair (of fifty
@@ -17,6 +18,19 @@ local open_limit = tonumber(ARGV[6])
 local generation = redis.call('GET', P .. 'generation')
 if not generation then
   return {'RECOVERING'}
+end
+
+-- The session, read from the logged-out tokens that auth/revocations/revocations.lua keeps under
+-- the same prefix, with the same rule: while `revocations:loaded` is missing (Redis lost its data
+-- and the cache is not refilled yet) nothing is known, and the caller asks the database.
+local session = ARGV[7]
+if session ~= '' then
+  if redis.call('EXISTS', P .. 'revocations:loaded') == 0 then
+    return {'SESSION_UNKNOWN'}
+  end
+  if redis.call('EXISTS', P .. 'revoked:' .. session) == 1 then
+    return {'LOGGED_OUT'}
+  end
 end
 
 local pair = student .. ':' .. course
