@@ -289,6 +289,45 @@ async fn a_short_enroll_rush_on_postgres_and_redis_oversells_nothing() {
     );
 }
 
+#[test]
+fn a_websocket_per_student_hears_every_result_pushed_without_reading_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "enroll-rush",
+        "--students",
+        "300",
+        "--lanes",
+        "30",
+        "--seconds",
+        "2",
+        "--calibrate-seconds",
+        "0",
+        "--follow",
+        "websocket-per-student",
+    ];
+    let out = bench(dir.path(), &args, &[]);
+    assert_correct_or_slow(&out);
+    let report = last_report(dir.path());
+    assert_correct(&report);
+    let names: Vec<&str> = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"GET ticket"), "{names:?}");
+    assert!(!names.contains(&"WS queue"), "{names:?}");
+    // Every student opened a socket of their own before pressing, and heard every ticket's end.
+    assert_eq!(count(&request(&report, "WS student")["count"]), 300);
+    let decisions = &report["decisions"];
+    assert_eq!(decisions["followed"], decisions["tickets"]);
+    assert!(count(&decisions["tickets"]) > 300, "{decisions}");
+    let told = &decisions["told_after_decision"];
+    assert!(told["p99_ms"].as_f64().unwrap() < 30_000.0, "{told}");
+    let peak = count(&decisions["peak_sockets"]);
+    assert!((1..=300).contains(&peak), "{peak}");
+}
+
 #[tokio::test]
 async fn both_modes_target_slo_gate_and_compare() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,17 +7,18 @@
 //! has passed reads that ticket.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
-use std::net::{IpAddr, Ipv4Addr};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use goose::prelude::*;
 use serde_json::json;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
 
 use super::call::{Answer, Call};
-use super::follow::{Serving, watch_queue};
+use super::follow::{Serving, Told, student_socket, watch_queue};
 use super::plan::{Courses, Journey, search_path};
 use super::record::Recording;
 use super::scenario::{Follow, Step};
@@ -138,6 +139,41 @@ fn source_address(base: &str, lane: u64) -> Option<IpAddr> {
         .then(|| IpAddr::V4(Ipv4Addr::new(127, 1, high as u8, low as u8)))
 }
 
+/// With a WebSocket per student, each student's socket comes from a loopback address of its own,
+/// `127.2.x.y`, against a server on this machine: one address has ports for about 28,000
+/// connections, and a run opens tens of thousands.
+fn student_source(server: SocketAddr, student: usize) -> Option<IpAddr> {
+    let (high, low) = ((student / 250) % 256, student % 250 + 1);
+    server
+        .ip()
+        .is_loopback()
+        .then(|| IpAddr::V4(Ipv4Addr::new(127, 2, high as u8, low as u8)))
+}
+
+/// The server's socket address, from `http://host:port`.
+async fn server_address(base: &str) -> Option<SocketAddr> {
+    let authority = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let authority = authority.split('/').next()?;
+    let authority = match authority.contains(':') {
+        true => authority.to_owned(),
+        false => format!("{authority}:80"),
+    };
+    tokio::net::lookup_host(authority)
+        .await
+        .ok()?
+        .find(SocketAddr::is_ipv4)
+}
+
+/// The students' own sockets of a lane, and what they hear.
+struct Sockets {
+    server: Option<SocketAddr>,
+    told: mpsc::UnboundedSender<Told>,
+    /// Each student's socket task; `None` for a student whose socket could not open.
+    open: HashMap<usize, Option<JoinHandle<()>>>,
+    /// Results heard before their 202 was read.
+    early: HashMap<String, Told>,
+}
+
 /// One student as the lane plays them.
 struct Student {
     index: usize,
@@ -164,6 +200,8 @@ struct Pending {
     seq: u64,
     /// When its 202 arrived.
     admitted: Instant,
+    /// The server's admission time, from the 202.
+    admitted_at_ms: Option<i64>,
     /// Not read again before this (it was still being decided).
     not_before: Instant,
 }
@@ -180,6 +218,8 @@ struct Lane {
     rng: Rng,
     think: [u64; 2],
     follow: Follow,
+    /// With a WebSocket per student.
+    sockets: Option<Sockets>,
 }
 
 impl Lane {
@@ -217,6 +257,7 @@ impl Lane {
             rng: Rng::new(phase.seed ^ (lane << 20) ^ 0x1A4E),
             think: phase.think_ms,
             follow: phase.follow,
+            sockets: None,
         }
     }
 
@@ -235,6 +276,19 @@ impl Lane {
             }
             _ => (None, None),
         };
+        let mut told = match self.follow {
+            Follow::WebsocketPerStudent => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                self.sockets = Some(Sockets {
+                    server: server_address(&self.target.base).await,
+                    told: tx,
+                    open: HashMap::new(),
+                    early: HashMap::new(),
+                });
+                Some(rx)
+            }
+            _ => None,
+        };
         let mut polled: Option<Serving> = None;
         let mut next_poll = Instant::now();
         let mut last_step_done = Instant::now();
@@ -247,6 +301,10 @@ impl Lane {
                     .map(|Reverse((_, local))| self.students[local].steps.len())
                     .sum();
                 self.recording.with(|r| r.cut_off(steps as u64));
+                continue;
+            }
+            if let Some(result) = told.as_mut().and_then(|rx| rx.try_recv().ok()) {
+                self.told(result);
                 continue;
             }
             let heard = serving.as_ref().and_then(|rx| *rx.borrow()).or(polled);
@@ -308,20 +366,123 @@ impl Lane {
                 }
             }
             let sleep = tokio::time::sleep_until(wake.into());
-            match serving.as_mut().filter(|_| !self.pending.is_empty()) {
-                Some(rx) => {
+            match (
+                serving.as_mut().filter(|_| !self.pending.is_empty()),
+                told.as_mut(),
+            ) {
+                (Some(rx), _) => {
                     tokio::select! {
                         _ = sleep => {}
                         _ = rx.changed() => {}
                     }
                 }
-                None => sleep.await,
+                (None, Some(rx)) => {
+                    tokio::select! {
+                        _ = sleep => {}
+                        result = rx.recv() => {
+                            if let Some(result) = result {
+                                self.told(result);
+                            }
+                        }
+                    }
+                }
+                (None, None) => sleep.await,
             }
         }
         if let Some(task) = watcher {
             task.abort();
         }
+        if let Some(sockets) = self.sockets.take() {
+            for task in sockets.open.into_values().flatten() {
+                task.abort();
+            }
+        }
         Ok(())
+    }
+
+    /// Opens the student's own socket unless it has one, and waits until it is open: a press
+    /// made before would miss a result decided before the socket listened.
+    async fn open_socket(&mut self, local: usize) {
+        let Some(sockets) = self.sockets.as_mut() else {
+            return;
+        };
+        if sockets.open.contains_key(&local) {
+            return;
+        }
+        let Some(server) = sockets.server else {
+            self.recording
+                .with(|r| r.failure(format!("WS student: cannot resolve {}", self.target.base)));
+            sockets.open.insert(local, None);
+            return;
+        };
+        let index = self.students[local].index;
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let task = tokio::spawn(student_socket(
+            server,
+            student_source(server, index),
+            (self.target.base.clone(), self.target.tokens[index].clone()),
+            local,
+            sockets.told.clone(),
+            ready_tx,
+            self.recording.clone(),
+        ));
+        match ready_rx.await {
+            Ok(Ok(())) => {
+                sockets.open.insert(local, Some(task));
+            }
+            Ok(Err(e)) => {
+                self.recording.with(|r| r.failure(e));
+                sockets.open.insert(local, None);
+            }
+            Err(_) => {
+                self.recording
+                    .with(|r| r.failure("WS student: the socket task ended".to_owned()));
+                sockets.open.insert(local, None);
+            }
+        }
+    }
+
+    /// A result heard on a student's own socket: records the decision of its pending ticket
+    /// (or keeps it until the ticket's 202 is read), and closes the socket of a student with
+    /// nothing left to hear.
+    fn told(&mut self, result: Told) {
+        let Some(at) = self
+            .pending
+            .iter()
+            .position(|p| p.student == result.student && p.id == result.id)
+        else {
+            if let Some(sockets) = self.sockets.as_mut() {
+                sockets.early.insert(result.id.clone(), result);
+            }
+            return;
+        };
+        let p = self.pending.swap_remove(at);
+        self.recording.with(|r| {
+            r.decided(
+                &result.state,
+                result.code.as_deref(),
+                p.admitted_at_ms
+                    .map(|admitted| (admitted, result.decided_at_ms)),
+                result.heard.saturating_duration_since(p.admitted),
+            );
+            r.told(result.heard_ms - result.decided_at_ms);
+        });
+        let student = &mut self.students[result.student];
+        if result.state == "enrolled"
+            && let Some(course) = result.course_id
+        {
+            student.held.push(course);
+        }
+        let done =
+            student.steps.is_empty() && !self.pending.iter().any(|p| p.student == result.student);
+        if done
+            && let Some(sockets) = self.sockets.as_mut()
+            && let Some(Some(task)) = sockets.open.get_mut(&result.student)
+        {
+            task.abort();
+            self.recording.with(|r| r.socket(false));
+            sockets.open.insert(result.student, None);
+        }
     }
 
     /// A pending ticket the queue has passed (or whose generation is gone), ready to read.
@@ -550,6 +711,7 @@ impl Lane {
         token: &str,
         due: Option<Instant>,
     ) -> Result<Answer, Box<TransactionError>> {
+        self.open_socket(local).await;
         let answer = Call::new(
             GooseMethod::Post,
             "/api/v1/enrollments".into(),
@@ -573,6 +735,10 @@ impl Lane {
                     ticket["generation"].as_u64(),
                     ticket["seq"].as_u64(),
                 ) && self.follow != Follow::None
+                    && self
+                        .sockets
+                        .as_ref()
+                        .is_none_or(|s| s.open.get(&local).is_some_and(Option::is_some))
                 {
                     self.pending.push(Pending {
                         student: local,
@@ -580,8 +746,13 @@ impl Lane {
                         generation,
                         seq,
                         admitted: answer.done,
+                        admitted_at_ms: ticket["admitted_at_ms"].as_i64(),
                         not_before: answer.done,
                     });
+                    let early = self.sockets.as_mut().and_then(|s| s.early.remove(id));
+                    if let Some(result) = early {
+                        self.told(result);
+                    }
                 }
             }
             201 => self.students[local].held.push(course),

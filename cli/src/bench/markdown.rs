@@ -109,9 +109,24 @@ pub fn render(report: &Report) -> String {
             ms(d.observed.p999_ms),
             ms(d.observed.max_ms),
         ));
+        if let Some(t) = &d.told_after_decision {
+            out.push_str(&format!(
+                "| told on the student's own socket, after the decision | {} | {} | {} | {} | {} |\n",
+                ms(t.p50_ms),
+                ms(t.p90_ms),
+                ms(t.p99_ms),
+                ms(t.p999_ms),
+                ms(t.max_ms),
+            ));
+        }
         if let Some(s) = d.last_decided_after_seconds {
             out.push_str(&format!(
                 "\nThe last ticket was decided {s:.2} s after the phase began.\n"
+            ));
+        }
+        if let Some(peak) = d.peak_sockets {
+            out.push_str(&format!(
+                "\nStudents' own WebSockets open at once, at most: {peak}.\n"
             ));
         }
     }

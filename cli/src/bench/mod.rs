@@ -24,6 +24,7 @@ pub mod lane;
 pub mod live;
 pub mod markdown;
 pub mod memory;
+pub mod open_files;
 pub mod operator;
 pub mod output;
 pub mod plan;

@@ -82,6 +82,10 @@ struct DecisionRecord {
     server: Histogram<u64>,
     observed: Histogram<u64>,
     last_decided_at_ms: Option<i64>,
+    /// From the decision to the student hearing it on their own socket.
+    told: Histogram<u64>,
+    open_sockets: u64,
+    peak_sockets: u64,
 }
 
 /// A phase's span.
@@ -138,6 +142,9 @@ impl Recorder {
                 codes: BTreeMap::new(),
                 server: histogram(3),
                 observed: histogram(3),
+                told: histogram(3),
+                open_sockets: 0,
+                peak_sockets: 0,
                 last_decided_at_ms: None,
             },
             errors: BTreeMap::new(),
@@ -277,6 +284,28 @@ impl Recorder {
         d.observed.saturating_record(micros(observed));
     }
 
+    /// Records a result heard on the student's own socket `after_decision_ms` after the server
+    /// decided it (the server's clock against this machine's: the same clock when both run
+    /// here).
+    pub fn told(&mut self, after_decision_ms: i64) {
+        let took = after_decision_ms.max(0) as u64 * 1000;
+        self.decisions
+            .told
+            .saturating_record(took.clamp(1, HIGHEST_US));
+    }
+
+    /// Records a student's socket opened (`true`) or closed.
+    pub fn socket(&mut self, opened: bool) {
+        let d = &mut self.decisions;
+        match opened {
+            true => {
+                d.open_sockets += 1;
+                d.peak_sockets = d.peak_sockets.max(d.open_sockets);
+            }
+            false => d.open_sockets = d.open_sockets.saturating_sub(1),
+        }
+    }
+
     /// Records the queue depth seen at `at`.
     pub fn queue_depth(&mut self, at: Instant, depth: u64) {
         let tick = self.tick(at);
@@ -393,6 +422,8 @@ impl Recorder {
             server: percentiles(&d.server),
             observed: percentiles(&d.observed),
             histogram,
+            told_after_decision: (!d.told.is_empty()).then(|| percentiles(&d.told)),
+            peak_sockets: (d.peak_sockets > 0).then_some(d.peak_sockets),
             last_decided_after_seconds: d
                 .last_decided_at_ms
                 .zip(start_ms)

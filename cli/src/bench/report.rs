@@ -76,6 +76,13 @@ pub struct Decisions {
     pub histogram: Vec<Bucket>,
     /// Seconds from the phase's start until the last ticket was decided (server clock).
     pub last_decided_after_seconds: Option<f64>,
+    /// With a WebSocket per student: from the decision (server clock) to the student hearing
+    /// the result pushed on their socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told_after_decision: Option<Percentiles>,
+    /// With a WebSocket per student: the most students' sockets open at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_sockets: Option<u64>,
 }
 
 /// One second of the run.
@@ -416,6 +423,8 @@ pub(crate) mod fixtures {
                     },
                 ],
                 last_decided_after_seconds: Some(3.2),
+                told_after_decision: Some(percentiles(15.0)),
+                peak_sockets: Some(300),
             }),
             oversubscription: vec![Oversubscription {
                 course_id: 7,

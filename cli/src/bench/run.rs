@@ -28,7 +28,7 @@ use super::record::Recording;
 use super::report::{AuditResult, Oversubscription, PhaseStats, REPORT_VERSION, Report, RunInfo};
 use super::scenario::{CartFill, Follow, Scenario, Step};
 use super::server::Server;
-use super::{markdown, memory, output, slo};
+use super::{markdown, memory, open_files, output, slo};
 use crate::seed::Manifest;
 
 /// Which path enrollments take.
@@ -89,6 +89,8 @@ pub struct Settings {
     pub fresh: bool,
     /// `None` keeps the scenario's own.
     pub cart_fill: Option<CartFill>,
+    /// How the phases that follow tickets follow them; `None` keeps the scenario's own.
+    pub follow: Option<Follow>,
     pub calibrate_seconds: f64,
     /// The server's settings: started with them, or (with `target`) reached with them.
     pub server: Config,
@@ -163,9 +165,30 @@ async fn run_once(
         settings.seconds,
         settings.phase_limit,
         settings.cart_fill,
+        settings.follow,
     );
     let mut config = settings.server.clone();
     config.search = Some(search);
+    if scenario.follows_per_student() {
+        // Every student's socket beside the lanes' connections: the server this run starts is
+        // sized for them, and this process needs a file for each end of each one.
+        let wanted = (scenario.students + scenario.lanes) as usize + 1_000;
+        if settings.target.is_none() && config.http_connections < wanted {
+            println!(
+                "a WebSocket per student: the server started here takes up to {wanted} connections \
+                 (CLASSMATE_HTTP_CONNECTIONS)"
+            );
+            config.http_connections = wanted;
+        }
+        let files = 2 * wanted as u64 + 4_096;
+        let limit = open_files::raise_to(files);
+        if limit < files {
+            println!(
+                "note: this process may open {limit} files, fewer than the {files} a socket per \
+                 student needs; raise `ulimit -n`"
+            );
+        }
+    }
     let config = &config;
     let database = store::connect(&config.database.url, config.database.max_connections)
         .await
@@ -479,6 +502,7 @@ fn simulation(scenario: &Scenario, mode: Mode) -> String {
         }
         (_, None) => "No phase follows tickets.".to_owned(),
         (_, Some(Follow::Websocket)) => "Each lane keeps one WebSocket to /api/v1/queue/ws; when a status frame says the queue has passed a student's ticket, that student reads the ticket (GET /api/v1/tickets/{id}) to learn the outcome.".to_owned(),
+        (_, Some(Follow::WebsocketPerStudent)) => "Each student opens a WebSocket of their own to /api/v1/queue/ws before their first press (from a loopback address of their own), and learns each outcome from the result the server pushes on it, without reading the ticket.".to_owned(),
         (_, Some(_)) => "Each lane with open tickets polls GET /api/v1/queue/status every 250 ms; when the queue has passed a student's ticket, that student reads the ticket.".to_owned(),
     };
     format!(

@@ -198,12 +198,16 @@ pub enum Pattern {
 }
 
 /// How students learn their tickets' outcomes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Follow {
     /// One WebSocket per lane hears "now serving"; each student then reads their tickets.
     #[default]
     Websocket,
+    /// Each student opens a WebSocket of their own before their first press, as a browser
+    /// does, and hears their results pushed on it: no reads. The sockets come from many
+    /// loopback addresses (`127.2.x.y`), so that tens of thousands fit in the ports.
+    WebsocketPerStudent,
     /// Each lane polls `GET /api/v1/queue/status` every 250 ms while it has open tickets.
     Polling,
     /// Tickets are not followed.
@@ -245,6 +249,15 @@ pub enum Step {
     /// `503 BUSY` or `429 RATE_LIMITED` the student waits the `Retry-After` and tries again, as
     /// the web UI does; every press of 신청 does the same.
     Login,
+}
+
+impl Scenario {
+    /// Whether a phase follows tickets on a WebSocket per student.
+    pub fn follows_per_student(&self) -> bool {
+        self.phases
+            .iter()
+            .any(|p| p.follow == Follow::WebsocketPerStudent)
+    }
 }
 
 impl Phase {
@@ -390,9 +403,15 @@ impl Scenario {
         seconds: Option<f64>,
         limit_seconds: Option<f64>,
         cart_fill: Option<CartFill>,
+        follow: Option<Follow>,
     ) {
         if let Some(fill) = cart_fill {
             self.cart.fill = fill;
+        }
+        if let Some(follow) = follow {
+            for phase in self.phases.iter_mut().filter(|p| p.follow != Follow::None) {
+                phase.follow = follow;
+            }
         }
         if let Some(students) = students {
             self.students = students;
@@ -455,7 +474,7 @@ mod tests {
     #[test]
     fn overrides_keep_lanes_within_students() {
         let mut rush = Scenario::load("enroll-rush").unwrap();
-        rush.override_with(Some(50), None, Some(2.0), Some(9.0), None);
+        rush.override_with(Some(50), None, Some(2.0), Some(9.0), None, None);
         assert_eq!(rush.students, 50);
         assert_eq!(rush.lanes, 50);
         assert!(

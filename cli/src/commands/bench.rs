@@ -6,7 +6,7 @@ use classmate_server::Config;
 
 use crate::bench::compare::{self, CompareArgs};
 use crate::bench::run::{self, Mode, SearchChoice, Settings};
-use crate::bench::scenario::CartFill;
+use crate::bench::scenario::{CartFill, Follow};
 
 /// `classmate bench`: run a scenario, or compare two reports.
 #[derive(clap::Args)]
@@ -70,6 +70,11 @@ struct RunArgs {
     /// scenario's cart.fill, bulk for all built-in scenarios].
     #[arg(long, value_enum)]
     cart_fill: Option<CartFill>,
+    /// How students follow their tickets, for the phases that follow them: `websocket` (one
+    /// per lane, then a read of each passed ticket), `websocket-per-student` (each student's
+    /// own socket, results pushed: a browser per student), `polling` [default: the scenario's].
+    #[arg(long, value_enum)]
+    follow: Option<Follow>,
     /// Reseed first (same seed, so the same data) and clear the queue: a run that enrolls
     /// measures a fresh registration day. Deletes every course, student and enrollment.
     #[arg(long)]
@@ -104,6 +109,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 search: args.search_choice,
                 fresh: args.fresh,
                 cart_fill: args.cart_fill,
+                follow: args.follow,
                 calibrate_seconds: args.calibrate_seconds,
                 server: args.server,
             })

@@ -360,6 +360,19 @@ fn decisions(report: &Report) -> String {
             ]
         )
     );
+    if let Some(told) = &d.told_after_decision {
+        let _ = writeln!(
+            body,
+            "<p>Told on the student's own socket, after the decision (ms):</p>\n{}",
+            table(&columns, &[row("after the decision", told)])
+        );
+    }
+    if let Some(peak) = d.peak_sockets {
+        let _ = writeln!(
+            body,
+            "<p>Students' own WebSockets open at once, at most: {peak}.</p>"
+        );
+    }
     if let Some(s) = d.last_decided_after_seconds {
         let _ = writeln!(
             body,
