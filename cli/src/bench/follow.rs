@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::record::{Recording, Sample};
 
@@ -54,7 +55,9 @@ pub async fn watch_queue(
             format!("Bearer {token}").parse().expect("a token is ASCII"),
         );
         let sent = Instant::now();
-        match tokio_tungstenite::connect_async(request).await {
+        match tokio_tungstenite::connect_async_with_config(request, Some(small_buffers()), false)
+            .await
+        {
             Ok((mut socket, _)) => {
                 recording.with(|r| {
                     r.request(Sample {
@@ -86,6 +89,14 @@ pub async fn watch_queue(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// A client socket's buffers, small as a browser's: tungstenite's defaults (128 KiB each way)
+/// would take gigabytes over tens of thousands of sockets in this process.
+fn small_buffers() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(16 * 1024)
+        .write_buffer_size(0)
 }
 
 /// A result pushed on a student's own socket.
@@ -193,8 +204,9 @@ async fn open(
         "authorization",
         format!("Bearer {token}").parse().expect("a token is ASCII"),
     );
-    let (socket, _) = tokio_tungstenite::client_async(request, stream)
-        .await
-        .map_err(|e| format!("WS student: cannot upgrade: {e}"))?;
+    let (socket, _) =
+        tokio_tungstenite::client_async_with_config(request, stream, Some(small_buffers()))
+            .await
+            .map_err(|e| format!("WS student: cannot upgrade: {e}"))?;
     Ok(socket)
 }

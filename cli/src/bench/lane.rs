@@ -307,17 +307,9 @@ impl Lane {
                 self.told(result);
                 continue;
             }
-            let heard = serving.as_ref().and_then(|rx| *rx.borrow()).or(polled);
-            if let Some(at) = self.passed(heard, now) {
-                let due = heard.map(|s| s.heard.max(self.pending[at].admitted));
-                self.check_ticket(user, at, due).await?;
-                continue;
-            }
-            if self.follow == Follow::Polling && !self.pending.is_empty() && now >= next_poll {
-                polled = self.poll(user, &own).await?.or(polled);
-                next_poll = Instant::now() + POLL_EVERY;
-                continue;
-            }
+            // A step that is due goes first: the lane's students are strangers to each other, and
+            // one student's reading of a decided ticket must not hold up another's press (which
+            // would then be measured late, from when it was due, for the lane's own sake).
             if let Some(&Reverse((due, local))) = self.due.peek()
                 && due <= now
             {
@@ -333,6 +325,17 @@ impl Lane {
                         .unwrap_or(Duration::from_millis(think as u64));
                     self.due.push(Reverse((done + pause, local)));
                 }
+                continue;
+            }
+            let heard = serving.as_ref().and_then(|rx| *rx.borrow()).or(polled);
+            if let Some(at) = self.passed(heard, now) {
+                let due = heard.map(|s| s.heard.max(self.pending[at].admitted));
+                self.check_ticket(user, at, due).await?;
+                continue;
+            }
+            if self.follow == Follow::Polling && !self.pending.is_empty() && now >= next_poll {
+                polled = self.poll(user, &own).await?.or(polled);
+                next_poll = Instant::now() + POLL_EVERY;
                 continue;
             }
             if self.due.is_empty() && self.pending.is_empty() {
