@@ -253,9 +253,9 @@ impl FromRequestParts<AppState> for CurrentStudent {
     }
 }
 
-/// A student pressing 신청: the token is verified (signature, expiry, role) but its logout is
-/// left to the enrollment, whose queue admission checks it in the same Redis step, so a press
-/// costs one round trip instead of two. Only for `POST /api/v1/enrollments`, which checks the
+/// A student pressing 신청: the token is verified (signature, expiry, role) but, where the queue
+/// can check sessions (Redis), its logout is left to the enrollment, whose queue admission checks
+/// it in the same step, so a press costs one round trip instead of two. Only for `POST /api/v1/enrollments`, which checks the
 /// session itself whenever the admission could not ([`RegistrationError::SessionUnchecked`]).
 ///
 /// [`RegistrationError::SessionUnchecked`]: crate::registration::RegistrationError::SessionUnchecked
@@ -284,8 +284,16 @@ impl FromRequestParts<AppState> for EnrollingStudent {
         if claims.role != Role::Student {
             return Err(AppError::Forbidden);
         }
+        let id = StudentId(claims.sub);
+        if !state.queue.checks_sessions() {
+            auth::ensure_not_logged_out(&state.logouts, &claims).await?;
+            return Ok(EnrollingStudent {
+                id,
+                unchecked: None,
+            });
+        }
         Ok(EnrollingStudent {
-            id: StudentId(claims.sub),
+            id,
             unchecked: Some(claims),
         })
     }

@@ -169,6 +169,12 @@ pub trait Queue: Send + Sync {
         limits: AdmitLimits,
     ) -> Result<Admission, QueueError>;
 
+    /// Whether [`Queue::admit_session`] can check a session at all (the queue keeps the
+    /// logged-out tokens beside it): where it cannot, callers check first and admit plainly.
+    fn checks_sessions(&self) -> bool {
+        false
+    }
+
     /// Admits as [`Queue::admit`] does, after refusing session `jti` if it was logged out, in
     /// the same step: the Redis queue reads the logged-out tokens that `auth`'s revocation cache
     /// keeps beside it, so a press costs one round trip instead of two. `None` when this queue

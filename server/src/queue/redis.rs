@@ -201,6 +201,10 @@ impl Queue for RedisQueue {
         admission.ok_or_else(|| unexpected("admit", "SESSION_UNKNOWN"))
     }
 
+    fn checks_sessions(&self) -> bool {
+        true
+    }
+
     async fn admit_session(
         &self,
         jti: &str,
