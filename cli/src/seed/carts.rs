@@ -43,8 +43,10 @@ pub struct CartSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Demand {
     pub course_id: i64,
+    /// With its section, e.g. `CSE2010-01`.
     pub code: String,
     pub capacity: u32,
+    /// Students with the course in their cart.
     pub demand: u64,
 }
 

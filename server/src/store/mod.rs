@@ -142,11 +142,15 @@ pub struct Admin {
 /// What putting a course in a cart did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CartAdd {
+    /// In the cart now, in its lowest free slot.
     Added,
+    /// It was in the cart already.
     AlreadyInCart,
     /// The cart holds the limit already.
     Full,
+    /// No course has that id.
     CourseNotFound,
+    /// No student has that id (the token outlived its student).
     StudentNotFound,
 }
 
