@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Output;
 
 use serde_json::{Value, json};
-use support::{Server, classmate, post};
+use support::{Server, classmate, get, post};
 
 fn seed(dir: &Path, args: &[&str]) -> Output {
     classmate(dir).arg("seed").args(args).output().unwrap()
@@ -18,6 +18,27 @@ fn stderr(out: &Output) -> String {
 
 fn manifest(dir: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("data/seed-manifest.json")).unwrap()).unwrap()
+}
+
+/// Logs the first student of the seed in `dir` in with the manifest's password; their token.
+async fn log_in_first_student(
+    client: &reqwest::Client,
+    base: &str,
+    dir: &Path,
+    manifest: &Value,
+) -> String {
+    let students = std::fs::read_to_string(dir.join("data/seed-students.csv")).unwrap();
+    let first = students.lines().nth(1).unwrap();
+    let number = first.split(',').nth(1).unwrap();
+    let (status, login) = post(
+        client,
+        format!("{base}/api/v1/auth/login"),
+        None,
+        json!({ "student_number": number, "password": manifest["password"] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    login["token"].as_str().unwrap().to_owned()
 }
 
 async fn rows(url: &str, sql: &str) -> Vec<String> {
@@ -90,17 +111,7 @@ async fn the_same_seed_gives_the_same_data_and_a_working_system() {
     // A seeded student logs in with the manifest's password and queues for a hot course.
     let server = Server::start(a.path(), &[]);
     let client = reqwest::Client::new();
-    let first = students.lines().nth(1).unwrap();
-    let number = first.split(',').nth(1).unwrap();
-    let (status, login) = post(
-        &client,
-        format!("{}/api/v1/auth/login", server.base),
-        None,
-        json!({ "student_number": number, "password": ma["password"] }),
-    )
-    .await;
-    assert_eq!(status, 200, "{login}");
-    let token = login["token"].as_str().unwrap().to_owned();
+    let token = log_in_first_student(&client, &server.base, a.path(), &ma).await;
     let hot = ma["hot_courses"][0]["id"].as_i64().unwrap();
     let (status, ticket) = post(
         &client,
@@ -224,27 +235,9 @@ async fn carts_are_planned_and_loaded_with_the_seed() {
     // The server sees the loaded cart, and adds after it into the next free slot.
     let server = Server::start(dir.path(), &[]);
     let client = reqwest::Client::new();
-    let students = std::fs::read_to_string(dir.path().join("data/seed-students.csv")).unwrap();
-    let first = students.lines().nth(1).unwrap();
-    let number = first.split(',').nth(1).unwrap();
-    let (status, login) = post(
-        &client,
-        format!("{}/api/v1/auth/login", server.base),
-        None,
-        json!({ "student_number": number, "password": m["password"] }),
-    )
-    .await;
-    assert_eq!(status, 200, "{login}");
-    let token = login["token"].as_str().unwrap();
-    let cart: Value = client
-        .get(format!("{}/api/v1/cart", server.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = &log_in_first_student(&client, &server.base, dir.path(), &m).await;
+    let (status, cart) = get(&client, format!("{}/api/v1/cart", server.base), token).await;
+    assert_eq!(status, 200, "{cart}");
     let held = cart["items"].as_array().unwrap().len();
     assert!((3..=5).contains(&held), "{cart}");
     let in_cart: Vec<i64> = cart["items"]

@@ -10,11 +10,12 @@ use classmate_server::clock::now_ms;
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::record::{Recording, Sample};
+use super::record::{Recorder, Recording, Sample};
 
 /// How far the queue has got, as a lane last heard it.
 #[derive(Debug, Clone, Copy)]
@@ -44,32 +45,14 @@ pub async fn watch_queue(
     tx: watch::Sender<Option<Serving>>,
     recording: Recording,
 ) {
-    let url = format!("{}/api/v1/queue/ws", base.replacen("http", "ws", 1));
     while !tx.is_closed() {
-        let mut request = url
-            .as_str()
-            .into_client_request()
-            .expect("a valid WebSocket URL");
-        request.headers_mut().insert(
-            "authorization",
-            format!("Bearer {token}").parse().expect("a token is ASCII"),
-        );
+        let request = upgrade_request(&base, &token).expect("a valid WebSocket URL");
         let sent = Instant::now();
         match tokio_tungstenite::connect_async_with_config(request, Some(small_buffers()), false)
             .await
         {
             Ok((mut socket, _)) => {
-                recording.with(|r| {
-                    r.request(Sample {
-                        name: "WS queue",
-                        due: None,
-                        sent,
-                        done: Instant::now(),
-                        status: 101,
-                        code: None,
-                        failure: None,
-                    })
-                });
+                recording.with(|r| opened(r, "WS queue", sent));
                 while let Some(Ok(message)) = socket.next().await {
                     let Message::Text(text) = message else {
                         continue;
@@ -127,7 +110,7 @@ pub async fn student_socket(
     recording: Recording,
 ) {
     let sent = Instant::now();
-    let socket = match open(server, source, &base, &token).await {
+    let mut socket = match open(server, source, &base, &token).await {
         Ok(socket) => socket,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -135,19 +118,10 @@ pub async fn student_socket(
         }
     };
     recording.with(|r| {
-        r.request(Sample {
-            name: "WS student",
-            due: None,
-            sent,
-            done: Instant::now(),
-            status: 101,
-            code: None,
-            failure: None,
-        });
+        opened(r, "WS student", sent);
         r.socket(true);
     });
     let _ = ready.send(Ok(()));
-    let mut socket = socket;
     while let Some(Ok(message)) = socket.next().await {
         let Message::Text(text) = message else {
             continue;
@@ -195,18 +169,34 @@ async fn open(
         .connect(server)
         .await
         .map_err(|e| format!("WS student: cannot connect: {e}"))?;
-    let url = format!("{}/api/v1/queue/ws", base.replacen("http", "ws", 1));
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| format!("WS student: {e}"))?;
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("a token is ASCII"),
-    );
+    let request = upgrade_request(base, token).map_err(|e| format!("WS student: {e}"))?;
     let (socket, _) =
         tokio_tungstenite::client_async_with_config(request, stream, Some(small_buffers()))
             .await
             .map_err(|e| format!("WS student: cannot upgrade: {e}"))?;
     Ok(socket)
+}
+
+/// The queue's WebSocket upgrade at `base` (`http://…`), as `token`.
+fn upgrade_request(base: &str, token: &str) -> Result<Request, tungstenite::Error> {
+    let url = format!("{}/api/v1/queue/ws", base.replacen("http", "ws", 1));
+    let mut request = url.as_str().into_client_request()?;
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("a token is ASCII"),
+    );
+    Ok(request)
+}
+
+/// Records a socket's upgrade (101), sent at `sent`, as request `name`.
+fn opened(recorder: &mut Recorder, name: &'static str, sent: Instant) {
+    recorder.request(Sample {
+        name,
+        due: None,
+        sent,
+        done: Instant::now(),
+        status: 101,
+        code: None,
+        failure: None,
+    });
 }

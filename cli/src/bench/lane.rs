@@ -133,21 +133,20 @@ fn source_address(base: &str, lane: u64) -> Option<IpAddr> {
         "localhost" => Ipv4Addr::LOCALHOST,
         host => host.parse().ok()?,
     };
-    let (high, low) = ((lane / 250) % 256, lane % 250 + 1);
-    server
-        .is_loopback()
-        .then(|| IpAddr::V4(Ipv4Addr::new(127, 1, high as u8, low as u8)))
+    server.is_loopback().then(|| loopback(1, lane as usize))
+}
+
+/// The `index`-th of 64,000 loopback addresses `127.<block>.x.y`: one set per kind of client.
+fn loopback(block: u8, index: usize) -> IpAddr {
+    let (high, low) = ((index / 250) % 256, index % 250 + 1);
+    IpAddr::V4(Ipv4Addr::new(127, block, high as u8, low as u8))
 }
 
 /// With a WebSocket per student, each student's socket comes from a loopback address of its own,
 /// `127.2.x.y`, against a server on this machine: one address has ports for about 28,000
 /// connections, and a run opens tens of thousands.
 fn student_source(server: SocketAddr, student: usize) -> Option<IpAddr> {
-    let (high, low) = ((student / 250) % 256, student % 250 + 1);
-    server
-        .ip()
-        .is_loopback()
-        .then(|| IpAddr::V4(Ipv4Addr::new(127, 2, high as u8, low as u8)))
+    server.ip().is_loopback().then(|| loopback(2, student))
 }
 
 /// The server's socket address, from `http://host:port`.

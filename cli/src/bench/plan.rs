@@ -136,21 +136,7 @@ fn encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn courses(hot: usize) -> Courses {
-        Courses {
-            first: 1,
-            last: 1000,
-            hot: (0..hot)
-                .map(|i| crate::seed::HotCourse {
-                    id: 1 + i as i64 * 100,
-                    code: format!("HOT{i}"),
-                    title: "인기 강좌".into(),
-                    capacity: 30,
-                })
-                .collect(),
-        }
-    }
+    use crate::seed::carts::test_courses as courses;
 
     #[test]
     fn a_phase_is_dealt_to_lanes_in_arrival_order_within_its_window() {

@@ -122,24 +122,27 @@ pub fn shuffle<T>(items: &mut [T], rng: &mut Rng) {
     }
 }
 
+/// A catalog for tests: ids 1–1000, with `hot` hot courses of 30 seats at ids 1, 101, 201, …
+#[cfg(test)]
+pub(crate) fn test_courses(hot: usize) -> Courses {
+    Courses {
+        first: 1,
+        last: 1000,
+        hot: (0..hot)
+            .map(|i| HotCourse {
+                id: 1 + i as i64 * 100,
+                code: format!("HOT{i}"),
+                title: "인기 강좌".into(),
+                capacity: 30,
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_courses as courses;
     use super::*;
-
-    fn courses(hot: usize) -> Courses {
-        Courses {
-            first: 1,
-            last: 1000,
-            hot: (0..hot)
-                .map(|i| HotCourse {
-                    id: 1 + i as i64 * 100,
-                    code: format!("HOT{i}"),
-                    title: "인기 강좌".into(),
-                    capacity: 30,
-                })
-                .collect(),
-        }
-    }
 
     const RUSH: CartSpec = CartSpec {
         size: [3, 6],

@@ -220,11 +220,16 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let cookie = session_cookie_name(state.cookie_secure);
-        let token = presented_token(parts, cookie)?.ok_or(AppError::Unauthenticated)?;
+        let token = session_token(parts, state)?;
         let claims = auth::authenticate(&state.tokens, &state.logouts, token).await?;
         Ok(Caller(claims))
     }
+}
+
+/// The session token the request presents (header or cookie); `UNAUTHENTICATED` without one.
+fn session_token<'a>(parts: &'a Parts, state: &AppState) -> Result<&'a str, AppError> {
+    let cookie = session_cookie_name(state.cookie_secure);
+    presented_token(parts, cookie)?.ok_or(AppError::Unauthenticated)
 }
 
 impl Caller {
@@ -255,8 +260,9 @@ impl FromRequestParts<AppState> for CurrentStudent {
 
 /// A student pressing 신청: the token is verified (signature, expiry, role) but, where the queue
 /// can check sessions (Redis), its logout is left to the enrollment, whose queue admission checks
-/// it in the same step, so a press costs one round trip instead of two. Only for `POST /api/v1/enrollments`, which checks the
-/// session itself whenever the admission could not ([`RegistrationError::SessionUnchecked`]).
+/// it in the same step, so a press costs one round trip instead of two. Only for
+/// `POST /api/v1/enrollments`, which checks the session itself whenever the admission could not
+/// ([`RegistrationError::SessionUnchecked`]).
 ///
 /// [`RegistrationError::SessionUnchecked`]: crate::registration::RegistrationError::SessionUnchecked
 pub struct EnrollingStudent {
@@ -278,23 +284,17 @@ impl FromRequestParts<AppState> for EnrollingStudent {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let cookie = session_cookie_name(state.cookie_secure);
-        let token = presented_token(parts, cookie)?.ok_or(AppError::Unauthenticated)?;
-        let claims = state.tokens.verify(token)?;
+        let claims = state.tokens.verify(session_token(parts, state)?)?;
         if claims.role != Role::Student {
             return Err(AppError::Forbidden);
         }
-        let id = StudentId(claims.sub);
-        if !state.queue.checks_sessions() {
+        let deferred = state.queue.checks_sessions();
+        if !deferred {
             auth::ensure_not_logged_out(&state.logouts, &claims).await?;
-            return Ok(EnrollingStudent {
-                id,
-                unchecked: None,
-            });
         }
         Ok(EnrollingStudent {
-            id,
-            unchecked: Some(claims),
+            id: StudentId(claims.sub),
+            unchecked: deferred.then_some(claims),
         })
     }
 }

@@ -82,14 +82,15 @@ impl Registration {
         session: Option<&str>,
     ) -> Result<EnrollmentAnswer, RegistrationError> {
         let settings = self.settings.get();
+        let open = check_open(&settings, now_ms);
         if session.is_some()
             && (settings.mode == EnrollmentMode::Direct
-                || check_open(&settings, now_ms).is_err()
+                || open.is_err()
                 || !self.known.contains(course))
         {
             return Err(RegistrationError::SessionUnchecked);
         }
-        check_open(&settings, now_ms)?;
+        open?;
         if settings.mode == EnrollmentMode::Direct {
             return Ok(EnrollmentAnswer::Enrolled(
                 self.enroll(student, course).await?,

@@ -43,9 +43,19 @@ fn enroll_request(
     token: String,
     course_id: CourseId,
 ) -> impl std::future::Future<Output = (u16, String)> + Send + 'static {
+    course_request(app, "/api/v1/enrollments", token, course_id)
+}
+
+/// `POST path {course_id}` as `token`, answering (status, error code).
+fn course_request(
+    app: &TestApp,
+    path: &str,
+    token: String,
+    course_id: CourseId,
+) -> impl std::future::Future<Output = (u16, String)> + Send + 'static {
     let request = app
         .client
-        .post(app.url("/api/v1/enrollments"))
+        .post(app.url(path))
         .bearer_auth(token)
         .json(&serde_json::json!({ "course_id": course_id }));
     async move {
@@ -149,20 +159,7 @@ async fn one_student_cannot_race_past_the_cart_limit(backend: Backend) {
     let wanted = |i: usize| course_ids[i.saturating_sub(9)];
 
     let results = fire(30, |i| {
-        let request = app
-            .client
-            .post(app.url("/api/v1/cart"))
-            .bearer_auth(&student.token)
-            .json(&serde_json::json!({ "course_id": wanted(i) }));
-        async move {
-            let response = request.send().await.expect("the server answers");
-            let status = response.status().as_u16();
-            let body: serde_json::Value = response.json().await.expect("a JSON body");
-            (
-                status,
-                body["error"]["code"].as_str().unwrap_or("").to_owned(),
-            )
-        }
+        course_request(&app, "/api/v1/cart", student.token.clone(), wanted(i))
     })
     .await;
 
