@@ -17,7 +17,6 @@ use crate::http::{self, AppState, ClientLimits, InFlightRequestsCounter, LimitSe
 use crate::lock::{MemoryLock, RedisLock, SchedulerLock};
 use crate::queue::hub::Hub;
 use crate::queue::{MemoryQueue, Queue, QueueError, RedisQueue};
-use crate::redis_conn;
 use crate::registration::{DrainConfig, Drainer, LiveSettings, Registration, Rules};
 use crate::search::database::DatabaseSearch;
 use crate::search::elastic::ElasticIndex;
@@ -46,6 +45,8 @@ pub enum StartupError {
     Search(#[from] SearchError),
     #[error("search index sync")]
     SearchSync(#[from] SyncError),
+    #[error("cannot start the drain's thread")]
+    DrainThread(#[source] std::io::Error),
     #[error("server")]
     Serve(#[source] std::io::Error),
 }
@@ -72,10 +73,11 @@ impl Shared {
     pub async fn open(config: &QueueConfig) -> Result<Shared, QueueError> {
         match &config.redis_url {
             Some(url) => {
-                let conn = redis_conn::connect(url).await?;
+                let queue = RedisQueue::connect(url, &config.lock_env).await?;
+                let conn = queue.connection();
                 let env = &config.lock_env;
                 Ok(Shared {
-                    queue: Arc::new(RedisQueue::new(conn.clone(), env)),
+                    queue: Arc::new(queue),
                     lock: Arc::new(RedisLock::new(conn.clone(), env)),
                     revocations: Arc::new(RedisRevocations::new(conn, env)),
                 })
@@ -197,18 +199,8 @@ impl Application {
         let state = self.state.clone();
         let registration = &state.registration;
         let (stop, stopped) = watch::channel(false);
-        let mut workers = vec![
-            tokio::spawn(
-                registration
-                    .settings
-                    .clone()
-                    .keep_fresh(state.store.clone(), stopped.clone()),
-            ),
-            tokio::spawn(state.hub.clone().run(state.queue.clone(), stopped.clone())),
-            tokio::spawn(tidy_limits(state.limits.clone(), stopped.clone())),
-            tokio::spawn(state.search.clone().run(stopped.clone())),
-        ];
-        if self.config.queue.drain {
+        // The drain's thread first: failing to start it leaves nothing else running.
+        let drain = if self.config.queue.drain {
             let drainer = Drainer {
                 store: registration.store.clone(),
                 queue: registration.queue.clone(),
@@ -222,8 +214,26 @@ impl Application {
                     ..DrainConfig::default()
                 },
             };
-            workers.push(tokio::spawn(drainer.run(stopped)));
-        }
+            Some(
+                drainer
+                    .spawn(stopped.clone())
+                    .map_err(StartupError::DrainThread)?,
+            )
+        } else {
+            None
+        };
+        let mut workers = vec![
+            tokio::spawn(
+                registration
+                    .settings
+                    .clone()
+                    .keep_fresh(state.store.clone(), stopped.clone()),
+            ),
+            tokio::spawn(state.hub.clone().run(state.queue.clone(), stopped.clone())),
+            tokio::spawn(tidy_limits(state.limits.clone(), stopped.clone())),
+            tokio::spawn(state.search.clone().run(stopped)),
+        ];
+        workers.extend(drain);
         let router = http::router(self.state, self.config.request_timeout, crate::web::pages());
         let limits = ConnectionLimits {
             max_connections: self.config.http_connections,

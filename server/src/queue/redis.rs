@@ -11,6 +11,8 @@
 //! `s:<student>` (the student's ticket ids), `o:<student>` (their open ones), `rate:<second>`, `results` and `results-n` (a stream
 //! of settled outcomes with IDs `<position>-1`).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use redis::{ErrorKind, RedisError, Script, Value};
@@ -71,12 +73,16 @@ pub struct RedisQueue {
     /// The drain lock's fencing counter, which claim, settle and restore compare against.
     epoch_key: String,
     scripts: Scripts,
+    /// Where more connections to the same Redis are opened; `None` over a connection given.
+    url: Option<String>,
 }
 
 impl RedisQueue {
     /// Connects to Redis at `url` and keeps the queue of environment `env` there.
     pub async fn connect(url: &str, env: &str) -> Result<RedisQueue, QueueError> {
-        Ok(RedisQueue::new(redis_conn::connect(url).await?, env))
+        let mut queue = RedisQueue::new(redis_conn::connect(url).await?, env);
+        queue.url = Some(url.to_owned());
+        Ok(queue)
     }
 
     /// Deletes every key of this queue (not the drain lock): the next drain holder rebuilds it
@@ -96,6 +102,11 @@ impl RedisQueue {
             .map_err(backend_error)
     }
 
+    /// The connection this queue uses, for the lock and the revocations to share.
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
     /// The queue of environment `env` over an open connection.
     pub fn new(conn: ConnectionManager, env: &str) -> RedisQueue {
         RedisQueue {
@@ -103,6 +114,7 @@ impl RedisQueue {
             prefix: format!("classmate:{env}:"),
             epoch_key: epoch_key(env, DRAIN_LOCK),
             scripts: Scripts::load(),
+            url: None,
         }
     }
 
@@ -180,6 +192,19 @@ impl RedisQueue {
 impl Queue for RedisQueue {
     fn kind(&self) -> &'static str {
         "redis"
+    }
+
+    async fn own_connection(&self) -> Result<Option<Arc<dyn Queue>>, QueueError> {
+        let Some(url) = &self.url else {
+            return Ok(None);
+        };
+        Ok(Some(Arc::new(RedisQueue {
+            conn: redis_conn::connect(url).await?,
+            prefix: self.prefix.clone(),
+            epoch_key: self.epoch_key.clone(),
+            scripts: Scripts::load(),
+            url: Some(url.clone()),
+        })))
     }
 
     async fn ping(&self) -> Result<(), QueueError> {
