@@ -20,4 +20,9 @@ pub trait Dialect: sqlx::Database {
     /// Appended to a `SELECT` to lock its rows until the transaction ends ("" where the
     /// transaction's write lock already covers them).
     const LOCK_ROWS: &'static str;
+
+    /// A table expression named `alias` over the JSON array of objects bound as parameter `$n`:
+    /// a row per object, a column per `(name, SQL type)` of `columns`, read from the object's key
+    /// of that name (a missing key or `null` reads as NULL).
+    fn json_rows(n: usize, alias: &str, columns: &[(&str, &str)]) -> String;
 }

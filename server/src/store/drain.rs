@@ -1,22 +1,22 @@
 //! The drain's side of the database: one transaction per batch, behind the epoch fence.
 //!
 //! A batch costs a fixed handful of round trips whatever its size: the fence, the replay check,
-//! the students, their schedules and the courses (each one `IN (…)` query), one multi-row insert
-//! of enrollments, one conditional seat update per course, one multi-row insert of decisions, and
-//! the commit.
+//! the students, their schedules and the courses, the enrollments, the seats of every course,
+//! the decisions, and the commit. Each statement takes its batch as one JSON parameter
+//! ([`DrainStatements`]), so its text never changes and each connection prepares it once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::query::Query;
+use serde::Serialize;
 use sqlx::{Database, Executor, FromRow, IntoArguments, Transaction};
 use time::OffsetDateTime;
 
 use super::dialect::Dialect;
 use super::rows::{CourseRow, DecisionRow, StudentCourseRow, StudentRow, convert_all};
-use super::sql::placeholders;
-use super::{SeatBoard, StoreError, sql};
+use super::sql::{self, DrainStatements};
+use super::{SeatBoard, StoreError};
 use crate::clock::unix_ms;
 use crate::domain::{Course, CourseId, Settled, Student, StudentId, Ticket, TicketState};
 
@@ -48,9 +48,6 @@ pub trait DrainTx: Send {
     /// Makes the batch durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
-
-/// Rows per multi-row insert; far below either database's limit on bound parameters.
-const INSERT_CHUNK: usize = 500;
 
 fn unique(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
     let mut ids: Vec<i64> = ids.into_iter().collect();
@@ -96,32 +93,34 @@ where
         return Ok((tx, DrainReads::default()));
     }
 
-    let statement = format!(
-        "{}{}",
-        sql::DRAIN_DECIDED,
-        placeholders(1, tickets.len(), DB::NUMBERED_PARAMS)
-    );
-    let mut query = sqlx::query_as::<DB, DecisionRow>(&statement);
-    for ticket in tickets {
-        query = query.bind(ticket.id.to_string());
-    }
-    let decided = convert_all(query.fetch_all(&mut *tx).await?)?;
+    let statements = DrainStatements::new::<DB>();
+    let ticket_ids = json_ids(tickets.iter().map(|t| t.id.to_string()));
+    let rows: Vec<DecisionRow> = sqlx::query_as(&statements.decided)
+        .bind(ticket_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+    let decided = convert_all(rows)?;
 
-    let student_ids = unique(tickets.iter().map(|t| t.student_id.0));
-    // Students in id order, so two lockers never wait on each other in a cycle.
-    let tail = format!(" ORDER BY id{}", DB::LOCK_ROWS);
-    let rows: Vec<StudentRow> =
-        rows_for_ids(&mut tx, sql::DRAIN_STUDENTS, &student_ids, &tail).await?;
+    // Students, then courses, each locked in id order, so two lockers never wait on each other
+    // in a cycle.
+    let student_ids = json_ids(unique(tickets.iter().map(|t| t.student_id.0)));
+    let rows: Vec<StudentRow> = sqlx::query_as(&statements.students)
+        .bind(student_ids.clone())
+        .fetch_all(&mut *tx)
+        .await?;
     let students = convert_all(rows)?;
 
-    let rows: Vec<StudentCourseRow> =
-        rows_for_ids(&mut tx, sql::DRAIN_SCHEDULES, &student_ids, "").await?;
+    let rows: Vec<StudentCourseRow> = sqlx::query_as(&statements.schedules)
+        .bind(student_ids)
+        .fetch_all(&mut *tx)
+        .await?;
     let schedules = convert_all(rows)?;
 
-    let course_ids = unique(tickets.iter().map(|t| t.course_id.0));
-    let tail = format!(" ORDER BY c.id{}", DB::LOCK_ROWS);
-    let rows: Vec<CourseRow> =
-        rows_for_ids(&mut tx, sql::DRAIN_COURSES, &course_ids, &tail).await?;
+    let course_ids = json_ids(unique(tickets.iter().map(|t| t.course_id.0)));
+    let rows: Vec<CourseRow> = sqlx::query_as(&statements.courses)
+        .bind(course_ids)
+        .fetch_all(&mut *tx)
+        .await?;
     let courses = convert_all(rows)?;
     let reads = DrainReads {
         decided,
@@ -137,60 +136,47 @@ where
     Ok((tx, reads))
 }
 
-/// Runs `head` followed by the placeholders of `rows` (`width` columns each) in chunks of
-/// [`INSERT_CHUNK`] rows, binding each row with `bind`.
-async fn insert_rows<DB, T>(
-    tx: &mut Transaction<'static, DB>,
-    head: &str,
-    width: usize,
-    rows: &[T],
-    bind: impl for<'q> Fn(
-        Query<'q, DB, <DB as Database>::Arguments<'q>>,
-        &T,
-    ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>,
-) -> Result<(), StoreError>
-where
-    DB: Dialect,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-{
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let statement = format!(
-            "{head}{}",
-            placeholders(chunk.len(), width, DB::NUMBERED_PARAMS)
-        );
-        let mut query = sqlx::query::<DB>(&statement);
-        for row in chunk {
-            query = bind(query, row);
-        }
-        query.execute(&mut **tx).await?;
+/// `[{"id": …}, …]`, the parameter of a statement over a list of ids.
+fn json_ids<T: Serialize>(ids: impl IntoIterator<Item = T>) -> String {
+    #[derive(Serialize)]
+    struct Id<T> {
+        id: T,
     }
-    Ok(())
+    let ids: Vec<Id<T>> = ids.into_iter().map(|id| Id { id }).collect();
+    to_json(&ids)
 }
 
-/// The rows of `head (ids…) tail`, read inside `tx`.
-async fn rows_for_ids<DB, R>(
-    tx: &mut Transaction<'static, DB>,
-    head: &str,
-    ids: &[i64],
-    tail: &str,
-) -> Result<Vec<R>, StoreError>
-where
-    DB: Dialect,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    R: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
-{
-    let statement = format!(
-        "{head}{}{tail}",
-        placeholders(1, ids.len(), DB::NUMBERED_PARAMS)
-    );
-    let mut query = sqlx::query_as::<DB, R>(&statement);
-    for id in ids {
-        query = query.bind(*id);
-    }
-    Ok(query.fetch_all(&mut **tx).await?)
+fn to_json<T: Serialize>(rows: &[T]) -> String {
+    serde_json::to_string(rows).expect("rows of numbers and strings serialise")
+}
+
+/// An enrollment row of [`DrainStatements::enrollments`].
+#[derive(Serialize)]
+struct EnrollmentJson {
+    student_id: i64,
+    course_id: i64,
+    ticket_id: String,
+}
+
+/// A course's seats taken, for [`DrainStatements::take_seats`].
+#[derive(Serialize)]
+struct SeatsJson {
+    course_id: i64,
+    taken: i64,
+}
+
+/// A decision row of [`DrainStatements::decisions`].
+#[derive(Serialize)]
+struct DecisionJson {
+    ticket_id: String,
+    generation: i64,
+    seq: i64,
+    student_id: i64,
+    course_id: i64,
+    state: &'static str,
+    code: Option<&'static str>,
+    admitted_at_ms: i64,
+    decided_at_ms: i64,
 }
 
 /// Records `epoch` as the newest that committed, unless a newer one already did. The row stays
@@ -239,51 +225,46 @@ where
             .iter()
             .filter(|(_, settled)| settled.state == TicketState::Enrolled)
             .collect();
-        let now = time::OffsetDateTime::now_utc();
+        let statements = DrainStatements::new::<DB>();
+        let rows: Vec<EnrollmentJson> = enrolled
+            .iter()
+            .map(|(ticket, _)| EnrollmentJson {
+                student_id: ticket.student_id.0,
+                course_id: ticket.course_id.0,
+                ticket_id: ticket.id.to_string(),
+            })
+            .collect();
         // No ON CONFLICT: the snapshot already excluded every pair and ticket the database
         // holds, so a conflict here means something raced the batch, and the batch fails.
-        insert_rows(
-            &mut self.tx,
-            sql::INSERT_DRAIN_ENROLLMENTS,
-            4,
-            &enrolled,
-            |query, (ticket, _)| {
-                query
-                    .bind(ticket.student_id.0)
-                    .bind(ticket.course_id.0)
-                    .bind(now)
-                    .bind(ticket.id.to_string())
-            },
-        )
-        .await?;
+        if !rows.is_empty() {
+            sqlx::query(&statements.enrollments)
+                .bind(to_json(&rows))
+                .bind(OffsetDateTime::now_utc())
+                .execute(&mut *self.tx)
+                .await?;
+        }
 
         let mut seats: HashMap<i64, i64> = HashMap::new();
         for (ticket, _) in &enrolled {
             *seats.entry(ticket.course_id.0).or_default() += 1;
         }
-        let mut courses: Vec<(i64, i64)> = seats.into_iter().collect();
-        courses.sort_unstable();
-        // One statement for every course of the batch: the round trips of a batch stay fixed
-        // whatever the number of courses in it.
-        let now = unix_ms(OffsetDateTime::now_utc());
-        for chunk in courses.chunks(INSERT_CHUNK) {
-            let statement = format!(
-                "{}{}{}",
-                sql::TAKE_SEATS[0],
-                placeholders(chunk.len(), 3, DB::NUMBERED_PARAMS),
-                sql::TAKE_SEATS[1]
-            );
-            let mut query = sqlx::query_as::<DB, (i64, i32)>(&statement);
-            for (course_id, taken) in chunk {
-                query = query.bind(*course_id).bind(*taken).bind(now);
-            }
-            let done: Vec<(i64, i32)> = query.fetch_all(&mut *self.tx).await?;
-            if let Some((course_id, _)) = chunk
+        let mut courses: Vec<SeatsJson> = seats
+            .into_iter()
+            .map(|(course_id, taken)| SeatsJson { course_id, taken })
+            .collect();
+        courses.sort_unstable_by_key(|c| c.course_id);
+        if !courses.is_empty() {
+            let done: Vec<(i64, i32)> = sqlx::query_as(&statements.take_seats)
+                .bind(to_json(&courses))
+                .bind(unix_ms(OffsetDateTime::now_utc()))
+                .fetch_all(&mut *self.tx)
+                .await?;
+            if let Some(missing) = courses
                 .iter()
-                .find(|(id, _)| !done.iter().any(|(taken, _)| taken == id))
+                .find(|c| !done.iter().any(|(taken, _)| *taken == c.course_id))
             {
                 return Err(StoreError::SeatsChanged {
-                    course_id: CourseId(*course_id),
+                    course_id: CourseId(missing.course_id),
                 });
             }
             self.seen.extend(
@@ -292,27 +273,30 @@ where
             );
         }
 
+        if decisions.is_empty() {
+            return Ok(());
+        }
         let epoch = i64::try_from(epoch).map_err(|_| StoreError::Fenced { epoch })?;
-        insert_rows(
-            &mut self.tx,
-            sql::INSERT_DECISIONS,
-            10,
-            decisions,
-            |query, (ticket, settled)| {
-                query
-                    .bind(ticket.id.to_string())
-                    .bind(i64::try_from(ticket.id.generation).unwrap_or(i64::MAX))
-                    .bind(i64::try_from(ticket.id.seq).unwrap_or(i64::MAX))
-                    .bind(ticket.student_id.0)
-                    .bind(ticket.course_id.0)
-                    .bind(settled.state.as_str().to_owned())
-                    .bind(settled.state.code().map(|code| code.as_str().to_owned()))
-                    .bind(ticket.admitted_at_ms)
-                    .bind(settled.decided_at_ms)
-                    .bind(epoch)
-            },
-        )
-        .await
+        let rows: Vec<DecisionJson> = decisions
+            .iter()
+            .map(|(ticket, settled)| DecisionJson {
+                ticket_id: ticket.id.to_string(),
+                generation: i64::try_from(ticket.id.generation).unwrap_or(i64::MAX),
+                seq: i64::try_from(ticket.id.seq).unwrap_or(i64::MAX),
+                student_id: ticket.student_id.0,
+                course_id: ticket.course_id.0,
+                state: settled.state.as_str(),
+                code: settled.state.code().map(|code| code.as_str()),
+                admitted_at_ms: ticket.admitted_at_ms,
+                decided_at_ms: settled.decided_at_ms,
+            })
+            .collect();
+        sqlx::query(&statements.decisions)
+            .bind(to_json(&rows))
+            .bind(epoch)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

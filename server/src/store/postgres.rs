@@ -28,6 +28,17 @@ impl Dialect for Postgres {
             "TRUNCATE enrollments, ticket_decisions, cart_items, courses, students, roster \
              CONTINUE IDENTITY",
         ];
+
+    fn json_rows(n: usize, alias: &str, columns: &[(&str, &str)]) -> String {
+        let columns: Vec<String> = columns
+            .iter()
+            .map(|(name, kind)| format!("{name} {kind}"))
+            .collect();
+        format!(
+            "json_to_recordset(${n}::json) AS {alias}({})",
+            columns.join(", ")
+        )
+    }
 }
 
 impl PgStore {

@@ -1,5 +1,8 @@
 //! Statements both backends run unchanged. SQLite reads `$1` as PostgreSQL does, so one text
-//! serves both; what differs (row locks, how a transaction begins) lives in each backend's file.
+//! serves both; what differs (row locks, how a transaction begins, how a JSON parameter is read
+//! as rows) lives in each backend's file.
+
+use super::dialect::Dialect;
 
 /// The course columns every course query selects, in `CourseRow`'s order.
 macro_rules! course_columns {
@@ -172,43 +175,101 @@ pub(super) const QUEUE_SETTINGS: &str = "SELECT epoch, generation, opens_at_ms, 
 pub(super) const UPDATE_SETTINGS: &str = "UPDATE queue_state SET opens_at_ms = $1, paused = $2, \
      admission_rate = $3, mode = $4 WHERE id = 1";
 
-/// Takes seats in many courses at once, each only if it stays within capacity: between the two
-/// parts go rows of `(course id, seats, now in unix ms)`. Returns the id and new counter of each
-/// course that took its seats; a course missing from the answer would have gone over (or
-/// closed), and the batch rolls back. `VALUES` columns are `column1`, `column2`, `column3` in
-/// PostgreSQL and SQLite alike.
-pub(super) const TAKE_SEATS: [&str; 2] = [
-    "UPDATE courses SET enrolled = enrolled + v.column2, seats_changed_ms = v.column3 \
-     FROM (VALUES ",
-    ") AS v WHERE id = v.column1 AND is_open AND enrolled + v.column2 <= capacity \
-     RETURNING id, enrolled",
-];
+/// The drain's statements. Each carries its batch as one JSON parameter, read as a table by
+/// [`Dialect::json_rows`], so a statement reads the same whatever the batch's size and each
+/// connection prepares it once: with a parameter per value, every batch was new text, and each
+/// of its statements cost a second round trip to be prepared (and planned) again.
+pub(super) struct DrainStatements {
+    /// The batch's tickets the database already decided; `$1`: `[{"id": ticket id}]`.
+    pub decided: String,
+    /// The batch's students, locked in id order; `$1`: `[{"id": student id}]`.
+    pub students: String,
+    /// The courses those students hold, with the student's id; `$1` as for `students`.
+    pub schedules: String,
+    /// The batch's courses, locked in id order; `$1`: `[{"id": course id}]`.
+    pub courses: String,
+    /// `$1`: `[{student_id, course_id, ticket_id}]`, `$2`: the time of enrollment.
+    pub enrollments: String,
+    /// Takes seats in many courses at once, each only if it stays within capacity. `$1`:
+    /// `[{course_id, taken}]`, `$2`: now in unix ms. Returns the id and new counter of each
+    /// course that took its seats; a course missing from the answer would have gone over (or
+    /// closed), and the batch rolls back.
+    pub take_seats: String,
+    /// `$1`: `[{ticket_id, generation, seq, student_id, course_id, state, code, admitted_at_ms,
+    /// decided_at_ms}]`, `$2`: the epoch.
+    pub decisions: String,
+}
 
-/// Followed by `(id, …)`.
-pub(super) const DRAIN_DECIDED: &str = concat!(
-    "SELECT ",
-    decision_columns!(),
-    " FROM ticket_decisions WHERE ticket_id IN "
-);
-
-/// Followed by `(id, …)`, the order and the dialect's row lock.
-pub(super) const DRAIN_STUDENTS: &str =
-    "SELECT id, student_number, name, department, year FROM students WHERE id IN ";
-
-/// Followed by `(id, …)`.
-pub(super) const DRAIN_SCHEDULES: &str = concat!(
-    "SELECT ",
-    course_columns!(),
-    ", e.student_id FROM enrollments e JOIN courses c ON c.id = e.course_id \
-     WHERE e.student_id IN "
-);
-
-/// Followed by `(id, …)`, the order and the dialect's row lock.
-pub(super) const DRAIN_COURSES: &str = concat!(
-    "SELECT ",
-    course_columns!(),
-    " FROM courses c WHERE c.id IN "
-);
+impl DrainStatements {
+    pub(super) fn new<DB: Dialect>() -> DrainStatements {
+        let ids = |of: &str| format!("(SELECT id FROM {})", DB::json_rows(1, "b", &[("id", of)]));
+        DrainStatements {
+            decided: format!(
+                "SELECT {} FROM ticket_decisions WHERE ticket_id IN {}",
+                decision_columns!(),
+                ids("text")
+            ),
+            students: format!(
+                "SELECT id, student_number, name, department, year FROM students \
+                 WHERE id IN {} ORDER BY id{}",
+                ids("bigint"),
+                DB::LOCK_ROWS
+            ),
+            schedules: format!(
+                "SELECT {}, e.student_id FROM enrollments e JOIN courses c ON c.id = e.course_id \
+                 WHERE e.student_id IN {}",
+                course_columns!(),
+                ids("bigint")
+            ),
+            courses: format!(
+                "SELECT {} FROM courses c WHERE c.id IN {} ORDER BY c.id{}",
+                course_columns!(),
+                ids("bigint"),
+                DB::LOCK_ROWS
+            ),
+            enrollments: format!(
+                "INSERT INTO enrollments (student_id, course_id, enrolled_at, ticket_id) \
+                 SELECT student_id, course_id, $2, ticket_id FROM {}",
+                DB::json_rows(
+                    1,
+                    "r",
+                    &[
+                        ("student_id", "bigint"),
+                        ("course_id", "bigint"),
+                        ("ticket_id", "text")
+                    ]
+                )
+            ),
+            take_seats: format!(
+                "UPDATE courses SET enrolled = enrolled + v.taken, seats_changed_ms = $2 \
+                 FROM {} WHERE id = v.course_id AND is_open AND enrolled + v.taken <= capacity \
+                 RETURNING id, enrolled",
+                DB::json_rows(1, "v", &[("course_id", "bigint"), ("taken", "bigint")])
+            ),
+            decisions: format!(
+                "INSERT INTO ticket_decisions (ticket_id, generation, seq, student_id, course_id, \
+                 state, code, admitted_at_ms, decided_at_ms, epoch) \
+                 SELECT ticket_id, generation, seq, student_id, course_id, state, code, \
+                 admitted_at_ms, decided_at_ms, $2 FROM {}",
+                DB::json_rows(
+                    1,
+                    "r",
+                    &[
+                        ("ticket_id", "text"),
+                        ("generation", "bigint"),
+                        ("seq", "bigint"),
+                        ("student_id", "bigint"),
+                        ("course_id", "bigint"),
+                        ("state", "text"),
+                        ("code", "text"),
+                        ("admitted_at_ms", "bigint"),
+                        ("decided_at_ms", "bigint")
+                    ]
+                )
+            ),
+        }
+    }
+}
 
 pub(super) const ENROLLED_PAIRS: &str = "SELECT student_id, course_id FROM enrollments";
 
@@ -229,14 +290,6 @@ pub(super) const DECIDED_TICKETS_OF: &str = concat!(
     decision_columns!(),
     " FROM ticket_decisions WHERE student_id = $1 ORDER BY generation DESC, seq DESC LIMIT $2"
 );
-
-/// Followed by `VALUES`-style rows of (student_id, course_id, enrolled_at, ticket_id).
-pub(super) const INSERT_DRAIN_ENROLLMENTS: &str =
-    "INSERT INTO enrollments (student_id, course_id, enrolled_at, ticket_id) VALUES ";
-
-/// Followed by rows of every decision column.
-pub(super) const INSERT_DECISIONS: &str = "INSERT INTO ticket_decisions (ticket_id, generation, \
-     seq, student_id, course_id, state, code, admitted_at_ms, decided_at_ms, epoch) VALUES ";
 
 /// `($1, $2, …)` for `rows` rows of `columns` placeholders each, comma-separated; with one row,
 /// an `IN` list. With `numbered` false, plain `?`: SQLite looks numbered names up one by one on

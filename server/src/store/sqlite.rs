@@ -35,6 +35,18 @@ impl Dialect for Sqlite {
         "DELETE FROM students",
         "DELETE FROM roster",
     ];
+
+    /// SQLite keeps no column types: a JSON number reads as an integer, a string as text.
+    fn json_rows(n: usize, alias: &str, columns: &[(&str, &str)]) -> String {
+        let columns: Vec<String> = columns
+            .iter()
+            .map(|(name, _)| format!("value ->> '$.{name}' AS {name}"))
+            .collect();
+        format!(
+            "(SELECT {} FROM json_each(${n})) AS {alias}",
+            columns.join(", ")
+        )
+    }
 }
 
 /// Creates the database file, and its directory, readable by this user only, unless it exists.
