@@ -351,6 +351,9 @@ pub trait Store: Send + Sync {
     /// The course with this id.
     async fn course(&self, id: CourseId) -> Result<Option<Course>, StoreError>;
 
+    /// Every course's id.
+    async fn course_ids(&self) -> Result<Vec<CourseId>, StoreError>;
+
     /// Courses changed after `after` (a time and, among courses changed at that very time, an
     /// id), in that order, at most `limit`: what the search index follows.
     async fn courses_changed(

@@ -291,6 +291,13 @@ where
         course_in(&self.reader, id).await
     }
 
+    async fn course_ids(&self) -> Result<Vec<CourseId>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(sql::COURSE_IDS)
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(ids.into_iter().map(CourseId).collect())
+    }
+
     async fn courses_changed(
         &self,
         after: (OffsetDateTime, CourseId),

@@ -271,6 +271,8 @@ impl DrainStatements {
     }
 }
 
+pub(super) const COURSE_IDS: &str = "SELECT id FROM courses";
+
 pub(super) const ENROLLED_PAIRS: &str = "SELECT student_id, course_id FROM enrollments";
 
 pub(super) const FULL_COURSES: &str =
