@@ -56,6 +56,9 @@ pub struct Progress {
     pub total: u64,
     /// Rebuilds finished since the process started.
     pub finished: u64,
+    /// A rebuild was asked for and has not started yet: `running` stays true until it ends, even
+    /// when a rebuild already under way when it was asked ends first.
+    asked: bool,
 }
 
 /// How the sync stands, for `classmate search status`.
@@ -202,6 +205,7 @@ impl Search {
         let (total, _, _) = self.store.catalog_fingerprint().await?;
         self.set_progress(|p| {
             p.running = true;
+            p.asked = false;
             p.done = 0;
             p.total = total;
         });
@@ -230,7 +234,7 @@ impl Search {
         }
         .await;
         self.set_progress(|p| {
-            p.running = false;
+            p.running = p.asked;
             if result.is_ok() {
                 p.finished += 1;
             }
@@ -250,7 +254,10 @@ impl Search {
 
     /// Asks the running sync for a rebuild; returns at once.
     pub fn ask_rebuild(&self) {
-        self.set_progress(|p| p.running = true);
+        self.set_progress(|p| {
+            p.running = true;
+            p.asked = true;
+        });
         self.rebuild_asked.notify_one();
     }
 
@@ -286,7 +293,11 @@ impl Search {
             match step {
                 Ok(()) => first = false,
                 Err(error) => {
-                    self.set_progress(|p| p.running = false);
+                    self.set_progress(|p| {
+                        // An asked rebuild that failed is over; the operator asks again.
+                        p.asked &= !rebuild;
+                        p.running = p.asked;
+                    });
                     tracing::warn!(error = %error, "search sync failed; retrying")
                 }
             }
