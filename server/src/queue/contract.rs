@@ -52,6 +52,7 @@ macro_rules! contract_tests {
                 status_counts_the_queue,
                 restore_wipes_the_previous_state,
                 a_seat_freed_during_a_batch_drops_its_sold_out_flags,
+                the_drains_own_connection_serves_the_same_queue,
             );
         }
     };
@@ -571,6 +572,36 @@ async fn claim_hands_out_tickets_in_sequence_order(h: &dyn Harness) {
     assert_eq!(queue.claim(2, 0).await.unwrap(), []);
 }
 
+async fn the_drains_own_connection_serves_the_same_queue(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let Some(own) = queue.own_connection().await.unwrap() else {
+        assert_eq!(
+            queue.kind(),
+            "memory",
+            "a queue over the network gives the drain its own"
+        );
+        return;
+    };
+    let ticket = queued(&*queue, 1, 10, NOW).await;
+    let claimed = own.claim(1, 10).await.unwrap();
+    assert_eq!(ids(&claimed), ids(&[ticket.clone()]));
+    own.settle(
+        1,
+        &[outcome(&claimed[0], TicketState::Enrolled, NOW + 5)],
+        &CourseFlags::default(),
+    )
+    .await
+    .unwrap();
+    let seen = queue.ticket(ticket.id).await.unwrap().unwrap();
+    assert_eq!(seen.state, TicketState::Enrolled);
+    // The same fence guards both connections.
+    h.set_epoch(2).await;
+    assert!(matches!(
+        own.claim(1, 10).await,
+        Err(QueueError::Fenced { .. })
+    ));
+}
+
 async fn a_stale_epoch_is_fenced(h: &dyn Harness) {
     let queue = start(h, 1, 0).await;
     let ticket = queued(&*queue, 1, 10, NOW).await;
@@ -929,13 +960,13 @@ impl RedisHarness {
     pub(crate) async fn start() -> RedisHarness {
         let namespace = RedisNamespace::new("q");
         let needed = "the queue contract tests need Redis (set CLASSMATE_TEST_REDIS_URL)";
-        let conn = crate::redis_conn::connect(&namespace.url)
+        let queue = RedisQueue::connect(&namespace.url, &namespace.name)
             .await
             .unwrap_or_else(|e| panic!("{needed}: {}: {e}", namespace.url));
         RedisHarness {
-            queue: Arc::new(RedisQueue::new(conn.clone(), &namespace.name)),
+            conn: queue.connection(),
+            queue: Arc::new(queue),
             namespace,
-            conn,
         }
     }
 }
