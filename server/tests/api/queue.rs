@@ -121,6 +121,16 @@ async fn an_admitted_ticket_is_decided_by_the_drain(backend: Backend) {
         .assert_error(404, "COURSE_NOT_FOUND");
     assert_eq!(app.state.queue.status().await.unwrap().last_seq, 1);
     assert_eq!(app.row_counts().await, before);
+    // A course added after the server loaded the course ids is found all the same.
+    let added = app
+        .course(course_input(
+            "CSE3010-01",
+            3,
+            30,
+            &[(Weekday::Tue, 600, 675)],
+        ))
+        .await;
+    admit(&app, &student.token, added.id).await.expect(202);
 }
 
 async fn the_queue_enforces_every_rule(backend: Backend) {
