@@ -584,7 +584,7 @@ async fn the_drains_own_connection_serves_the_same_queue(h: &dyn Harness) {
     };
     let ticket = queued(&*queue, 1, 10, NOW).await;
     let claimed = own.claim(1, 10).await.unwrap();
-    assert_eq!(ids(&claimed), ids(&[ticket.clone()]));
+    assert_eq!(ids(&claimed), ids(std::slice::from_ref(&ticket)));
     own.settle(
         1,
         &[outcome(&claimed[0], TicketState::Enrolled, NOW + 5)],
