@@ -139,7 +139,7 @@ impl Drainer {
     /// Competes for the drain lock and drains while holding it, until `stop` turns true; then
     /// releases the lock so another process takes over at once.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        while !*stop.borrow() {
+        while !stopping(&stop) {
             let mut wait = self.config.acquire_every;
             match self.lock.try_acquire(DRAIN_LOCK, self.config.lease).await {
                 Ok(Some(lease)) => {
@@ -204,7 +204,7 @@ impl Drainer {
     async fn work(&self, lease: &Lease, lost: &AtomicBool, stop: &mut watch::Receiver<bool>) {
         // The first round checks at once: a takeover is when an older queue is most likely.
         let mut reconciled: Option<Instant> = None;
-        while !*stop.borrow() && !lost.load(Ordering::SeqCst) {
+        while !stopping(stop) && !lost.load(Ordering::SeqCst) {
             if reconciled.is_none_or(|at| at.elapsed() >= self.config.reconcile_every) {
                 reconciled = Some(Instant::now());
                 if let Err(e) = self.catch_up(lease).await {
@@ -361,6 +361,13 @@ impl Drainer {
     }
 }
 
+/// Whether the drain must stop: asked to, or the server that would ask has gone. On a thread of
+/// its own the drain outlives the server's runtime, and a dropped sender makes every wait end at
+/// once: without this it would spin.
+fn stopping(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
+}
+
 /// Renews the lease at a quarter of its length; flags `lost` when it is gone.
 async fn renew(
     lock: Arc<dyn SchedulerLock>,
@@ -379,5 +386,22 @@ async fn renew(
             }
             Err(e) => tracing::warn!(error = %e, "could not renew the drain lock"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drain_stops_when_asked_or_when_the_server_is_gone() {
+        let (stop, receiver) = watch::channel(false);
+        assert!(!stopping(&receiver));
+        stop.send(true).unwrap();
+        assert!(stopping(&receiver));
+
+        let (stop, receiver) = watch::channel(false);
+        drop(stop);
+        assert!(stopping(&receiver));
     }
 }
