@@ -61,6 +61,7 @@ pub(super) struct SqlDrainTx<DB: Database> {
     pub(super) seats: Arc<SeatBoard>,
     /// Seat counters the batch left, for the board once it commits.
     pub(super) seen: Vec<(CourseId, u32)>,
+    statements: DrainStatements,
 }
 
 /// Passes the fence and reads the batch's snapshot.
@@ -84,43 +85,31 @@ where
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     pass_fence(&mut tx, epoch).await?;
+    let mut drain = SqlDrainTx {
+        tx,
+        seats,
+        seen: Vec::new(),
+        statements: DrainStatements::new::<DB>(),
+    };
     if tickets.is_empty() {
-        let tx = SqlDrainTx {
-            tx,
-            seats,
-            seen: Vec::new(),
-        };
-        return Ok((tx, DrainReads::default()));
+        return Ok((drain, DrainReads::default()));
     }
+    let (tx, statements) = (&mut drain.tx, &drain.statements);
 
-    let statements = DrainStatements::new::<DB>();
     let ticket_ids = json_ids(tickets.iter().map(|t| t.id.to_string()));
-    let rows: Vec<DecisionRow> = sqlx::query_as(&statements.decided)
-        .bind(ticket_ids)
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows: Vec<DecisionRow> = rows_for(tx, &statements.decided, ticket_ids).await?;
     let decided = convert_all(rows)?;
 
     // Students, then courses, each locked in id order, so two lockers never wait on each other
     // in a cycle.
     let student_ids = json_ids(unique(tickets.iter().map(|t| t.student_id.0)));
-    let rows: Vec<StudentRow> = sqlx::query_as(&statements.students)
-        .bind(student_ids.clone())
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows: Vec<StudentRow> = rows_for(tx, &statements.students, student_ids.clone()).await?;
     let students = convert_all(rows)?;
-
-    let rows: Vec<StudentCourseRow> = sqlx::query_as(&statements.schedules)
-        .bind(student_ids)
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows: Vec<StudentCourseRow> = rows_for(tx, &statements.schedules, student_ids).await?;
     let schedules = convert_all(rows)?;
 
     let course_ids = json_ids(unique(tickets.iter().map(|t| t.course_id.0)));
-    let rows: Vec<CourseRow> = sqlx::query_as(&statements.courses)
-        .bind(course_ids)
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows: Vec<CourseRow> = rows_for(tx, &statements.courses, course_ids).await?;
     let courses = convert_all(rows)?;
     let reads = DrainReads {
         decided,
@@ -128,12 +117,26 @@ where
         schedules,
         courses,
     };
-    let tx = SqlDrainTx {
-        tx,
-        seats,
-        seen: Vec::new(),
-    };
-    Ok((tx, reads))
+    Ok((drain, reads))
+}
+
+/// The rows of `statement`, whose one parameter is the JSON `param`, read inside `tx`.
+async fn rows_for<DB, R>(
+    tx: &mut Transaction<'static, DB>,
+    statement: &str,
+    param: String,
+) -> Result<Vec<R>, StoreError>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    R: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
+{
+    Ok(sqlx::query_as::<DB, R>(statement)
+        .bind(param)
+        .fetch_all(&mut **tx)
+        .await?)
 }
 
 /// `[{"id": …}, …]`, the parameter of a statement over a list of ids.
@@ -225,7 +228,7 @@ where
             .iter()
             .filter(|(_, settled)| settled.state == TicketState::Enrolled)
             .collect();
-        let statements = DrainStatements::new::<DB>();
+        let statements = &self.statements;
         let rows: Vec<EnrollmentJson> = enrolled
             .iter()
             .map(|(ticket, _)| EnrollmentJson {
