@@ -90,6 +90,13 @@ async fn never_reuse_ids(writer: &sqlx::SqlitePool) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Rows the write connection's thread may hand over before its reader takes them (sqlx's
+/// default is 50). A drain batch reads thousands of rows in one statement; with 50, SQLite's
+/// thread stopped every 50 rows until the drain's thread had run, and on a busy machine each
+/// of those waits was a trip through the scheduler. Bounded: one statement at a time runs on
+/// the writer.
+const WRITER_ROW_BUFFER: usize = 8192;
+
 impl SqliteStore {
     /// Opens (creating if needed) the file `url` names and brings the schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> Result<SqliteStore, StoreError> {
@@ -107,7 +114,7 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(options.clone().row_buffer_size(WRITER_ROW_BUFFER))
             .await?;
         sqlx::migrate!("src/store/migrations/sqlite")
             .run(&writer)
