@@ -44,6 +44,7 @@ macro_rules! contract_tests {
                 leaving_cancels_a_queued_ticket_and_frees_the_pair,
                 leaving_refuses_deciding_tickets_and_other_students,
                 claim_hands_out_tickets_in_sequence_order,
+                claiming_after_a_ticket_leaves_the_batch_before_it,
                 a_stale_epoch_is_fenced,
                 settling_records_outcomes_and_moves_serving,
                 results_page_with_a_cursor,
@@ -570,6 +571,42 @@ async fn claim_hands_out_tickets_in_sequence_order(h: &dyn Harness) {
     let rest = queue.claim(2, 10).await.unwrap();
     assert_eq!(ids(&rest), ids(&tickets[2..]));
     assert_eq!(queue.claim(2, 0).await.unwrap(), []);
+}
+
+async fn claiming_after_a_ticket_leaves_the_batch_before_it(h: &dyn Harness) {
+    let queue = start(h, 1, 0).await;
+    let mut tickets = Vec::new();
+    for student in 1..=5 {
+        tickets.push(queued(&*queue, student, 10, NOW + student).await);
+    }
+    let first = queue.claim_after(1, 2, None).await.unwrap();
+    assert_eq!(ids(&first.tickets), ids(&tickets[..2]));
+    assert_eq!(first.freed_mark, queue.freed_mark().await.unwrap());
+
+    // The next batch, claimed while the first is still undecided, starts after its last ticket.
+    let next = queue.claim_after(1, 2, Some(tickets[1].id)).await.unwrap();
+    assert_eq!(ids(&next.tickets), ids(&tickets[2..4]));
+    assert!(
+        next.tickets
+            .iter()
+            .all(|t| t.state == TicketState::Deciding)
+    );
+
+    // The mark is read with the batch: a seat freed before the claim shows in it.
+    queue.seat_freed(CourseId(10), None).await.unwrap();
+    let moved = queue.claim_after(1, 10, Some(tickets[3].id)).await.unwrap();
+    assert_eq!(ids(&moved.tickets), ids(&tickets[4..]));
+    assert_eq!(moved.freed_mark, queue.freed_mark().await.unwrap());
+    assert_ne!(moved.freed_mark, first.freed_mark);
+
+    // A ticket of another generation counts for nothing: the claim starts at "now serving", and
+    // what is still deciding comes again.
+    let elsewhere = TicketId {
+        generation: tickets[0].id.generation + 1,
+        seq: tickets[3].id.seq,
+    };
+    let again = queue.claim_after(1, 10, Some(elsewhere)).await.unwrap();
+    assert_eq!(ids(&again.tickets), ids(&tickets));
 }
 
 async fn the_drains_own_connection_serves_the_same_queue(h: &dyn Harness) {

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::{Admission, AdmitLimits, CourseFlags, Leave, Queue, QueueError, QueueStatus, Restore};
+use super::{
+    Admission, AdmitLimits, Claimed, CourseFlags, Leave, Queue, QueueError, QueueStatus, Restore,
+};
 use crate::domain::{CourseId, Settled, StudentId, Ticket, TicketId, TicketState};
 use crate::lock::{DRAIN_LOCK, MemoryLock};
 
@@ -242,11 +244,22 @@ impl Queue for MemoryQueue {
         Ok(newest)
     }
 
-    async fn claim(&self, epoch: u64, max: usize) -> Result<Vec<Ticket>, QueueError> {
+    async fn claim_after(
+        &self,
+        epoch: u64,
+        max: usize,
+        after: Option<TicketId>,
+    ) -> Result<Claimed, QueueError> {
         let mut guard = self.fenced(epoch)?;
         let state = &mut *guard;
+        let from = match after {
+            Some(after) if Some(after.generation) == state.generation => {
+                after.seq.max(state.serving)
+            }
+            _ => state.serving,
+        };
         let mut claimed = Vec::new();
-        for id in state.log.values().take(max) {
+        for id in state.log.range(from + 1..).map(|(_, id)| id).take(max) {
             if let Some(ticket) = state.tickets.get_mut(id) {
                 if ticket.state == TicketState::Queued {
                     ticket.state = TicketState::Deciding;
@@ -254,7 +267,10 @@ impl Queue for MemoryQueue {
                 claimed.push(ticket.clone());
             }
         }
-        Ok(claimed)
+        Ok(Claimed {
+            tickets: claimed,
+            freed_mark: state.freed,
+        })
     }
 
     async fn settle(

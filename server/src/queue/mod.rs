@@ -80,6 +80,14 @@ pub struct CourseFlags {
     pub freed_mark: Option<u64>,
 }
 
+/// A batch the drain claimed.
+#[derive(Debug, Clone, Default)]
+pub struct Claimed {
+    pub tickets: Vec<Ticket>,
+    /// [`Queue::freed_mark`] as it was when the batch was claimed, before the database is read.
+    pub freed_mark: u64,
+}
+
 /// The state to rebuild after a loss, read from the database.
 #[derive(Debug, Clone, Default)]
 pub struct Restore {
@@ -221,7 +229,19 @@ pub trait Queue: Send + Sync {
     /// sequence order. Queued tickets become `Deciding`; tickets already `Deciding` (a drainer
     /// died before settling them) come again; cancelled ones come too, so the drain can record
     /// them and move past them.
-    async fn claim(&self, epoch: u64, max: usize) -> Result<Vec<Ticket>, QueueError>;
+    async fn claim(&self, epoch: u64, max: usize) -> Result<Vec<Ticket>, QueueError> {
+        Ok(self.claim_after(epoch, max, None).await?.tickets)
+    }
+
+    /// [`Queue::claim`], but starting after ticket `after` when it is of the current generation
+    /// and past "now serving": the drain claims its next batch while the one before it is still
+    /// being decided and settled. Also reads the freed mark, in the same step.
+    async fn claim_after(
+        &self,
+        epoch: u64,
+        max: usize,
+        after: Option<TicketId>,
+    ) -> Result<Claimed, QueueError>;
 
     /// For the drain holding lease `epoch`: records each outcome, updates the duplicate check
     /// (an enrolled pair stays known; any other outcome frees the pair for a new ticket), flags

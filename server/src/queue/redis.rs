@@ -17,7 +17,9 @@ use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use redis::{ErrorKind, RedisError, Script, Value};
 
-use super::{Admission, AdmitLimits, CourseFlags, Leave, Queue, QueueError, QueueStatus, Restore};
+use super::{
+    Admission, AdmitLimits, Claimed, CourseFlags, Leave, Queue, QueueError, QueueStatus, Restore,
+};
 use crate::domain::{CourseId, Settled, StudentId, Ticket, TicketId, TicketState};
 use crate::lock::{DRAIN_LOCK, epoch_key};
 use crate::redis_conn::{self, one_line, scan_keys};
@@ -283,14 +285,31 @@ impl Queue for RedisQueue {
         Ok(tickets)
     }
 
-    async fn claim(&self, epoch: u64, max: usize) -> Result<Vec<Ticket>, QueueError> {
+    async fn claim_after(
+        &self,
+        epoch: u64,
+        max: usize,
+        after: Option<TicketId>,
+    ) -> Result<Claimed, QueueError> {
+        let (generation, seq) = match after {
+            Some(after) => (after.generation.to_string(), after.seq.to_string()),
+            None => (String::new(), String::new()),
+        };
         let reply = self
-            .run_fenced(&self.scripts.claim, epoch, vec![max.to_string()])
+            .run_fenced(
+                &self.scripts.claim,
+                epoch,
+                vec![max.to_string(), generation, seq],
+            )
             .await?;
-        items(reply.field(0)?)?
+        let tickets = items(reply.field(0)?)?
             .into_iter()
             .map(parse_ticket)
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok(Claimed {
+            tickets,
+            freed_mark: number(&reply.field(1)?, "the freed mark")?,
+        })
     }
 
     async fn settle(

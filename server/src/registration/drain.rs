@@ -2,7 +2,8 @@
 //!
 //! Each step claims up to a batch of tickets in sequence order, decides them in one database
 //! transaction behind the epoch fence ([`crate::store::DrainTx`]) with [`decide_batch`], then
-//! settles them in the queue. A crash between the commit and the settle is harmless: the next
+//! settles them in the queue. The steps overlap: while the database decides one batch, the queue
+//! settles the one before and claims the one after (see [`Drainer::step`]). A crash between the commit and the settle is harmless: the next
 //! holder claims the same tickets, finds their decisions in the database, and settles those
 //! instead of deciding again.
 
@@ -19,7 +20,7 @@ use super::{LiveSettings, Rules};
 use crate::clock::now_ms;
 use crate::domain::{CourseId, Settled, TicketId};
 use crate::lock::{DRAIN_LOCK, Lease, LockError, SchedulerLock};
-use crate::queue::{CourseFlags, Queue, QueueError, Restore};
+use crate::queue::{Claimed, CourseFlags, Queue, QueueError, Restore};
 use crate::store::{Store, StoreError};
 
 /// How the drain works; the defaults let another process take over within 3 s of a holder's death.
@@ -204,8 +205,18 @@ impl Drainer {
     async fn work(&self, lease: &Lease, lost: &AtomicBool, stop: &mut watch::Receiver<bool>) {
         // The first round checks at once: a takeover is when an older queue is most likely.
         let mut reconciled: Option<Instant> = None;
+        let mut pipeline = Pipeline::default();
         while !stopping(stop) && !lost.load(Ordering::SeqCst) {
-            if reconciled.is_none_or(|at| at.elapsed() >= self.config.reconcile_every) {
+            let due = reconciled.is_none_or(|at| at.elapsed() >= self.config.reconcile_every);
+            let paused = self.settings.get().paused;
+            if (due || paused)
+                && let Err(e) = self.finish(lease.epoch, &mut pipeline).await
+            {
+                self.failed(e, lost);
+                self.pause(Duration::from_millis(100), stop).await;
+                continue;
+            }
+            if due {
                 reconciled = Some(Instant::now());
                 if let Err(e) = self.catch_up(lease).await {
                     tracing::warn!(error = %e, "could not compare the queue with the database");
@@ -214,7 +225,7 @@ impl Drainer {
                     tracing::warn!(error = %e, "could not reconcile the sold-out flags");
                 }
             }
-            if self.settings.get().paused {
+            if paused {
                 // Paused draining still rebuilds a lost queue, so admission can go on.
                 if let Ok(None) = self.queue.generation().await
                     && let Err(e) = self.recover(lease).await
@@ -224,7 +235,7 @@ impl Drainer {
                 self.pause(Duration::from_millis(50), stop).await;
                 continue;
             }
-            let (failed, retry_in) = match self.step(lease.epoch).await {
+            let (failed, retry_in) = match self.step(lease.epoch, &mut pipeline).await {
                 Ok(0) => {
                     self.pause(self.config.idle_wait, stop).await;
                     (Ok(()), Duration::ZERO)
@@ -239,18 +250,32 @@ impl Drainer {
                 }
                 Err(e) => (Err(e), Duration::from_millis(100)),
             };
-            match failed {
-                Ok(()) => {}
-                Err(e) if e.is_fenced() => {
-                    tracing::warn!(epoch = lease.epoch, error = %e, "fenced out: another process drains now");
-                    lost.store(true, Ordering::SeqCst);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "drain step failed; retrying");
+            if let Err(e) = failed {
+                // Whatever the pipeline held is claimed again from "now serving".
+                pipeline = Pipeline::default();
+                if !self.failed(e, lost) {
                     self.pause(retry_in, stop).await;
                 }
             }
         }
+        // Stopping: leave nothing decided but unsettled. A lost lease cannot settle; the next
+        // holder settles the batch as a replay.
+        if !lost.load(Ordering::SeqCst)
+            && let Err(e) = self.finish(lease.epoch, &mut pipeline).await
+        {
+            tracing::warn!(error = %e, "could not settle the last batch before stopping");
+        }
+    }
+
+    /// Logs a failed step; flags `lost` and returns true when it was fenced out.
+    fn failed(&self, e: DrainError, lost: &AtomicBool) -> bool {
+        if e.is_fenced() {
+            tracing::warn!(error = %e, "fenced out: another process drains now");
+            lost.store(true, Ordering::SeqCst);
+            return true;
+        }
+        tracing::warn!(error = %e, "drain step failed; retrying");
+        false
     }
 
     /// Starts a new generation when the queue's state is older than the database's: Redis came
@@ -281,15 +306,81 @@ impl Drainer {
         }
     }
 
-    /// Decides the next batch; returns how many tickets it settled.
-    pub async fn step(&self, epoch: u64) -> Result<usize, DrainError> {
-        // Read before the database is: a seat freed after this point makes the batch's flags
-        // suspect, and settle then drops them.
-        let freed_mark = self.queue.freed_mark().await?;
-        let tickets = self.queue.claim(epoch, self.config.batch_max).await?;
-        if tickets.is_empty() {
-            return Ok(0);
+    /// Decides the next batch; returns how many tickets it decided, or settled when there was
+    /// nothing new to decide.
+    ///
+    /// The steps overlap: while the database decides batch N, the queue settles batch N − 1
+    /// and claims batch N + 1 (after N's last ticket). Batch N is settled in the next step, and
+    /// only once N − 1's settle succeeded, so "now serving" never moves past a ticket whose
+    /// outcome is not recorded. Any failure empties the pipeline: the next step claims again
+    /// from "now serving" and settles what the database already decided as replays.
+    async fn step(&self, epoch: u64, pipeline: &mut Pipeline) -> Result<usize, DrainError> {
+        let claimed = match pipeline.next.take() {
+            Some(claimed) => claimed,
+            None => {
+                self.queue
+                    .claim_after(epoch, self.config.batch_max, None)
+                    .await?
+            }
+        };
+        let unsettled = pipeline.unsettled.take();
+        if claimed.tickets.is_empty() {
+            return match unsettled {
+                Some(batch) => self.settle(epoch, &batch).await,
+                None => Ok(0),
+            };
         }
+        let after = claimed.tickets.iter().map(|t| t.id).max();
+        let decided = claimed.tickets.len();
+        let (batch, earlier, next) = tokio::join!(
+            self.decide(epoch, claimed),
+            async {
+                match &unsettled {
+                    Some(batch) => self.settle(epoch, batch).await,
+                    None => Ok(0),
+                }
+            },
+            async {
+                let next = self.queue.claim_after(epoch, self.config.batch_max, after);
+                next.await.map_err(DrainError::from)
+            },
+        );
+        let (batch, next) = match (earlier, batch, next) {
+            (Ok(_), Ok(batch), Ok(next)) => (batch, next),
+            (earlier, batch, next) => {
+                // A fence anywhere means another holder drains now; otherwise the earliest
+                // batch's failure is the one to report.
+                let mut failures: Vec<DrainError> = [earlier.err(), batch.err(), next.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let first = failures.iter().position(DrainError::is_fenced).unwrap_or(0);
+                return Err(failures.swap_remove(first));
+            }
+        };
+        pipeline.unsettled = Some(batch);
+        pipeline.next = Some(next);
+        Ok(decided)
+    }
+
+    /// Settles what the pipeline holds and decides the batch it claimed ahead, so that nothing
+    /// is left claimed or unsettled while the drain does something else (pauses, reconciles,
+    /// stops).
+    async fn finish(&self, epoch: u64, pipeline: &mut Pipeline) -> Result<(), DrainError> {
+        let (unsettled, next) = (pipeline.unsettled.take(), pipeline.next.take());
+        if let Some(batch) = unsettled {
+            self.settle(epoch, &batch).await?;
+        }
+        if let Some(claimed) = next.filter(|c| !c.tickets.is_empty()) {
+            let batch = self.decide(epoch, claimed).await?;
+            self.settle(epoch, &batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Decides a claimed batch in one database transaction and commits it.
+    async fn decide(&self, epoch: u64, claimed: Claimed) -> Result<Unsettled, DrainError> {
+        let tickets = claimed.tickets;
         let (mut tx, reads) = self.store.begin_drain(epoch, &tickets).await?;
         let mut snapshot = DrainSnapshot::from(reads);
         if let Some(id) = snapshot.foreign_replay(&tickets) {
@@ -307,8 +398,10 @@ impl Drainer {
         tx.commit().await?;
 
         let batch_courses: BTreeSet<CourseId> = tickets.iter().map(|t| t.course_id).collect();
+        // The mark was read when the batch was claimed, before the database was: a seat freed
+        // since makes the batch's flags suspect, and settle then drops them.
         let flags = CourseFlags {
-            freed_mark: Some(freed_mark),
+            freed_mark: Some(claimed.freed_mark),
             sold_out: batch_courses
                 .into_iter()
                 .filter(|id| {
@@ -319,9 +412,18 @@ impl Drainer {
                 })
                 .collect(),
         };
-        let settled: Vec<Settled> = decisions.into_iter().map(|d| d.settled).collect();
-        self.queue.settle(epoch, &settled, &flags).await?;
-        Ok(settled.len())
+        Ok(Unsettled {
+            settled: decisions.into_iter().map(|d| d.settled).collect(),
+            flags,
+        })
+    }
+
+    /// Records a committed batch's outcomes in the queue; returns how many there were.
+    async fn settle(&self, epoch: u64, batch: &Unsettled) -> Result<usize, DrainError> {
+        self.queue
+            .settle(epoch, &batch.settled, &batch.flags)
+            .await?;
+        Ok(batch.settled.len())
     }
 
     /// Starts a new generation after the queue's state was lost. First it makes sure the lock
@@ -359,6 +461,21 @@ impl Drainer {
         }
         Ok(())
     }
+}
+
+/// What one drain step hands the next.
+#[derive(Default)]
+struct Pipeline {
+    /// The batch claimed while the previous one was decided.
+    next: Option<Claimed>,
+    /// A batch committed to the database whose outcomes the queue has not recorded yet.
+    unsettled: Option<Unsettled>,
+}
+
+/// A decided, committed batch, for the queue to settle.
+struct Unsettled {
+    settled: Vec<Settled>,
+    flags: CourseFlags,
 }
 
 /// Whether the drain must stop: asked to, or the server that would ask has gone. On a thread of

@@ -21,6 +21,7 @@ on_both_backends!(
     the_admission_rate_limit_answers_429,
     a_cancellation_reopens_a_sold_out_course,
     operators_see_and_steer_the_queue,
+    a_pause_mid_drain_leaves_no_decided_ticket_unsettled,
     a_ticket_waiting_past_its_lifetime_expires,
     bad_input_to_the_queue_writes_nothing,
     the_audit_finds_what_was_broken,
@@ -479,6 +480,78 @@ async fn operators_see_and_steer_the_queue(backend: Backend) {
         ))
         .await;
     app.enroll(&students[0].token, other.id).await.expect(201);
+}
+
+/// The drain settles a batch while it decides the next, so at any moment one batch may be in the
+/// database and not yet in the queue. A pause must not leave it there: every ticket the database
+/// decided shows its outcome while the pause lasts.
+async fn a_pause_mid_drain_leaves_no_decided_ticket_unsettled(backend: Backend) {
+    let app = TestApp::spawn_in(backend, EnrollmentMode::Queue, |config| {
+        config.queue.drain_batch = 5;
+    })
+    .await;
+    let course = app
+        .course(course_input(
+            "CSE2010-01",
+            3,
+            1000,
+            &[(Weekday::Mon, 600, 675)],
+        ))
+        .await;
+    let students = app.many_students(600).await;
+    app.settings(json!({ "paused": true })).await;
+    let tickets: Vec<TicketId> = stream::iter(&students)
+        .map(|student| async {
+            let ticket = admit(&app, &student.token, course.id).await.expect(202);
+            ticket["id"].as_str().unwrap().parse::<TicketId>().unwrap()
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+
+    app.settings(json!({ "paused": false })).await;
+    eventually(Duration::from_secs(10), "the drain decides", || async {
+        let decided = app.integers("SELECT count(*) FROM ticket_decisions").await[0];
+        (decided >= 50).then_some(())
+    })
+    .await;
+    app.settings(json!({ "paused": true })).await;
+
+    // While it drains, a batch claimed ahead is always `deciding`; once paused, none may be. The
+    // drain finishes its batches at once when it sees the pause; within 2 s, because its
+    // periodic round (every 5 s) would finish them too.
+    let states = eventually(
+        Duration::from_secs(2),
+        "the paused drain leaves no ticket deciding",
+        || async {
+            let mut states = BTreeMap::new();
+            for id in &tickets {
+                let ticket = app.state.queue.ticket(*id).await.unwrap().unwrap();
+                *states.entry(ticket.state.as_str()).or_insert(0_u64) += 1;
+            }
+            (!states.contains_key("deciding")).then_some(states)
+        },
+    )
+    .await;
+    let decided = app.integers("SELECT count(*) FROM ticket_decisions").await[0];
+    let status = app.state.queue.status().await.unwrap();
+    let queued = states.get("queued").copied().unwrap_or(0);
+    assert!(
+        queued > 0,
+        "the pause came after the drain had finished: nothing was tested"
+    );
+    // Every ticket the database decided is settled in the queue, and no other.
+    assert_eq!(
+        states["enrolled"],
+        u64::try_from(decided).unwrap(),
+        "{states:?}"
+    );
+    assert_eq!(
+        status.decided_total,
+        u64::try_from(decided).unwrap(),
+        "{status:?}"
+    );
+    assert_eq!(status.depth, queued, "{status:?}");
 }
 
 /// `GET /api/v1/admin/queue` once the hub's frame shows what `ready` waits for.

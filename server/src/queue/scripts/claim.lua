@@ -1,6 +1,10 @@
--- Hands the drain the next tickets after "now serving", in sequence order.
--- ARGV: [1] prefix, [2] epoch key, [3] the caller's epoch, [4] most tickets.
--- Replies {FENCED}, {RECOVERING} or {OK, {ticket...}}.
+-- Hands the drain the next tickets after "now serving", in sequence order, or after the ticket
+-- [5]-[6] when it is of the current generation and past serving: the drain claims its next batch
+-- while the one before is still being decided and settled.
+-- ARGV: [1] prefix, [2] epoch key, [3] the caller's epoch, [4] most tickets, [5] generation and
+-- [6] sequence number of the ticket to claim after ('' for serving).
+-- Replies {FENCED}, {RECOVERING} or {OK, {ticket...}, freed mark}: the mark as it was before the
+-- drain reads the database for these tickets.
 --
 -- Log entry IDs are `<seq>-1`, so ID order is sequence order and the exclusive start
 -- `(<serving>-1` is "every sequence number above serving". Marking queued tickets deciding in
@@ -12,7 +16,11 @@ if refused then
 end
 
 local serving = redis.call('GET', P .. 'serving') or '0'
-local entries = entries_after(P .. 'log', serving, ARGV[4])
+local start = serving
+if ARGV[5] == redis.call('GET', P .. 'generation') and tonumber(ARGV[6]) > tonumber(serving) then
+  start = ARGV[6]
+end
+local entries = entries_after(P .. 'log', start, ARGV[4])
 local claimed = {}
 for _, entry in ipairs(entries) do
   local f = entry_fields(entry)
@@ -27,4 +35,4 @@ for _, entry in ipairs(entries) do
   end
   claimed[#claimed + 1] = ticket_reply(f.id)
 end
-return {'OK', claimed}
+return {'OK', claimed, redis.call('GET', P .. 'freed') or '0'}
