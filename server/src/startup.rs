@@ -231,6 +231,7 @@ impl Application {
             ),
             tokio::spawn(state.hub.clone().run(state.queue.clone(), stopped.clone())),
             tokio::spawn(tidy_limits(state.limits.clone(), stopped.clone())),
+            tokio::spawn(checkpoints(state.store.clone(), stopped.clone())),
             tokio::spawn(state.search.clone().run(stopped)),
         ];
         workers.extend(drain);
@@ -288,6 +289,20 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every [`store::CHECKPOINT_EVERY`], copies the database's write-ahead log into its file.
+async fn checkpoints(store: Arc<dyn Store>, mut stopped: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(store::CHECKPOINT_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+        if let Err(e) = store.checkpoint().await {
+            tracing::warn!(error = %e, "could not checkpoint the database's log");
+        }
+    }
 }
 
 /// Every few seconds, forgets the clients whose rate limits have filled up again, so the

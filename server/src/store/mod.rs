@@ -32,6 +32,9 @@ use crate::domain::{
     Ticket, TicketId,
 };
 
+/// How often the server checkpoints the database's write-ahead log ([`Store::checkpoint`]).
+pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub use audit::{Audit, AuditScope, Finding};
 pub use bulk::{BulkLoad, DataCounts, Seeding};
 pub use dialect::Dialect;
@@ -430,6 +433,11 @@ pub trait Store: Send + Sync {
 
     /// Ids of the courses with no free seat, in id order.
     async fn full_courses(&self) -> Result<Vec<CourseId>, StoreError>;
+
+    /// Copies what the write-ahead log holds into the database file, beside the writers rather
+    /// than in their commits (SQLite; nothing to do elsewhere). The server calls it every
+    /// [`CHECKPOINT_EVERY`].
+    async fn checkpoint(&self) -> Result<(), StoreError>;
 
     /// The decided ticket with this id, from the drain's records.
     async fn decided_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError>;

@@ -69,6 +69,7 @@ impl PgStore {
             writer: pool.clone(),
             reader: pool,
             seats: Default::default(),
+            checkpointer: None,
         })
     }
 }

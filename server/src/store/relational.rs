@@ -39,6 +39,9 @@ pub struct SqlStore<DB: Database> {
     pub(super) writer: Pool<DB>,
     pub(super) reader: Pool<DB>,
     pub(super) seats: Arc<SeatBoard>,
+    /// SQLite: the connection that copies the write-ahead log into the database file
+    /// ([`Store::checkpoint`]), so that writers do not.
+    pub(super) checkpointer: Option<Pool<DB>>,
 }
 
 impl<DB: Database> Clone for SqlStore<DB> {
@@ -47,6 +50,7 @@ impl<DB: Database> Clone for SqlStore<DB> {
             writer: self.writer.clone(),
             reader: self.reader.clone(),
             seats: self.seats.clone(),
+            checkpointer: self.checkpointer.clone(),
         }
     }
 }
@@ -504,6 +508,15 @@ where
                 .collect(),
             full: full.into_iter().map(CourseId).collect(),
         })
+    }
+
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        if let Some(pool) = &self.checkpointer {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn full_courses(&self) -> Result<Vec<CourseId>, StoreError> {
