@@ -3,9 +3,9 @@
 //! Each step claims up to a batch of tickets in sequence order, decides them in one database
 //! transaction behind the epoch fence ([`crate::store::DrainTx`]) with [`decide_batch`], then
 //! settles them in the queue. The steps overlap: while the database decides one batch, the queue
-//! settles the one before and claims the one after (see [`Drainer::step`]). A crash between the commit and the settle is harmless: the next
-//! holder claims the same tickets, finds their decisions in the database, and settles those
-//! instead of deciding again.
+//! settles the one before and claims the one after (see [`Drainer::step`]). A crash between the
+//! commit and the settle is harmless: the next holder claims the same tickets, finds their
+//! decisions in the database, and settles those instead of deciding again.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
