@@ -43,7 +43,7 @@ pub struct DrainConfig {
 impl Default for DrainConfig {
     fn default() -> Self {
         DrainConfig {
-            batch_max: 2_000,
+            batch_max: 5_000,
             lease: Duration::from_secs(2),
             acquire_every: Duration::from_millis(250),
             idle_wait: Duration::from_millis(5),
