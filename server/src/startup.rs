@@ -292,27 +292,36 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
 }
 
 /// Every [`store::CHECKPOINT_EVERY`], copies the database's write-ahead log into its file.
-async fn checkpoints(store: Arc<dyn Store>, mut stopped: watch::Receiver<bool>) {
-    let mut every = tokio::time::interval(store::CHECKPOINT_EVERY);
-    loop {
-        tokio::select! {
-            _ = every.tick() => {}
-            _ = stopped.wait_for(|stop| *stop) => return,
-        }
+async fn checkpoints(store: Arc<dyn Store>, stopped: watch::Receiver<bool>) {
+    every(store::CHECKPOINT_EVERY, stopped, || async {
         if let Err(e) = store.checkpoint().await {
             tracing::warn!(error = %e, "could not checkpoint the database's log");
         }
-    }
+    })
+    .await
 }
 
 /// Every few seconds, forgets the clients whose rate limits have filled up again, so the
 /// limiters' memory follows the clients of the last minutes, not every one ever seen.
-async fn tidy_limits(limits: Arc<ClientLimits>, mut stopped: watch::Receiver<bool>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+async fn tidy_limits(limits: Arc<ClientLimits>, stopped: watch::Receiver<bool>) {
+    every(std::time::Duration::from_secs(10), stopped, || async {
+        limits.tidy()
+    })
+    .await
+}
+
+/// Runs `work` at once and then every `period`, until `stopped` turns true.
+async fn every<F, W>(period: std::time::Duration, mut stopped: watch::Receiver<bool>, mut work: F)
+where
+    F: FnMut() -> W,
+    W: Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval(period);
     loop {
         tokio::select! {
-            _ = every.tick() => limits.tidy(),
+            _ = ticks.tick() => {}
             _ = stopped.wait_for(|stop| *stop) => return,
         }
+        work().await;
     }
 }
